@@ -1,0 +1,75 @@
+"""ff-otel: OpenTelemetry instrumentation with a local flatfile analytics store.
+
+One call sets it up, one decorator traces a function::
+
+    import ff_otel
+
+    ff_otel.configure(base_path="./ff_data", service_name="chat-api")
+
+    @ff_otel.instrument
+    def handle(message): ...
+"""
+
+from ff_otel.config import (
+    AggregationPeriod,
+    AlertSeverity,
+    AnalyticsLevel,
+    FFAnalyticsAlertingConfigDTO,
+    FFAnalyticsConfigDTO,
+    FFAnalyticsPrivacyConfigDTO,
+    FFConfigurationManagerConfigDTO,
+    FFStorageConfigDTO,
+)
+from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
+from ff_otel.manager import FFMetricsCollectionManager
+from ff_otel.meters import counter, histogram, up_down_counter
+from ff_otel.models import (
+    FFAnalyticsAlertDTO,
+    FFBusinessIntelligenceDTO,
+    FFSystemMetricsDTO,
+    FFUserAnalyticsDTO,
+)
+from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
+from ff_otel.settings import ConfigError, FFOtelSettings
+from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
+from ff_otel.store import ReadStats, StoreError, StoreLayout, read_records
+from ff_otel.tracing import instrument, span
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AggregationPeriod",
+    "AlertSeverity",
+    "AnalyticsLevel",
+    "AnalyticsProtocol",
+    "ConfigError",
+    "FFAnalyticsAlertDTO",
+    "FFAnalyticsAlertingConfigDTO",
+    "FFAnalyticsConfigDTO",
+    "FFAnalyticsPrivacyConfigDTO",
+    "FFBusinessIntelligenceDTO",
+    "FFConfigurationManagerConfigDTO",
+    "FFMetricsCollectionManager",
+    "FFOtel",
+    "FFOtelSettings",
+    "FFStorageConfigDTO",
+    "FFSystemMetricsDTO",
+    "FFUserAnalyticsDTO",
+    "FlatfileLogExporter",
+    "FlatfileMetricExporter",
+    "FlatfileSpanExporter",
+    "MonitoringProtocol",
+    "ReadStats",
+    "StoreError",
+    "StoreLayout",
+    "configure",
+    "counter",
+    "current",
+    "force_flush",
+    "histogram",
+    "instrument",
+    "read_records",
+    "shutdown",
+    "span",
+    "up_down_counter",
+]

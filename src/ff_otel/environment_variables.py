@@ -1,0 +1,31 @@
+"""Environment variables ff-otel reads, as constants (the OTel SDK's convention).
+
+Any field of :class:`~ff_otel.FFAnalyticsConfigDTO` is also read from
+``FF_OTEL_<FIELD>`` (e.g. ``FF_OTEL_COLLECTION_INTERVAL_SECONDS``), of its
+privacy config from ``FF_OTEL_PRIVACY_<FIELD>`` and of its alerting config from
+``FF_OTEL_ALERTING_<FIELD>``. Lists are comma-separated.
+"""
+
+FF_OTEL_BASE_PATH = "FF_OTEL_BASE_PATH"
+"""Store root; ``analytics/`` is created under it."""
+
+FF_OTEL_SERVICE_NAME = "FF_OTEL_SERVICE_NAME"
+"""Service name; the standard ``OTEL_SERVICE_NAME`` is read when this is unset."""
+
+FF_OTEL_OTLP_ENDPOINT = "FF_OTEL_OTLP_ENDPOINT"
+"""OTLP collector endpoint; the standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` is read when unset."""
+
+FF_OTEL_SYSTEM_METRICS = "FF_OTEL_SYSTEM_METRICS"
+"""``true``/``false``: collect psutil system metrics."""
+
+FF_OTEL_CONFIG = "FF_OTEL_CONFIG"
+"""Path of a TOML file with the same settings (lowest precedence)."""
+
+FF_OTEL_DISABLED = "FF_OTEL_DISABLED"
+"""``true`` makes ``configure()`` install nothing; decorators stay no-ops."""
+
+OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
+OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
+OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"

@@ -1,0 +1,219 @@
+"""``configure()``, ``force_flush()`` and ``shutdown()``: one call sets everything up.
+
+``configure()`` validates the settings and creates the store before it touches
+anything that is running, so a bad value leaves the previous configuration in
+place. Calling it again builds a fresh set of OTel providers and switches the
+process over to them; the old ones are flushed and shut down.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+
+from ff_otel import _globals, _runtime
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.exporters import (
+    FlatfileLogExporter,
+    FlatfileMetricExporter,
+    FlatfileSpanExporter,
+    otlp_exporters,
+)
+from ff_otel.exporters._guard import ExportStats
+from ff_otel.settings import ConfigError, FFOtelSettings, resolve_settings
+from ff_otel.store.layout import StoreLayout
+
+_logger = logging.getLogger("ff_otel")
+_lock = threading.RLock()
+_current: FFOtel | None = None
+
+
+@dataclass
+class FFOtel:
+    """The handle ``configure()`` returns: what is running and where it writes."""
+
+    settings: FFOtelSettings
+    layout: StoreLayout
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    logger_provider: LoggerProvider | None = None
+    span_exporter: FlatfileSpanExporter | None = None
+    metric_exporter: FlatfileMetricExporter | None = None
+    log_exporter: FlatfileLogExporter | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.tracer_provider is not None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything recorded so far; True when every signal flushed in time."""
+        if not self.enabled or self._closed:
+            return True
+        assert self.tracer_provider and self.meter_provider and self.logger_provider
+        ok = self.tracer_provider.force_flush(timeout_millis)
+        ok = self.logger_provider.force_flush(timeout_millis) and ok
+        return self.meter_provider.force_flush(timeout_millis) and ok
+
+    def shutdown(self) -> None:
+        """Flush and stop this configuration's providers; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            if provider is None:
+                continue
+            try:
+                provider.shutdown()
+            except Exception:
+                _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
+
+    def export_stats(self) -> dict[str, ExportStats]:
+        """Records exported and failures so far, by signal."""
+        exporters = {
+            "spans": self.span_exporter,
+            "metrics": self.metric_exporter,
+            "logs": self.log_exporter,
+        }
+        return {name: e.guard.stats for name, e in exporters.items() if e is not None}
+
+
+def configure(
+    *,
+    base_path: str | Path | None = None,
+    service_name: str | None = None,
+    analytics: FFAnalyticsConfigDTO | None = None,
+    otlp_endpoint: str | None = None,
+    system_metrics: bool | None = None,
+) -> FFOtel:
+    """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
+
+    Every argument also comes from the environment or the ``FF_OTEL_CONFIG``
+    TOML file; code beats environment beats file. Raises
+    :class:`~ff_otel.ConfigError` for an invalid value and
+    :class:`~ff_otel.StoreError` when the store cannot be created, in both
+    cases before changing what is already running.
+    """
+    global _current
+    settings = resolve_settings(
+        {
+            "base_path": base_path,
+            "service_name": service_name,
+            "analytics": analytics,
+            "otlp_endpoint": otlp_endpoint,
+            "system_metrics": system_metrics,
+        }
+    )
+    layout = StoreLayout(settings.base_path)
+    if settings.disabled:
+        handle = FFOtel(settings=settings, layout=layout)
+    else:
+        layout.initialize(settings.analytics)
+        layout.check_writable()
+        handle = _build(settings, layout)
+    with _lock:
+        previous, _current = _current, handle
+        if handle.tracer_provider is not None:
+            assert handle.meter_provider and handle.logger_provider
+            _runtime.tracer = handle.tracer_provider.get_tracer("ff_otel")
+            _globals.switch_providers(
+                handle.tracer_provider, handle.meter_provider, handle.logger_provider
+            )
+        else:
+            _runtime.tracer = None
+            _globals.release_providers()
+    if previous is not None:
+        previous.shutdown()
+    return handle
+
+
+def force_flush(timeout_millis: int = 30_000) -> bool:
+    """Everything recorded so far is in the files when this returns True."""
+    handle = _current
+    return handle.force_flush(timeout_millis) if handle is not None else True
+
+
+def shutdown() -> None:
+    """Flush, stop background work and detach from the OTel globals; safe to call twice."""
+    global _current
+    with _lock:
+        handle, _current = _current, None
+        _runtime.tracer = None
+        if handle is not None:
+            _globals.release_providers()
+    if handle is not None:
+        handle.shutdown()
+
+
+def current() -> FFOtel | None:
+    """The running configuration, or None."""
+    return _current
+
+
+def _build(settings: FFOtelSettings, layout: StoreLayout) -> FFOtel:
+    resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
+    resource = Resource.create(resource_attributes)
+    span_exporter = FlatfileSpanExporter(layout)
+    metric_exporter = FlatfileMetricExporter(layout)
+    log_exporter = FlatfileLogExporter(layout)
+    interval_ms = settings.analytics.collection_interval_seconds * 1000
+
+    tracer_provider = TracerProvider(
+        resource=resource, sampler=_sampler(settings.analytics), shutdown_on_exit=False
+    )
+    tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    readers: list[MetricReader] = [
+        PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
+    ]
+    if settings.otlp_endpoint:
+        try:
+            otlp = otlp_exporters(settings.otlp_endpoint)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        tracer_provider.add_span_processor(BatchSpanProcessor(otlp.spans))
+        logger_provider.add_log_record_processor(BatchLogRecordProcessor(otlp.logs))
+        readers.append(
+            PeriodicExportingMetricReader(otlp.metrics, export_interval_millis=interval_ms)
+        )
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=readers, shutdown_on_exit=False
+    )
+    return FFOtel(
+        settings=settings,
+        layout=layout,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=logger_provider,
+        span_exporter=span_exporter,
+        metric_exporter=metric_exporter,
+        log_exporter=log_exporter,
+    )
+
+
+def _sampler(analytics: FFAnalyticsConfigDTO) -> Sampler | None:
+    # None lets the SDK read OTEL_TRACES_SAMPLER as usual.
+    if analytics.enable_data_sampling:
+        return ParentBased(TraceIdRatioBased(analytics.sampling_rate))
+    return None
+
+
+def _shutdown_at_exit(*_: Any) -> None:
+    shutdown()
+
+
+atexit.register(_shutdown_at_exit)

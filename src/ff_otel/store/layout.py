@@ -1,0 +1,135 @@
+"""Where everything lives under ``<base_path>/analytics/``.
+
+The spec's hierarchy, names unchanged, plus the files it leaves unnamed
+(spans, metric points, logs, alerts) beside the ones they belong with.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.store.documents import read_json, write_json_atomic
+
+SPEC_STREAMS: dict[str, tuple[str, ...]] = {
+    "system_metrics": (
+        "performance.jsonl",
+        "health_checks.jsonl",
+        "resource_usage.jsonl",
+        "error_rates.jsonl",
+    ),
+    "user_analytics": (
+        "behavior_patterns.jsonl",
+        "feature_usage.jsonl",
+        "session_analytics.jsonl",
+        "engagement_metrics.jsonl",
+    ),
+    "business_intelligence": (
+        "usage_trends.jsonl",
+        "optimization_insights.jsonl",
+        "capacity_planning.jsonl",
+        "roi_analytics.jsonl",
+    ),
+    "compliance": (
+        "audit_logs.jsonl",
+        "privacy_events.jsonl",
+        "security_events.jsonl",
+    ),
+}
+"""The spec's JSONL files by folder (``regulatory_reports.json`` is a document)."""
+
+EXTRA_STREAMS: dict[str, tuple[str, ...]] = {
+    "system_metrics": ("spans.jsonl", "metrics.jsonl", "logs.jsonl", "alerts.jsonl"),
+}
+"""Files the spec leaves unnamed, documented in the README."""
+
+
+class StoreError(OSError):
+    """The store cannot be created or written; the message names the path."""
+
+
+class StoreLayout:
+    """Paths of one store. Creating a layout touches nothing; :meth:`initialize` does."""
+
+    def __init__(self, base_path: Path | str) -> None:
+        self.base_path = Path(base_path)
+        self.analytics_path = self.base_path / "analytics"
+        self.system_metrics_path = self.analytics_path / "system_metrics"
+        self.user_analytics_path = self.analytics_path / "user_analytics"
+        self.business_intelligence_path = self.analytics_path / "business_intelligence"
+        self.compliance_path = self.analytics_path / "compliance"
+        self.metadata_path = self.analytics_path / "analytics_metadata.json"
+        self.regulatory_reports_path = self.compliance_path / "regulatory_reports.json"
+
+        sm = self.system_metrics_path
+        self.spans = sm / "spans.jsonl"
+        self.metrics = sm / "metrics.jsonl"
+        self.logs = sm / "logs.jsonl"
+        self.alerts = sm / "alerts.jsonl"
+        self.performance = sm / "performance.jsonl"
+        self.health_checks = sm / "health_checks.jsonl"
+        self.resource_usage = sm / "resource_usage.jsonl"
+        self.error_rates = sm / "error_rates.jsonl"
+
+    def stream(self, folder: str, name: str) -> Path:
+        """The path of one JSONL stream, e.g. ``stream("compliance", "audit_logs.jsonl")``."""
+        return self.analytics_path / folder / name
+
+    def all_streams(self) -> list[Path]:
+        """Every JSONL stream the store knows, spec files first."""
+        paths: list[Path] = []
+        for table in (SPEC_STREAMS, EXTRA_STREAMS):
+            for folder, names in table.items():
+                paths.extend(self.stream(folder, name) for name in names)
+        return paths
+
+    def initialize(self, analytics: FFAnalyticsConfigDTO) -> dict[str, Any]:
+        """Create the hierarchy and write ``analytics_metadata.json``; returns the metadata.
+
+        Idempotent: an existing store keeps its id and ``initialized_at``; the
+        configuration recorded in the metadata is brought up to date.
+        """
+        try:
+            for folder in SPEC_STREAMS:
+                (self.analytics_path / folder).mkdir(parents=True, exist_ok=True)
+            for path in self.all_streams():
+                path.touch(exist_ok=True)
+            previous = self._read_metadata()
+            metadata = {
+                "analytics_system_id": previous.get("analytics_system_id") or secrets.token_hex(8),
+                "initialized_at": previous.get("initialized_at") or _clock.now_iso(),
+                "updated_at": _clock.now_iso(),
+                "analytics_level": analytics.analytics_level,
+                "privacy_config": analytics.privacy_config.to_dict(),
+                "collection_config": {
+                    "interval_seconds": analytics.collection_interval_seconds,
+                    "aggregation_periods": list(analytics.aggregation_periods),
+                    "real_time_enabled": analytics.enable_real_time_metrics,
+                },
+                "store_format_version": 1,
+            }
+            write_json_atomic(self.metadata_path, metadata)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the ff-otel store under {self.base_path}: "
+                f"{exc.strerror or exc} ({exc.filename or self.analytics_path})"
+            ) from exc
+        return metadata
+
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` unless every folder of the store accepts new files."""
+        for folder in SPEC_STREAMS:
+            path = self.analytics_path / folder
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise StoreError(f"the ff-otel store folder is not writable: {path}")
+
+    def _read_metadata(self) -> dict[str, Any]:
+        try:
+            data = read_json(self.metadata_path)
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
