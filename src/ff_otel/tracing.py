@@ -61,7 +61,8 @@ def instrument(
     name; ``@instrument("llm.call", component="llm", attributes={...})`` names
     it and adds attributes. ``component`` becomes ``ff.component`` (default:
     the function's top-level package). ``record_args=True`` also records the
-    argument values as ``code.arg.<name>`` attributes, after privacy scrubbing.
+    argument values as ``code.arg.<name>`` attributes; it is off by default
+    because arguments often carry personal data.
     A raised exception is recorded on the span (status ERROR) and re-raised
     unchanged.
     """

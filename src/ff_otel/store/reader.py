@@ -48,12 +48,12 @@ class RecordStream:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
         time_field: str = "timestamp",
     ) -> None:
-        self.path = path
+        self.path = Path(path)
         self.start = _clock.to_iso(start) if start is not None else None
         self.end = _clock.to_iso(end) if end is not None else None
         if self.start and self.end and self.start > self.end:
@@ -98,7 +98,7 @@ class RecordStream:
 
 
 def read_records(
-    path: Path,
+    path: Path | str,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     time_field: str = "timestamp",
