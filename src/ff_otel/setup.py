@@ -33,6 +33,13 @@ from ff_otel.exporters import (
     otlp_exporters,
 )
 from ff_otel.exporters._guard import ExportStats
+from ff_otel.instrumentation.system_metrics import (
+    SystemSampler,
+    register_host_instruments,
+    register_process_instruments,
+)
+from ff_otel.pipeline.reader import PipelineMetricReader
+from ff_otel.pipeline.runner import Pipeline
 from ff_otel.settings import ConfigError, FFOtelSettings, resolve_settings
 from ff_otel.store.layout import StoreLayout
 
@@ -53,6 +60,7 @@ class FFOtel:
     span_exporter: FlatfileSpanExporter | None = None
     metric_exporter: FlatfileMetricExporter | None = None
     log_exporter: FlatfileLogExporter | None = None
+    pipeline: Pipeline | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -73,6 +81,8 @@ class FFOtel:
         if self._closed:
             return
         self._closed = True
+        # Spans and logs first, so that the final metric collection (which
+        # runs the pipeline one last time) sees everything.
         for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
             if provider is None:
                 continue
@@ -80,6 +90,8 @@ class FFOtel:
                 provider.shutdown()
             except Exception:
                 _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
+        if self.pipeline is not None:
+            self.pipeline.close()
 
     def export_stats(self) -> dict[str, ExportStats]:
         """Records exported and failures so far, by signal."""
@@ -170,15 +182,39 @@ def _build(settings: FFOtelSettings, layout: StoreLayout) -> FFOtel:
     metric_exporter = FlatfileMetricExporter(layout)
     log_exporter = FlatfileLogExporter(layout)
     interval_ms = settings.analytics.collection_interval_seconds * 1000
+    sampler = SystemSampler(layout.base_path) if settings.system_metrics else None
 
     tracer_provider = TracerProvider(
         resource=resource, sampler=_sampler(settings.analytics), shutdown_on_exit=False
     )
-    tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    # Spans and logs reach the files within half an interval (at most the SDK's
+    # usual 5 s), so each interval's snapshot sees the interval's own activity.
+    batch_delay_ms = min(5000, interval_ms // 2)
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(span_exporter, schedule_delay_millis=batch_delay_ms)
+    )
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(log_exporter, schedule_delay_millis=batch_delay_ms)
+    )
+    handle = FFOtel(
+        settings=settings,
+        layout=layout,
+        tracer_provider=tracer_provider,
+        logger_provider=logger_provider,
+        span_exporter=span_exporter,
+        metric_exporter=metric_exporter,
+        log_exporter=log_exporter,
+    )
+    pipeline = Pipeline(
+        layout,
+        settings.analytics,
+        sampler,
+        handle.export_stats,
+        on_leadership=lambda: _register_host_instruments(handle, sampler),
+    )
     readers: list[MetricReader] = [
-        PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval_ms)
+        PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
     ]
     if settings.otlp_endpoint:
         try:
@@ -190,19 +226,23 @@ def _build(settings: FFOtelSettings, layout: StoreLayout) -> FFOtel:
         readers.append(
             PeriodicExportingMetricReader(otlp.metrics, export_interval_millis=interval_ms)
         )
-    meter_provider = MeterProvider(
+    handle.meter_provider = MeterProvider(
         resource=resource, metric_readers=readers, shutdown_on_exit=False
     )
-    return FFOtel(
-        settings=settings,
-        layout=layout,
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        logger_provider=logger_provider,
-        span_exporter=span_exporter,
-        metric_exporter=metric_exporter,
-        log_exporter=log_exporter,
-    )
+    handle.pipeline = pipeline
+    if sampler is not None and pipeline.policy.process_metrics:
+        register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
+    return handle
+
+
+_SYSTEM_METER = "ff_otel.system"
+
+
+def _register_host_instruments(handle: FFOtel, sampler: SystemSampler | None) -> None:
+    # Host-wide readings come from the store's collector only, so that workers
+    # sharing a store report the host once.
+    if sampler is not None and handle.meter_provider is not None:
+        register_host_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
 
 
 def _sampler(analytics: FFAnalyticsConfigDTO) -> Sampler | None:

@@ -23,7 +23,9 @@ class ExportStats:
 
     exported: int = 0
     failures: int = 0
+    dropped: int = 0
     last_error: str | None = None
+    last_export_ok: bool | None = None
     _last_logged: float = field(default=0.0, repr=False)
     _unlogged: int = field(default=0, repr=False)
 
@@ -39,12 +41,15 @@ class ExportGuard:
     def succeeded(self, count: int) -> None:
         with self._lock:
             self.stats.exported += count
+            self.stats.last_export_ok = True
 
     def failed(self, exc: BaseException, dropped: int) -> None:
         now = time.monotonic()
         with self._lock:
             stats = self.stats
             stats.failures += 1
+            stats.dropped += dropped
+            stats.last_export_ok = False
             stats.last_error = f"{type(exc).__name__}: {exc}"
             first = stats._last_logged == 0.0
             if not first and now - stats._last_logged < _LOG_EVERY_SECONDS:

@@ -1,0 +1,387 @@
+"""The pipeline: store-wide work done once per interval by the store's collector.
+
+After every metric collection the periodic reader calls :meth:`Pipeline.tick`.
+The process holding the store's collector lease then folds the interval's new
+span and log records, takes a resource reading, runs the health checks and
+writes ``resource_usage.jsonl``, ``health_checks.jsonl``, ``performance.jsonl``
+and an interval summary in ``error_rates.jsonl`` (as the analytics level says).
+Other processes sharing the store only try for the lease. A failing tick is
+logged and counted; the next one runs as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.exporters._guard import ExportStats
+from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
+from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.pipeline.health import (
+    STATUS_SCORE,
+    CheckResult,
+    HealthStatus,
+    registry,
+    worst,
+)
+from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity, percentile
+from ff_otel.pipeline.levels import policy_for
+from ff_otel.store.appender import append_records
+from ff_otel.store.layout import StoreLayout
+from ff_otel.store.lease import CollectorLease
+from ff_otel.store.tail import StreamTail
+
+_logger = logging.getLogger("ff_otel.pipeline")
+_WINDOW_INTERVALS = 5
+_LOW_DISK_BYTES = 100 * 1024 * 1024
+_RESOURCE_FIELDS = {
+    "cpu_usage_percent",
+    "memory_usage_mb",
+    "memory_usage_percent",
+    "disk_usage_mb",
+    "disk_usage_percent",
+    "network_io_mbps",
+}
+# Filled from user sessions and ratings, which this store does not record yet:
+# left out of stored snapshots rather than written as made-up zeros.
+_NOT_YET_MEASURED = {"concurrent_users", "active_sessions", "user_satisfaction_score"}
+
+
+@dataclass
+class SystemHealth:
+    """Overall status, each component with its reason, and the latest metrics."""
+
+    status: HealthStatus
+    checked_at: str
+    components: list[CheckResult]
+    metrics: FFSystemMetricsDTO | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "checked_at": self.checked_at,
+            "components": {
+                r.name: {"status": r.status, "detail": r.detail, "source": r.source}
+                for r in self.components
+            },
+            "metrics": self.metrics.to_dict() if self.metrics else None,
+        }
+
+
+@dataclass
+class _QualityBaseline:
+    exported: int = 0
+    dropped: int = 0
+    torn: int = 0
+    records: int = 0
+
+
+@dataclass
+class PipelineStats:
+    ticks: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    _last_logged: float = field(default=0.0, repr=False)
+
+
+class Pipeline:
+    """Interval snapshots, health and resource records for one store."""
+
+    def __init__(
+        self,
+        layout: StoreLayout,
+        analytics: FFAnalyticsConfigDTO,
+        sampler: SystemSampler | None,
+        export_stats: Callable[[], dict[str, ExportStats]],
+        on_leadership: Callable[[], None] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.analytics = analytics
+        self.sampler = sampler
+        self.policy = policy_for(analytics.analytics_level)
+        self.stats = PipelineStats()
+        self.latest_metrics: FFSystemMetricsDTO | None = None
+        self.latest_health: SystemHealth | None = None
+        self._export_stats = export_stats
+        self._on_leadership = on_leadership
+        self._lease = CollectorLease(layout.analytics_path / ".collector.lock")
+        self._spans = StreamTail(layout.spans)
+        self._logs = StreamTail(layout.logs)
+        self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
+        self._quality = _QualityBaseline()
+        self._last_collect = time.monotonic()
+        self._lock = threading.Lock()
+        self._running = True
+        self._host = socket.gethostname()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def is_collector(self) -> bool:
+        return self._lease.held
+
+    def start(self) -> None:
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+
+    def close(self) -> None:
+        self._running = False
+        self._lease.release()
+
+    def tick(self) -> None:
+        """One interval's work, if this process is the store's collector. Never raises."""
+        if not self._running:
+            return
+        try:
+            if self.acquire_collector():
+                self.collect(store=True)
+        except Exception as exc:
+            self._count_failure(exc)
+
+    def acquire_collector(self) -> bool:
+        """Hold (or try to take) the store's collector lease."""
+        if self._lease.held:
+            return True
+        if not self._lease.try_acquire():
+            return False
+        # A new collector starts from now: what earlier collectors already
+        # summarised, or what happened while nobody held the lease, is not redone.
+        self._spans = StreamTail(self.layout.spans)
+        self._logs = StreamTail(self.layout.logs)
+        self._last_collect = time.monotonic()
+        if self._on_leadership is not None:
+            self._on_leadership()
+        return True
+
+    def collect(self, *, store: bool) -> FFSystemMetricsDTO:
+        """Summarise the interval since the last collection; write its records when ``store``."""
+        with self._lock:
+            now = time.monotonic()
+            seconds, self._last_collect = now - self._last_collect, now
+            activity = IntervalActivity.from_records(
+                seconds, self._spans.read_new(), self._logs.read_new()
+            )
+            self._window.append(dict(activity.components))
+            reading = self.sampler.reading() if self.sampler is not None else None
+            results = self._health_results(reading)
+            metrics = self._snapshot(activity, reading, results)
+            health = SystemHealth(
+                status=worst([r.status for r in results]),
+                checked_at=_clock.format_iso(metrics.timestamp),
+                components=results,
+                metrics=metrics,
+            )
+            self.latest_metrics, self.latest_health = metrics, health
+            self.stats.ticks += 1
+            if store:
+                self._write(metrics, health, activity, reading)
+            return metrics
+
+    def _snapshot(
+        self,
+        activity: IntervalActivity,
+        reading: ResourceReading | None,
+        results: list[CheckResult],
+    ) -> FFSystemMetricsDTO:
+        metrics = FFSystemMetricsDTO(
+            collection_period_seconds=max(1, round(activity.seconds)),
+            response_time_ms=round(activity.response_time_p95_ms, 3),
+            throughput_requests_per_second=round(activity.throughput_requests_per_second, 3),
+            error_count=activity.error_count,
+            warning_count=activity.warning_logs,
+            success_rate_percent=round(activity.success_rate_percent, 3),
+            component_health={r.name: r.status for r in results},
+            component_response_times={
+                name: round(c.p95_ms, 3) for name, c in activity.components.items()
+            },
+            component_error_rates={
+                name: round(c.error_rate_percent, 3) for name, c in activity.components.items()
+            },
+            data_quality_score=self._data_quality(),
+            system_reliability_score=_reliability(activity, results),
+        )
+        if reading is not None:
+            metrics.cpu_usage_percent = round(reading.cpu_usage_percent, 2)
+            metrics.memory_usage_mb = round(reading.memory_used_bytes / 2**20, 1)
+            metrics.memory_usage_percent = round(reading.memory_utilization * 100, 2)
+            metrics.disk_usage_mb = round(reading.disk_used_bytes / 2**20, 1)
+            metrics.disk_usage_percent = round(reading.disk_utilization * 100, 2)
+            metrics.network_io_mbps = round(reading.network_io_mbps, 4)
+            metrics.uptime_seconds = int(reading.process_uptime_seconds)
+        return metrics
+
+    def _data_quality(self) -> float:
+        exported = dropped = 0
+        for stats in self._export_stats().values():
+            exported += stats.exported
+            dropped += stats.dropped
+        torn = self._spans.stats.torn_lines + self._logs.stats.torn_lines
+        read = self._spans.stats.records + self._logs.stats.records
+        base = self._quality
+        d_exported, d_dropped = exported - base.exported, dropped - base.dropped
+        d_torn, d_read = torn - base.torn, read - base.records
+        self._quality = _QualityBaseline(exported, dropped, torn, read)
+        written_share = d_exported / (d_exported + d_dropped) if d_exported + d_dropped else 1.0
+        valid_share = d_read / (d_read + d_torn) if d_read + d_torn else 1.0
+        return round(written_share * valid_share, 4)
+
+    def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
+        results = registry.run_all()
+        results.append(self._store_health(reading))
+        for signal, stats in self._export_stats().items():
+            results.append(_exporter_health(signal, stats))
+        results.extend(self._component_health())
+        return results
+
+    def _store_health(self, reading: ResourceReading | None) -> CheckResult:
+        analytics = self.layout.analytics_path
+        if not os.access(analytics, os.W_OK | os.X_OK):
+            return CheckResult(
+                "store", "unhealthy", f"{analytics} is not writable", None, "builtin"
+            )
+        usage = shutil.disk_usage(analytics)
+        used_percent = 100.0 * usage.used / usage.total if usage.total else 0.0
+        threshold = self.analytics.alerting_config.disk_usage_threshold_percent
+        free = f"{usage.free / 2**30:.1f} GiB free ({100 - used_percent:.1f}%)"
+        if usage.free < _LOW_DISK_BYTES:
+            return CheckResult(
+                "store", "unhealthy", f"almost no disk left: {free}", None, "builtin"
+            )
+        if used_percent >= threshold:
+            return CheckResult(
+                "store",
+                "degraded",
+                f"disk {used_percent:.1f}% used ≥ {threshold:g}%; {free}",
+                None,
+                "builtin",
+            )
+        return CheckResult("store", "healthy", f"writable; {free}", None, "builtin")
+
+    def _component_health(self) -> list[CheckResult]:
+        alerting = self.analytics.alerting_config
+        totals: dict[str, tuple[int, int, float]] = {}
+        for interval in self._window:
+            for name, c in interval.items():
+                spans, errors, p95 = totals.get(name, (0, 0, 0.0))
+                totals[name] = (spans + c.spans, errors + c.errors, max(p95, c.p95_ms))
+        results = []
+        for name, (spans, errors, p95) in sorted(totals.items()):
+            rate = 100.0 * errors / spans if spans else 0.0
+            reasons: list[str] = []
+            status: HealthStatus = "healthy"
+            if rate > 2 * alerting.error_rate_threshold_percent:
+                status = "unhealthy"
+                reasons.append(
+                    f"error rate {rate:.1f}% > 2 x {alerting.error_rate_threshold_percent:g}%"
+                )
+            elif rate > alerting.error_rate_threshold_percent:
+                status = "degraded"
+                reasons.append(
+                    f"error rate {rate:.1f}% > {alerting.error_rate_threshold_percent:g}%"
+                )
+            if p95 > alerting.response_time_threshold_ms:
+                status = worst([status, "degraded"])
+                reasons.append(f"p95 {p95:.0f} ms > {alerting.response_time_threshold_ms:g} ms")
+            summary = f"{spans} spans, {rate:.1f}% errors, p95 {p95:.1f} ms"
+            detail = "; ".join(reasons) + f" ({summary})" if reasons else summary
+            results.append(CheckResult(name, status, detail, None, "component"))
+        return results
+
+    def _write(
+        self,
+        metrics: FFSystemMetricsDTO,
+        health: SystemHealth,
+        activity: IntervalActivity,
+        reading: ResourceReading | None,
+    ) -> None:
+        stamp = health.checked_at
+        if reading is not None:
+            append_records(
+                self.layout.resource_usage,
+                [
+                    {
+                        "timestamp": stamp,
+                        "host": self._host,
+                        "interval_seconds": round(activity.seconds, 3),
+                        **reading.to_record(),
+                    }
+                ],
+            )
+        append_records(
+            self.layout.health_checks,
+            [
+                {
+                    "timestamp": stamp,
+                    "host": self._host,
+                    "status": health.status,
+                    "checks": [r.to_record() for r in health.components],
+                }
+            ],
+        )
+        if self.policy.performance_snapshots:
+            excluded = set(_NOT_YET_MEASURED)
+            if reading is None:
+                excluded |= _RESOURCE_FIELDS
+            append_records(
+                self.layout.performance, [metrics.model_dump(mode="json", exclude=excluded)]
+            )
+        if self.policy.error_summaries:
+            summary = activity.summary_record(detailed=self.policy.top_errors)
+            if self.policy.latency_percentiles:
+                summary["component_latency_ms"] = {
+                    name: {
+                        q: round(percentile(c.durations_ms, level), 3)
+                        for q, level in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+                    }
+                    for name, c in activity.components.items()
+                }
+            append_records(self.layout.error_rates, [{"timestamp": stamp, **summary}])
+
+    def _count_failure(self, exc: Exception) -> None:
+        stats = self.stats
+        stats.failures += 1
+        stats.last_error = f"{type(exc).__name__}: {exc}"
+        now = time.monotonic()
+        if stats._last_logged and now - stats._last_logged < 60:
+            return
+        stats._last_logged = now
+        _logger.error(
+            "ff-otel pipeline tick failed (%d so far): %s",
+            stats.failures,
+            stats.last_error,
+            exc_info=exc,
+        )
+
+
+def _exporter_health(signal: str, stats: ExportStats) -> CheckResult:
+    name = f"exporter.{signal}"
+    if stats.last_export_ok is False:
+        return CheckResult(
+            name, "unhealthy", f"last export failed: {stats.last_error}", None, "builtin"
+        )
+    if stats.last_export_ok is None:
+        return CheckResult(name, "healthy", "nothing exported yet", None, "builtin")
+    return CheckResult(
+        name, "healthy", f"{stats.exported} exported, {stats.failures} failures", None, "builtin"
+    )
+
+
+def _reliability(activity: IntervalActivity, results: list[CheckResult]) -> float:
+    """Request success ratio times the checks' mean score (healthy 1, degraded .5, unhealthy 0)."""
+    checks = [STATUS_SCORE[r.status] for r in results if r.source != "component"]
+    check_score = sum(checks) / len(checks) if checks else 1.0
+    return round(activity.success_rate_percent / 100 * check_score, 4)

@@ -1,0 +1,61 @@
+"""One collector per store: a lease held as an exclusive ``flock`` on a lock file.
+
+Store-wide work (host resource readings, interval snapshots, rollups, alerts)
+must happen once per interval however many worker processes share the store.
+The first process to lock ``analytics/.collector.lock`` does it; the others try
+again every interval, so when the holder dies (the kernel drops its lock) one
+of them takes over within an interval.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import weakref
+from pathlib import Path
+
+_leases: weakref.WeakSet[CollectorLease] = weakref.WeakSet()
+
+
+class CollectorLease:
+    """Non-blocking attempts to become, and stay, the store's collector."""
+
+    def __init__(self, lock_path: Path) -> None:
+        self.lock_path = lock_path
+        self._fd: int | None = None
+        _leases.add(self)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """True when this process holds the lease (now or already)."""
+        if self._fd is not None:
+            return True
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _forget_inherited_leases() -> None:
+    # A forked worker shares its parent's lock; only the parent holds the lease.
+    for lease in list(_leases):
+        if lease._fd is not None:
+            os.close(lease._fd)
+            lease._fd = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited_leases)
