@@ -1,7 +1,7 @@
 """The spec's "Testing Specifications", adapted only in import paths.
 
 Each of the spec's tests arrives with the capability behind it; this one
-covers initialisation.
+covers initialisation and system metrics.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ff_otel import (
     FFAnalyticsConfigDTO,
     FFConfigurationManagerConfigDTO,
     FFMetricsCollectionManager,
+    FFSystemMetricsDTO,
 )
 
 
@@ -43,6 +44,20 @@ class TestMetricsCollectionManager:
         assert (metrics_manager.analytics_path / "analytics_metadata.json").exists()
         assert metrics_manager.system_metrics_path.exists()
         assert metrics_manager.user_analytics_path.exists()
+
+    @pytest.mark.asyncio
+    async def test_collect_system_metrics(
+        self, metrics_manager: FFMetricsCollectionManager
+    ) -> None:
+        """Test system metrics collection."""
+        await metrics_manager.initialize_analytics_system()
+
+        metrics = await metrics_manager.collect_system_metrics()
+
+        assert isinstance(metrics, FFSystemMetricsDTO)
+        assert metrics.cpu_usage_percent >= 0
+        assert metrics.memory_usage_mb > 0
+        assert metrics.uptime_seconds >= 0
 
 
 async def test_initialize_reports_failure_instead_of_raising(tmp_path: object) -> None:

@@ -29,6 +29,7 @@ from ff_otel.models import (
     FFSystemMetricsDTO,
     FFUserAnalyticsDTO,
 )
+from ff_otel.pipeline import register_health_check
 from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
@@ -69,6 +70,7 @@ __all__ = [
     "histogram",
     "instrument",
     "read_records",
+    "register_health_check",
     "shutdown",
     "span",
     "up_down_counter",

@@ -2,14 +2,23 @@
 
 Each method arrives with the capability behind it; there are no stubs. Blocking
 file work runs in a worker thread so the caller's event loop never stalls.
+
+When ff-otel is configured on the same store in this process, the facade uses
+that configuration's pipeline; otherwise it keeps a pipeline of its own, so
+the facade also works in a process that only wants to read and report.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
+from ff_otel import setup
 from ff_otel.config import FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
+from ff_otel.instrumentation.system_metrics import SystemSampler
+from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.pipeline.runner import Pipeline
 from ff_otel.store.layout import StoreError, StoreLayout
 
 _logger = logging.getLogger("ff_otel.manager")
@@ -28,16 +37,99 @@ class FFMetricsCollectionManager:
         self.user_analytics_path = self.layout.user_analytics_path
         self.business_intelligence_path = self.layout.business_intelligence_path
         self.compliance_path = self.layout.compliance_path
+        self._own_pipeline: Pipeline | None = None
+        self._owns_configuration = False
 
     async def initialize_analytics_system(self) -> bool:
         """Create the store's hierarchy and ``analytics_metadata.json``.
 
-        Returns False (and logs why) when the store cannot be created, as the
-        spec's protocol says; it never raises for that.
+        As in the spec, continuous collection starts too when
+        ``enable_real_time_metrics`` is set. Returns False (and logs why) when
+        the store cannot be created; it never raises for that.
         """
         try:
             await asyncio.to_thread(self.layout.initialize, self.analytics_config)
         except StoreError as exc:
             _logger.error("ff-otel: failed to initialize the analytics system: %s", exc)
             return False
+        if self.analytics_config.enable_real_time_metrics:
+            return await self.start_continuous_collection()
         return True
+
+    async def collect_system_metrics(self) -> FFSystemMetricsDTO:
+        """A fresh snapshot of the interval since the previous one.
+
+        It is stored (with its resource and health records) when this process
+        is the store's collector and the analytics level stores snapshots.
+        """
+        shared = self._configured_pipeline()
+        if shared is not None:
+            store = shared.acquire_collector()
+            return await asyncio.to_thread(shared.collect, store=store)
+        own = self._pipeline_of_its_own()
+        return await asyncio.to_thread(_collect_holding_lease_briefly, own)
+
+    async def get_system_health(self) -> dict[str, Any]:
+        """Overall status (healthy/degraded/unhealthy), each component with its reason,
+        and the latest metrics."""
+        pipeline = self._configured_pipeline() or self._pipeline_of_its_own()
+        if pipeline.latest_health is None:
+            await asyncio.to_thread(pipeline.collect, store=False)
+        assert pipeline.latest_health is not None
+        return pipeline.latest_health.to_dict()
+
+    async def start_continuous_collection(self) -> bool:
+        """Run the pipeline on every collection interval (configuring ff-otel if needed)."""
+        shared = self._configured_pipeline()
+        if shared is not None:
+            shared.start()
+            return True
+        try:
+            await asyncio.to_thread(
+                setup.configure, base_path=self.base_path, analytics=self.analytics_config
+            )
+        except (StoreError, ValueError) as exc:
+            _logger.error("ff-otel: could not start continuous collection: %s", exc)
+            return False
+        self._owns_configuration = True
+        _logger.info("ff-otel: started continuous metrics collection for %s", self.base_path)
+        return True
+
+    async def stop_continuous_collection(self) -> bool:
+        """Stop the periodic pipeline; ff-otel set up by this manager is shut down."""
+        if self._owns_configuration:
+            self._owns_configuration = False
+            await asyncio.to_thread(setup.shutdown)
+            return True
+        shared = self._configured_pipeline()
+        if shared is not None:
+            shared.stop()
+        return True
+
+    def _configured_pipeline(self) -> Pipeline | None:
+        handle = setup.current()
+        if handle is None or handle.pipeline is None:
+            return None
+        if handle.layout.base_path.resolve() != self.layout.base_path.resolve():
+            return None
+        return handle.pipeline
+
+    def _pipeline_of_its_own(self) -> Pipeline:
+        if self._own_pipeline is None:
+            self._own_pipeline = Pipeline(
+                self.layout,
+                self.analytics_config,
+                SystemSampler(self.layout.base_path),
+                export_stats=dict,
+            )
+        return self._own_pipeline
+
+
+def _collect_holding_lease_briefly(pipeline: Pipeline) -> FFSystemMetricsDTO:
+    # A facade without a running configuration takes the collector lease only
+    # for this one collection, so a configure() later in the process can take it.
+    store = pipeline.acquire_collector()
+    try:
+        return pipeline.collect(store=store)
+    finally:
+        pipeline.release_collector()

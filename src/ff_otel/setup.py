@@ -241,7 +241,7 @@ _SYSTEM_METER = "ff_otel.system"
 def _register_host_instruments(handle: FFOtel, sampler: SystemSampler | None) -> None:
     # Host-wide readings come from the store's collector only, so that workers
     # sharing a store report the host once.
-    if sampler is not None and handle.meter_provider is not None:
+    if sampler is not None and handle.meter_provider is not None and not handle._closed:
         register_host_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
 
 

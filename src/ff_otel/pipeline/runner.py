@@ -37,6 +37,7 @@ from ff_otel.pipeline.health import (
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity, percentile
 from ff_otel.pipeline.levels import policy_for
 from ff_otel.store.appender import append_records
+from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.lease import CollectorLease
 from ff_otel.store.tail import StreamTail
@@ -115,6 +116,7 @@ class Pipeline:
         self._export_stats = export_stats
         self._on_leadership = on_leadership
         self._lease = CollectorLease(layout.analytics_path / ".collector.lock")
+        self._checkpoint_path = layout.analytics_path / ".pipeline_checkpoint.json"
         self._spans = StreamTail(layout.spans)
         self._logs = StreamTail(layout.logs)
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
@@ -142,6 +144,9 @@ class Pipeline:
         self._running = False
         self._lease.release()
 
+    def release_collector(self) -> None:
+        self._lease.release()
+
     def tick(self) -> None:
         """One interval's work, if this process is the store's collector. Never raises."""
         if not self._running:
@@ -158,11 +163,15 @@ class Pipeline:
             return True
         if not self._lease.try_acquire():
             return False
-        # A new collector starts from now: what earlier collectors already
-        # summarised, or what happened while nobody held the lease, is not redone.
-        self._spans = StreamTail(self.layout.spans)
-        self._logs = StreamTail(self.layout.logs)
-        self._last_collect = time.monotonic()
+        # Taking over from an earlier collector: go on from where it stopped
+        # rather than summarise again what it already did.
+        try:
+            checkpoint = read_json(self._checkpoint_path)
+        except (FileNotFoundError, ValueError):
+            checkpoint = {}
+        for name, tail in (("spans", self._spans), ("logs", self._logs)):
+            if isinstance(checkpoint.get(name), dict):
+                tail.resume(checkpoint[name])
         if self._on_leadership is not None:
             self._on_leadership()
         return True
@@ -189,6 +198,10 @@ class Pipeline:
             self.stats.ticks += 1
             if store:
                 self._write(metrics, health, activity, reading)
+                write_json_atomic(
+                    self._checkpoint_path,
+                    {"spans": self._spans.position(), "logs": self._logs.position()},
+                )
             return metrics
 
     def _snapshot(

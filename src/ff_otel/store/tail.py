@@ -41,9 +41,18 @@ class StreamTail:
                 return
             self._inode, self._offset = status.st_ino, status.st_size
 
-    @property
-    def offset(self) -> int:
-        return self._offset
+    def position(self) -> dict[str, int]:
+        """Where this tail has read to, for a checkpoint."""
+        return {"inode": self._inode or 0, "offset": self._offset}
+
+    def resume(self, position: dict[str, int]) -> None:
+        """Continue from a checkpoint, if it is of the file now at the path."""
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            return
+        if position.get("inode") == inode:
+            self._inode, self._offset = inode, int(position.get("offset", 0))
 
     def read_new(self) -> list[dict[str, Any]]:
         """Records appended since the last call; a partial last line waits for the next call."""
