@@ -1,9 +1,15 @@
-"""Shared pieces of mapping OTel data onto store records."""
+"""Shared pieces of mapping OTel data onto store records.
+
+They run for every exported span, metric point and log record, so they take
+the fast route where the SDK's own types allow one; every route gives the same
+result as the plain one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import Attributes
 
@@ -12,25 +18,34 @@ from ff_otel import _clock
 COMPONENT_ATTRIBUTE = "ff.component"
 
 
-class IsoCache:
-    """``_clock.ns_to_iso`` with the seconds part remembered.
+_THREE_DIGITS = tuple(f"{number:03d}" for number in range(1000))
+"""``"000"`` to ``"999"``: looking digits up measured over twice as fast as formatting them."""
 
-    A batch holds many timestamps within the same second; formatting the
-    date once per second instead of once per stamp roughly halves the cost.
+
+class IsoCache:
+    """``_clock.ns_to_iso`` with the second it last formatted remembered.
+
+    A batch holds many timestamps within the same second; the date and time
+    are formatted once per second and only the microseconds once per stamp.
+    This runs two or more times per exported span, hence the lookup table.
     """
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_second_end", "_second_prefix", "_second_start")
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+        # An empty range: the first stamp always formats its second.
+        self._second_start = self._second_end = 0
+        self._second_prefix = ""
 
     def __call__(self, epoch_ns: int) -> str:
-        second, nanos = divmod(epoch_ns, 1_000_000_000)
-        if second != self._second:
-            self._second = second
-            self._prefix = _clock.ns_to_iso(second * 1_000_000_000)[:19]
-        return f"{self._prefix}.{nanos // 1000:06d}Z"
+        second_start = self._second_start
+        if not second_start <= epoch_ns < self._second_end:
+            second_start = epoch_ns - epoch_ns % 1_000_000_000
+            self._second_start, self._second_end = second_start, second_start + 1_000_000_000
+            self._second_prefix = _clock.ns_to_iso(second_start)[:20]  # "YYYY-MM-DDTHH:MM:SS."
+        micros = (epoch_ns - second_start) // 1000
+        digits = _THREE_DIGITS
+        return f"{self._second_prefix}{digits[micros // 1000]}{digits[micros % 1000]}Z"
 
 
 def service_of(resource: Resource | None) -> str:
@@ -40,7 +55,17 @@ def service_of(resource: Resource | None) -> str:
 
 
 def attributes_dict(attributes: Attributes) -> dict[str, Any]:
-    if not attributes:
+    """A plain dict copy of OTel attributes, with sequences (tuples in OTel) as lists."""
+    if type(attributes) is BoundedAttributes:
+        # Span, event and log attributes, already cleaned by the SDK, so every
+        # sequence in them is an exact tuple. Copying the dict inside is about
+        # twenty times faster than reading the MutableMapping one Python-level
+        # __getitem__ at a time, and most hold no sequence to convert.
+        plain = attributes._dict.copy()
+        if tuple not in map(type, plain.values()):
+            return plain
+        attributes = plain
+    elif not attributes:
         return {}
     return {
         key: list(value) if isinstance(value, tuple) else value for key, value in attributes.items()

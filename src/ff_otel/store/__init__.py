@@ -1,6 +1,6 @@
 """The flatfile store: layout, the one appender, the one reader, atomic documents."""
 
-from ff_otel.store.appender import append_records, serialize_records
+from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreError, StoreLayout
 from ff_otel.store.reader import ReadStats, RecordStream, read_records
@@ -13,6 +13,5 @@ __all__ = [
     "append_records",
     "read_json",
     "read_records",
-    "serialize_records",
     "write_json_atomic",
 ]
