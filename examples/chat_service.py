@@ -32,6 +32,7 @@ MODEL = "chat-small-v1"
 LLM_MEDIAN_MS = 8.0
 LLM_TIMEOUT_MS = 60.0
 LLM_STALL_RATE = 0.03
+LLM_TOKEN_QUOTA = 200_000
 SIMULATED_USERS = 5
 UPLOAD_TYPES = ("application/pdf", "text/plain", "text/markdown", "application/x-msdownload")
 ACCEPTED_TYPES = frozenset(UPLOAD_TYPES[:3])
@@ -92,9 +93,21 @@ class ChatDatabase:
         return self.execute("documents", sql, (conversation_id,))
 
 
+llm_tokens_used = 0
+
+
+def llm_quota_check() -> tuple[str, str]:
+    """Health check: how much of the (fake) model's token quota is spent."""
+    share = llm_tokens_used / LLM_TOKEN_QUOTA
+    status = "healthy" if share < 0.8 else "degraded" if share < 1 else "unhealthy"
+    return status, f"{llm_tokens_used:,} of {LLM_TOKEN_QUOTA:,} tokens used ({share:.0%})"
+
+
 @ff_otel.instrument("llm.call", component="llm", attributes={"model": MODEL})
 async def call_llm(prompt: str, rng: random.Random) -> str:
     """A fake model with long-tailed latency that now and then never answers."""
+    global llm_tokens_used
+    llm_tokens_used += 40 * len(prompt.split())
     started = time.perf_counter()
     delay_ms = rng.lognormvariate(math.log(LLM_MEDIAN_MS), 0.6)
     # A stalled call and a very slow one look the same to the caller: no answer in time.
@@ -271,6 +284,8 @@ def summarize_errors(path: Path) -> None:
     counts: Counter[tuple[str, ...]] = Counter()
     first_message: dict[tuple[str, ...], str] = {}
     for record in ff_otel.read_records(path):
+        if record["record_type"] not in ("span_error", "log_error"):
+            continue  # interval summaries count errors; they are not errors themselves
         key = tuple(str(record.get(field) or "-") for field in ("component", "name", "error_type"))
         counts[key] += 1
         first_message.setdefault(key, str(record.get("message") or record.get("body") or ""))
@@ -287,6 +302,8 @@ def summarize_metrics(path: Path) -> None:
     totals: dict[str, float] = defaultdict(float)
     histograms: dict[str, tuple[int, float, str]] = {}  # series -> (count, max, unit)
     for point in ff_otel.read_records(path):
+        if point["scope"] == "ff_otel.system":
+            continue  # host and process readings: shown under Health
         labels = ",".join(f"{k}={v}" for k, v in sorted(point["attributes"].items()))
         series = f"{point['name']}{{{labels}}}"
         points[series] += 1
@@ -307,6 +324,35 @@ def summarize_metrics(path: Path) -> None:
     print_table(f"Metrics ({path.name})", ("series", "points", "value"), rows)
 
 
+def summarize_health(layout: ff_otel.StoreLayout) -> None:
+    """The last interval's health and performance snapshot, as the pipeline wrote them."""
+    health = list(ff_otel.read_records(layout.health_checks))[-1:]
+    # The final snapshot covers the quiet moment of shutdown; show the last busy one.
+    snapshot = [
+        s
+        for s in ff_otel.read_records(layout.performance)
+        if s["error_count"] or s["throughput_requests_per_second"]
+    ][-1:]
+    if not health or not snapshot:
+        print("\nHealth: no interval completed yet")
+        return
+    checks = health[0]["checks"]
+    print_table(
+        f"Health: {health[0]['status'].upper()} (last interval, {health[0]['timestamp']})",
+        ("component", "status", "detail"),
+        [(c["component"], c["status"], c["detail"]) for c in checks],
+    )
+    s = snapshot[0]
+    print(
+        f"  last busy interval ({s['collection_period_seconds']} s): "
+        f"{s['throughput_requests_per_second']:.1f} req/s, "
+        f"p95 {s['response_time_ms']:.1f} ms, success {s['success_rate_percent']:.1f}%, "
+        f"CPU {s['cpu_usage_percent']:.0f}%, memory {s['memory_usage_mb']:,.0f} MB, "
+        f"data quality {s['data_quality_score']:.2f}, "
+        f"reliability {s['system_reliability_score']:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--base-path", default="./ff_data", help="store root (default ./ff_data)")
@@ -320,6 +366,7 @@ def main() -> None:
         service_name=args.service_name,
         analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=1),
     )
+    ff_otel.register_health_check("llm-quota", llm_quota_check)
     print(f"{args.service_name}: {SIMULATED_USERS} simulated users for {args.seconds:g} s ...")
     requests = asyncio.run(run_load(args.seconds, args.seed))
     ff_otel.force_flush()
@@ -327,6 +374,7 @@ def main() -> None:
     print(f"{requests:,} requests served; reading the store back")
 
     layout = handle.layout
+    summarize_health(layout)
     torn_lines = summarize_files(layout)
     summarize_spans(layout.spans)
     summarize_errors(layout.error_rates)

@@ -95,6 +95,9 @@ async def test_failing_component_turns_unhealthy_in_get_system_health(
     assert "error rate 100.0%" in llm["detail"]
     assert health["metrics"]["error_count"] == 5
     assert {"store", "exporter.spans"} <= set(health["components"])
+    stored = records(handle.layout.health_checks)[-1]
+    assert stored["status"] == "unhealthy"
+    assert {c["component"]: c["status"] for c in stored["checks"]}["llm"] == "unhealthy"
 
 
 def test_collection_errors_are_counted_and_the_loop_goes_on(handle: ff_otel.FFOtel) -> None:
