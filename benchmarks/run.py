@@ -49,6 +49,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 import ff_otel
 from ff_otel.exporters.spans import FlatfileSpanExporter
+from ff_otel.privacy import Pseudonymizer, Scrubber
 from ff_otel.store.layout import StoreLayout
 from ff_otel.tracing import _static_attributes
 
@@ -302,7 +303,9 @@ def bench_span_export(base_path: Path, rounds: int) -> Comparison:
     ]
     layout = StoreLayout(base_path / "flatfile")
     layout.system_metrics_path.mkdir(parents=True)
-    flatfile = FlatfileSpanExporter(layout)
+    # The scrubber configure() would build: flatfile export includes scrubbing.
+    scrubber = Scrubber(Pseudonymizer(os.urandom(32)))
+    flatfile = FlatfileSpanExporter(layout, scrubber)
     otlp_json_path = base_path / "otlp-json" / "spans.jsonl"
     otlp_json_path.parent.mkdir(parents=True)
     otlp_json = FileSpanExporter(otlp_json_path)

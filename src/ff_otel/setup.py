@@ -33,6 +33,11 @@ from ff_otel.exporters import (
     otlp_exporters,
 )
 from ff_otel.exporters._guard import ExportStats
+from ff_otel.exporters.scrubbing import (
+    ScrubbingLogExporter,
+    ScrubbingMetricExporter,
+    ScrubbingSpanExporter,
+)
 from ff_otel.instrumentation.system_metrics import (
     SystemSampler,
     register_host_instruments,
@@ -40,6 +45,9 @@ from ff_otel.instrumentation.system_metrics import (
 )
 from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
+from ff_otel.privacy.keys import load_hash_key
+from ff_otel.privacy.pseudonym import Pseudonymizer
+from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
 from ff_otel.settings import ConfigError, FFOtelSettings, resolve_settings
 from ff_otel.store.layout import StoreLayout
 
@@ -54,6 +62,8 @@ class FFOtel:
 
     settings: FFOtelSettings
     layout: StoreLayout
+    pseudonymizer: Pseudonymizer | None = None
+    scrubber: Scrubber | None = None
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     logger_provider: LoggerProvider | None = None
@@ -110,11 +120,13 @@ def configure(
     analytics: FFAnalyticsConfigDTO | None = None,
     otlp_endpoint: str | None = None,
     system_metrics: bool | None = None,
+    scrubbing: ScrubbingOptions | None = None,
 ) -> FFOtel:
     """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
 
     Every argument also comes from the environment or the ``FF_OTEL_CONFIG``
-    TOML file; code beats environment beats file. Raises
+    TOML file; code beats environment beats file. ``scrubbing`` adds patterns
+    and a callback to the scrubber that runs before every exporter. Raises
     :class:`~ff_otel.ConfigError` for an invalid value and
     :class:`~ff_otel.StoreError` when the store cannot be created, in both
     cases before changing what is already running.
@@ -135,7 +147,7 @@ def configure(
     else:
         layout.initialize(settings.analytics)
         layout.check_writable()
-        handle = _build(settings, layout)
+        handle = _build(settings, layout, scrubbing)
     with _lock:
         previous, _current = _current, handle
         if handle.tracer_provider is not None:
@@ -175,12 +187,22 @@ def current() -> FFOtel | None:
     return _current
 
 
-def _build(settings: FFOtelSettings, layout: StoreLayout) -> FFOtel:
+def _build(
+    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None
+) -> FFOtel:
     resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
     resource = Resource.create(resource_attributes)
-    span_exporter = FlatfileSpanExporter(layout)
-    metric_exporter = FlatfileMetricExporter(layout)
-    log_exporter = FlatfileLogExporter(layout)
+    privacy = settings.analytics.privacy_config
+    pseudonymizer = Pseudonymizer(load_hash_key(layout.analytics_path))
+    scrubber = Scrubber(
+        pseudonymizer,
+        exclude_sensitive_content=privacy.exclude_sensitive_content,
+        pseudonymize_identifiers=privacy.hash_user_identifiers,
+        options=scrubbing,
+    )
+    span_exporter = FlatfileSpanExporter(layout, scrubber)
+    metric_exporter = FlatfileMetricExporter(layout, scrubber)
+    log_exporter = FlatfileLogExporter(layout, scrubber)
     interval_ms = settings.analytics.collection_interval_seconds * 1000
     sampler = SystemSampler(layout.base_path) if settings.system_metrics else None
 
@@ -200,6 +222,8 @@ def _build(settings: FFOtelSettings, layout: StoreLayout) -> FFOtel:
     handle = FFOtel(
         settings=settings,
         layout=layout,
+        pseudonymizer=pseudonymizer,
+        scrubber=scrubber,
         tracer_provider=tracer_provider,
         logger_provider=logger_provider,
         span_exporter=span_exporter,
@@ -221,10 +245,16 @@ def _build(settings: FFOtelSettings, layout: StoreLayout) -> FFOtel:
             otlp = otlp_exporters(settings.otlp_endpoint)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        tracer_provider.add_span_processor(BatchSpanProcessor(otlp.spans))
-        logger_provider.add_log_record_processor(BatchLogRecordProcessor(otlp.logs))
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(ScrubbingSpanExporter(otlp.spans, scrubber))
+        )
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(ScrubbingLogExporter(otlp.logs, scrubber))
+        )
         readers.append(
-            PeriodicExportingMetricReader(otlp.metrics, export_interval_millis=interval_ms)
+            PeriodicExportingMetricReader(
+                ScrubbingMetricExporter(otlp.metrics, scrubber), export_interval_millis=interval_ms
+            )
         )
     handle.meter_provider = MeterProvider(
         resource=resource, metric_readers=readers, shutdown_on_exit=False

@@ -20,6 +20,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from ff_otel.exporters._guard import ExportGuard
 from ff_otel.exporters._mapping import IsoCache, attributes_dict, service_of
 from ff_otel.models import LogRecordRecord
+from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -37,8 +38,9 @@ def register_event_route(event_name: str, route: EventRoute) -> None:
 class FlatfileLogExporter(LogRecordExporter):
     """An OTel ``LogRecordExporter`` that appends records to the store; it never raises."""
 
-    def __init__(self, layout: StoreLayout) -> None:
+    def __init__(self, layout: StoreLayout, scrubber: Scrubber) -> None:
         self.layout = layout
+        self.scrubber = scrubber
         self.guard = ExportGuard("log")
         self._shutdown = False
 
@@ -47,7 +49,7 @@ class FlatfileLogExporter(LogRecordExporter):
             return LogRecordExportResult.FAILURE
         try:
             by_file: dict[Path, list[dict[str, Any]]] = defaultdict(list)
-            for record in log_records(batch):
+            for record in log_records(batch, self.scrubber):
                 route = _routes.get(record["event_name"] or "")
                 if route is not None:
                     for path, line in route(record, self.layout):
@@ -71,8 +73,8 @@ class FlatfileLogExporter(LogRecordExporter):
         return True
 
 
-def log_records(batch: Sequence[ReadableLogRecord]) -> list[LogRecordRecord]:
-    """Map OTel log records onto store records."""
+def log_records(batch: Sequence[ReadableLogRecord], scrubber: Scrubber) -> list[LogRecordRecord]:
+    """Map OTel log records onto scrubbed store records."""
     iso = IsoCache()
     out: list[LogRecordRecord] = []
     for readable in batch:
@@ -86,8 +88,8 @@ def log_records(batch: Sequence[ReadableLogRecord]) -> list[LogRecordRecord]:
                 "severity": log.severity_text or severity.name,
                 "severity_number": severity.value,
                 "event_name": log.event_name or None,
-                "body": log.body,
-                "attributes": attributes_dict(log.attributes),
+                "body": scrubber.body(log.body),
+                "attributes": scrubber.attributes_in_place(attributes_dict(log.attributes)),
                 "trace_id": f"{log.trace_id:032x}" if log.trace_id else None,
                 "span_id": f"{log.span_id:016x}" if log.span_id else None,
                 "service": service_of(readable.resource),

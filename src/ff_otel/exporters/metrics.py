@@ -31,6 +31,7 @@ from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 from ff_otel.exporters._guard import ExportGuard
 from ff_otel.exporters._mapping import IsoCache, attributes_dict, service_of
 from ff_otel.models import MetricPointRecord
+from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -52,16 +53,17 @@ _TEMPORALITY_NAMES: dict[AggregationTemporality, Any] = {
 class FlatfileMetricExporter(MetricExporter):
     """An OTel ``MetricExporter`` that appends points to the store; it never raises."""
 
-    def __init__(self, layout: StoreLayout) -> None:
+    def __init__(self, layout: StoreLayout, scrubber: Scrubber) -> None:
         super().__init__(preferred_temporality=DELTA_TEMPORALITY)  # type: ignore[arg-type]
         self.layout = layout
+        self.scrubber = scrubber
         self.guard = ExportGuard("metric")
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         try:
-            records = metric_records(metrics_data)
+            records = metric_records(metrics_data, self.scrubber)
             append_records(self.layout.metrics, records)
         except Exception as exc:
             self.guard.failed(exc, dropped=_point_count(metrics_data))
@@ -76,8 +78,8 @@ class FlatfileMetricExporter(MetricExporter):
         return None
 
 
-def metric_records(metrics_data: MetricsData) -> list[MetricPointRecord]:
-    """Flatten OTel metrics data into one record per data point."""
+def metric_records(metrics_data: MetricsData, scrubber: Scrubber) -> list[MetricPointRecord]:
+    """Flatten OTel metrics data into one scrubbed record per data point."""
     iso = IsoCache()
     records: list[MetricPointRecord] = []
     for resource_metrics in metrics_data.resource_metrics:
@@ -92,7 +94,9 @@ def metric_records(metrics_data: MetricsData) -> list[MetricPointRecord]:
                         "name": metric.name,
                         "description": metric.description or "",
                         "unit": metric.unit or "",
-                        "attributes": attributes_dict(point.attributes),
+                        "attributes": scrubber.attributes_in_place(
+                            attributes_dict(point.attributes)
+                        ),
                         "service": service,
                         "scope": scope,
                     }

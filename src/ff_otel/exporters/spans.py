@@ -19,6 +19,7 @@ from opentelemetry.util.types import Attributes
 from ff_otel.exporters._guard import ExportGuard
 from ff_otel.exporters._mapping import COMPONENT_ATTRIBUTE, IsoCache, attributes_dict, service_of
 from ff_otel.models import SpanRecord
+from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -32,8 +33,9 @@ _UNSEEN = object()
 class FlatfileSpanExporter(SpanExporter):
     """An OTel ``SpanExporter`` that appends spans to the store; it never raises."""
 
-    def __init__(self, layout: StoreLayout) -> None:
+    def __init__(self, layout: StoreLayout, scrubber: Scrubber) -> None:
         self.layout = layout
+        self.scrubber = scrubber
         self.guard = ExportGuard("span")
         self._shutdown = False
 
@@ -41,7 +43,7 @@ class FlatfileSpanExporter(SpanExporter):
         if self._shutdown:
             return SpanExportResult.FAILURE
         try:
-            records = span_records(spans)
+            records = span_records(spans, self.scrubber)
             append_records(self.layout.spans, records)
             errors = [error_record(r) for r in records if r["status"] == "error"]
             if errors:
@@ -60,7 +62,7 @@ class FlatfileSpanExporter(SpanExporter):
         return True
 
 
-def span_records(spans: Sequence[ReadableSpan]) -> list[SpanRecord]:
+def span_records(spans: Sequence[ReadableSpan], scrubber: Scrubber) -> list[SpanRecord]:
     """Map finished spans onto store records (see :class:`~ff_otel.models.SpanRecord`)."""
     iso = IsoCache()
     records: list[SpanRecord] = []
@@ -82,7 +84,7 @@ def span_records(spans: Sequence[ReadableSpan]) -> list[SpanRecord]:
         start = span.start_time or 0
         end = span.end_time or start
         stored_attributes, events = _stored_attributes_and_events(span)
-        attributes = attributes_dict(stored_attributes)
+        attributes = scrubber.attributes_in_place(attributes_dict(stored_attributes))
         resource = span.resource
         if resource is not last_resource:
             last_resource = resource
@@ -107,20 +109,22 @@ def span_records(spans: Sequence[ReadableSpan]) -> list[SpanRecord]:
                 "trace_id": trace_hex if context else "",
                 "span_id": "%016x" % context.span_id if context else "",  # noqa: UP031
                 "parent_span_id": parent_hex if parent else None,
-                "name": span.name,
+                "name": scrubber.text(span.name),
                 "kind": _KIND_NAMES[span.kind._name_],
                 "component": str(attributes.get(COMPONENT_ATTRIBUTE) or scope_component),
                 "duration_ms": (end - start) / 1e6,
                 # OTel leaves a successful span UNSET unless code says OK; for
                 # the store both mean "did not fail".
                 "status": "error" if status.status_code is error_code else "ok",
-                "status_message": status.description,
+                "status_message": (
+                    scrubber.free_text(status.description) if status.description else None
+                ),
                 "attributes": attributes,
                 "events": [
                     {
                         "name": event.name,
                         "timestamp": iso(event.timestamp),
-                        "attributes": attributes_dict(event.attributes),
+                        "attributes": _event_attributes(event.attributes, scrubber),
                     }
                     for event in events
                 ]
@@ -175,3 +179,12 @@ def _stored_attributes_and_events(span: ReadableSpan) -> tuple[Attributes, Seque
         # inside answers both natively (and the list itself still would).
         events = getattr(events, "_dq", events)
     return span._attributes, events
+
+
+def _event_attributes(attributes: Attributes, scrubber: Scrubber) -> dict[str, Any]:
+    scrubbed = scrubber.attributes_in_place(attributes_dict(attributes))
+    message = scrubbed.get("exception.message")
+    if isinstance(message, str):
+        # Exception messages are prose that often names the user concerned.
+        scrubbed["exception.message"] = scrubber.free_text(message)
+    return scrubbed

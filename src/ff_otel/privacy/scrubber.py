@@ -1,0 +1,337 @@
+"""One scrubber for every attribute and body before any exporter sees it.
+
+What it does to a value depends first on its key (the key's kind is decided
+once per distinct key and cached):
+
+- a *sensitive* key (password, secret, token, API key, auth, cookie, credit
+  card, SSN, private key, JWT, CSRF, ... plus ``extra_patterns``): the value is
+  replaced by ``[REDACTED:sensitive key]``;
+- a *user identifier* key (``user.id``, ``enduser.id``, ``user_email``, ...) or a
+  *session identifier* key (``session.id``, ``session_id``, ...): the value is
+  replaced by its keyed pseudonym, so records stay joinable per user;
+- a *content* key (``content``, ``body``, ``text``, ``prompt``, ``completion``,
+  ``transcript``) when ``exclude_sensitive_content`` is on: dropped to
+  ``[REDACTED:content excluded]``;
+- any other string has emails, card numbers (Luhn-checked), bearer tokens,
+  JWTs, secret query parameters and ``extra_value_patterns`` matches replaced
+  in place, the rest kept.
+
+Free text (log bodies, span names, status and exception messages, user event
+data) also has the raw user ids this process has pseudonymised replaced by
+their pseudonyms. That look-up splits the text into words, so it is kept to the
+places where ids turn up in prose; attribute values rely on their keys.
+
+Redactions say why and never include the value. Every pattern is linear in the
+length of the text: a possessive or bounded form, and each is tried only when
+a cheap ``in`` test shows the text could contain it, so an 8 KB attribute
+cannot stall an exporter. Short values repeat (methods, routes, model names),
+so their scrubbed form is cached.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ff_otel.privacy.pseudonym import Pseudonymizer
+
+_SENSITIVE_KEY = (
+    r"passw(?:or)?d|\bpwd\b|secret|token(?!s|iz|_?count)|api[._ -]?key|auth(?!or)|"
+    r"credential|cookie|credit[._ -]?card|card[._ -]?number|\bcvv\b|cvc|(?:\b|_)ssn(?:\b|_)|"
+    r"social[._ -]?security|private[._ -]?key|access[._ -]?key|(?:\b|_)jwt(?:\b|_)|"
+    r"(?:\b|_)[cx]srf(?:\b|_)|bearer"
+)
+_USER_KEY = re.compile(
+    r"(?:^|\.)(?:end)?user(?:[._ -]?(?:id|name|email|login))?$|"
+    r"(?:^|[._])(?:customer|account|member)[._ -]?id$|(?:^|[._])e-?mail(?:[._ -]?address)?$|"
+    r"^username$",
+    re.IGNORECASE,
+)
+_SESSION_KEY = re.compile(r"session[._ -]?id$|^session$", re.IGNORECASE)
+_CONTENT_KEY = re.compile(
+    r"(?:^|[._])(?:content|body|text|prompt|prompts|completion|completions|transcript)$",
+    re.IGNORECASE,
+)
+_SAFE_KEYS = frozenset(
+    {"ff.component", "code.function.name", "code.file.path", "code.line.number", "user.hash"}
+)
+
+_EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
+_BEARER = re.compile(r"\bbearer\s++[A-Za-z0-9\-._~+/]++=*+", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[\w-]++\.[\w-]++(?:\.[\w-]*+)?")
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*+")
+_SECRET_QUERY = re.compile(
+    r"([?&;](?:access_token|token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)"
+    r"[^&#\s]++",
+    re.IGNORECASE,
+)
+# Card numbers: mapping digits, spaces and dashes to "0" turns every possible
+# card into a run of 13 or more "0"s, which str.find locates in C; only those
+# regions are then examined by the (slower, Unicode-aware) digit patterns.
+_CARD_CHARS = str.maketrans("123456789 -", "00000000000")
+_CARD_RUN = "0" * 13
+_ZEROS = re.compile("0+")
+_PUNCTUATION = ".,;:()[]{}<>\"'!?/\\|="
+_FEW_KNOWN = 8
+_FREE_TEXT_CACHED_LENGTH = 256
+_SHORTEST_FINDING = 6  # "a@b.co", "?key=x": nothing shorter can hold a finding
+_CACHED_LENGTH = 64
+_CACHE_LIMIT = 4096
+
+_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE = range(6)
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+@dataclass(frozen=True)
+class ScrubMatch:
+    """What the scrubber is about to redact, handed to a callback."""
+
+    path: tuple[str, ...]
+    value: Any
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScrubbingOptions:
+    """Extra rules for the scrubber (``configure(scrubbing=...)``).
+
+    ``extra_patterns`` are regexes searched (case-insensitively) in attribute
+    keys, like the built-in sensitive-key patterns. ``extra_value_patterns``
+    are regexes whose matches inside string values are redacted; keep them
+    linear (no nested quantifiers). ``callback(match)`` sees each redaction of
+    a whole value and may return a value to keep instead, or ``None`` to let it
+    be redacted.
+    """
+
+    extra_patterns: Sequence[str] = ()
+    extra_value_patterns: Sequence[str] = ()
+    callback: Callable[[ScrubMatch], Any] | None = None
+
+
+class Scrubber:
+    """Scrubs attribute maps, bodies and text; safe to share between threads."""
+
+    def __init__(
+        self,
+        pseudonymizer: Pseudonymizer | None,
+        *,
+        exclude_sensitive_content: bool = True,
+        pseudonymize_identifiers: bool = True,
+        options: ScrubbingOptions | None = None,
+    ) -> None:
+        options = options or ScrubbingOptions()
+        self._pseudonymizer = pseudonymizer
+        self._exclude_content = exclude_sensitive_content
+        self._pseudonymize = pseudonymize_identifiers and pseudonymizer is not None
+        self._callback = options.callback
+        patterns = [_SENSITIVE_KEY, *options.extra_patterns]
+        self._sensitive_key = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+        self._extra_values = [re.compile(p) for p in options.extra_value_patterns]
+        self._kinds: dict[str, int] = {}
+        self._plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
+        self._short: dict[str, str] = {}
+        self._free: dict[str, tuple[int, str]] = {}
+
+    def attributes(
+        self, attributes: Mapping[str, Any], where: str = "attributes"
+    ) -> dict[str, Any]:
+        """A scrubbed copy of an attribute map."""
+        return self.attributes_in_place(dict(attributes), where)
+
+    def attributes_in_place(self, out: dict[str, Any], where: str = "attributes") -> dict[str, Any]:
+        """Scrub a dict the caller owns (an exporter's own copy), changing only what must change."""
+        # Attribute maps come in few shapes (one per call site, mostly): the
+        # keys that need looking at are worked out once per shape. Within the
+        # loop the common case (a short string seen before) is decided inline.
+        shape = tuple(out)
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = self._plan(shape)
+        short = self._short
+        for key, kind in plan:
+            value = out[key]
+            if kind == _NORMAL:
+                kind_of_value = type(value)
+                if kind_of_value is str:
+                    scrubbed = short.get(value)
+                    if scrubbed is None:
+                        scrubbed = self.text(value)
+                    if scrubbed is not value:
+                        out[key] = scrubbed
+                elif kind_of_value is tuple or kind_of_value is list:
+                    # Sequence attributes (OTel allows only primitives in them).
+                    text = self.text
+                    out[key] = [text(item) if type(item) is str else item for item in value]
+                elif kind_of_value not in _SCALARS:
+                    out[key] = self._value(value, where, key)
+            else:
+                out[key] = self._by_kind(kind, value, where, key)
+        return out
+
+    def _plan(self, shape: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+        kinds = self._kinds
+        for key in shape:
+            if key not in kinds:
+                kinds[key] = self._kind_of(key)
+        plan = tuple((key, kinds[key]) for key in shape if kinds[key] != _SAFE)
+        if len(self._plans) >= _CACHE_LIMIT:
+            self._plans.clear()
+        self._plans[shape] = plan
+        return plan
+
+    def body(self, body: Any, where: str = "body") -> Any:
+        """A scrubbed copy of a log body or event payload (text, map or list), as free text."""
+        if isinstance(body, str):
+            return self.free_text(body)
+        if isinstance(body, Mapping):
+            return {
+                key: self.free_text(value) if isinstance(value, str) else value
+                for key, value in self.attributes(body, where).items()
+            }
+        if isinstance(body, (list, tuple)):
+            return [self.body(item, where) for item in body]
+        return body
+
+    def free_text(self, text: str) -> str:
+        """:meth:`text`, and raw user ids this process has seen replaced by pseudonyms."""
+        pseudonymizer = self._pseudonymizer
+        if pseudonymizer is None or len(text) > _FREE_TEXT_CACHED_LENGTH:
+            return self._known_ids(self.text(text))
+        # Error messages repeat; a cached result holds while no new id became known.
+        generation = pseudonymizer.generation
+        cached = self._free.get(text)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        if len(self._free) >= _CACHE_LIMIT:
+            self._free.clear()
+        scrubbed = self._known_ids(self.text(text))
+        self._free[text] = (generation, scrubbed)
+        return scrubbed
+
+    def text(self, text: str) -> str:
+        """``text`` with emails, card numbers, tokens and secret parameters replaced."""
+        if len(text) <= _CACHED_LENGTH:
+            cached = self._short.get(text)
+            if cached is None:
+                if len(self._short) >= _CACHE_LIMIT:
+                    self._short.clear()
+                cached = self._short[text] = self._patterns(text)
+            return cached
+        return self._patterns(text)
+
+    def _patterns(self, text: str) -> str:
+        if len(text) < _SHORTEST_FINDING:
+            return text
+        if "@" in text:
+            text = _EMAIL.sub("[REDACTED:email]", text)
+        if "earer" in text or "EARER" in text:
+            text = _BEARER.sub("[REDACTED:bearer token]", text)
+        if "eyJ" in text:
+            text = _JWT.sub("[REDACTED:jwt]", text)
+        if "=" in text:
+            text = _SECRET_QUERY.sub(r"\1[REDACTED:secret parameter]", text)
+        text = _redact_card_numbers(text)
+        for pattern in self._extra_values:
+            text = pattern.sub("[REDACTED:matched pattern]", text)
+        return text
+
+    def _known_ids(self, text: str) -> str:
+        pseudonymizer = self._pseudonymizer
+        if pseudonymizer is None:
+            return text
+        known = pseudonymizer.known_ids()
+        if not known or len(text) < pseudonymizer.min_known_length:
+            return text
+        if len(known) <= _FEW_KNOWN:
+            present = [raw for raw in known if raw in text]
+        else:
+            words = set(text.split())
+            words.update([word.strip(_PUNCTUATION) for word in words])
+            present = list(known.keys() & words)
+        for raw in present:
+            text = re.sub(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", known[raw], text)
+        return text
+
+    def _value(self, value: Any, where: str, key: str) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return self.attributes(value, f"{where}.{key}" if key else where)
+        if isinstance(value, (list, tuple)):
+            return [self._value(item, where, key) for item in value]
+        return value
+
+    def _by_kind(self, kind: int, value: Any, where: str, key: str) -> Any:
+        if kind in (_USER, _SESSION):
+            if not self._pseudonymize or value is None:
+                return value if not isinstance(value, str) else self.text(value)
+            assert self._pseudonymizer is not None
+            as_text = str(value)
+            if kind == _USER:
+                return self._pseudonymizer.user(as_text)
+            return self._pseudonymizer.session(as_text)
+        reason = "sensitive key" if kind == _SENSITIVE else "content excluded"
+        return self._redact(value, where, key, reason)
+
+    def _redact(self, value: Any, where: str, key: str, reason: str) -> Any:
+        if self._callback is not None:
+            kept = self._callback(ScrubMatch((where, key), value, reason))
+            if kept is not None:
+                return kept
+        return f"[REDACTED:{reason}]"
+
+    def _kind_of(self, key: str) -> int:
+        if key in _SAFE_KEYS or key.startswith("code."):
+            return _SAFE
+        if _SESSION_KEY.search(key):
+            return _SESSION
+        if _USER_KEY.search(key):
+            return _USER
+        if self._sensitive_key.search(key):
+            return _SENSITIVE
+        if self._exclude_content and _CONTENT_KEY.search(key):
+            return _CONTENT
+        return _NORMAL
+
+
+def _redact_card_numbers(text: str) -> str:
+    # Card numbers are digit runs (single spaces or dashes allowed between
+    # digits) of 13 to 19 digits that pass the Luhn check.
+    shape = text.translate(_CARD_CHARS)
+    start = shape.find(_CARD_RUN)
+    if start < 0:
+        return text
+    pieces: list[str] = []
+    done = 0
+    while start >= 0:
+        run = _ZEROS.match(shape, start)
+        end = run.end() if run else start + len(_CARD_RUN)
+        pieces.append(text[done:start])
+        pieces.append(_DIGIT_RUN.sub(_card_or_digits, text[start:end]))
+        done = end
+        start = shape.find(_CARD_RUN, end)
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _card_or_digits(match: re.Match[str]) -> str:
+    run = match.group()
+    if len(run) < 13:
+        return run
+    digits = [int(c) for c in run if c != " " and c != "-"]
+    if 13 <= len(digits) <= 19 and _luhn_valid(digits):
+        return "[REDACTED:card number]"
+    return run
+
+
+def _luhn_valid(digits: list[int]) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
