@@ -112,8 +112,8 @@ def test_snapshot_fields_come_from_the_intervals_spans(handle: ff_otel.FFOtel) -
     assert snapshot["component_health"]["catalog"] == "healthy"
     assert 0 < snapshot["system_reliability_score"] <= 1
     assert snapshot["data_quality_score"] == 1.0
-    # Sessions are not recorded yet: absent, not zero.
-    assert "active_sessions" not in snapshot and "concurrent_users" not in snapshot
+    assert snapshot["active_sessions"] == 0 and snapshot["concurrent_users"] == 0
+    assert "user_satisfaction_score" not in snapshot  # no ratings: absent, not zero
     # system_metrics=False in this fixture: no resource readings either.
     assert "cpu_usage_percent" not in snapshot
     (summary,) = [

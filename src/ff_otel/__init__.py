@@ -30,11 +30,19 @@ from ff_otel.models import (
     FFUserAnalyticsDTO,
 )
 from ff_otel.pipeline import register_health_check
+from ff_otel.privacy import ScrubbingOptions, ScrubMatch
 from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
 from ff_otel.store import ReadStats, StoreError, StoreLayout, read_records
 from ff_otel.tracing import instrument, span
+from ff_otel.users import (
+    erase_user,
+    export_user_data,
+    opt_in,
+    opt_out,
+    record_user_event,
+)
 
 __version__ = "0.1.0"
 
@@ -61,15 +69,22 @@ __all__ = [
     "FlatfileSpanExporter",
     "MonitoringProtocol",
     "ReadStats",
+    "ScrubMatch",
+    "ScrubbingOptions",
     "StoreError",
     "StoreLayout",
     "configure",
     "counter",
     "current",
+    "erase_user",
+    "export_user_data",
     "force_flush",
     "histogram",
     "instrument",
+    "opt_in",
+    "opt_out",
     "read_records",
+    "record_user_event",
     "register_health_check",
     "shutdown",
     "span",

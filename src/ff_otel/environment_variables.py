@@ -18,6 +18,12 @@ FF_OTEL_OTLP_ENDPOINT = "FF_OTEL_OTLP_ENDPOINT"
 FF_OTEL_SYSTEM_METRICS = "FF_OTEL_SYSTEM_METRICS"
 """``true``/``false``: collect psutil system metrics."""
 
+FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES = "FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES"
+"""Minutes without an event after which a user session counts as ended (default 30)."""
+
+FF_OTEL_HASH_KEY = "FF_OTEL_HASH_KEY"
+"""Key for user and session pseudonyms (hex or text); else the store keeps one in .hash_key."""
+
 FF_OTEL_CONFIG = "FF_OTEL_CONFIG"
 """Path of a TOML file with the same settings (lowest precedence)."""
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ff_otel import setup
+from ff_otel import setup, users
 from ff_otel.config import FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
 from ff_otel.instrumentation.system_metrics import SystemSampler
 from ff_otel.models import FFSystemMetricsDTO
@@ -68,6 +68,20 @@ class FFMetricsCollectionManager:
             return await asyncio.to_thread(shared.collect, store=store)
         own = self._pipeline_of_its_own()
         return await asyncio.to_thread(_collect_holding_lease_briefly, own)
+
+    async def record_user_analytics(
+        self, user_id: str, session_id: str, event_type: str, event_data: dict[str, Any]
+    ) -> bool:
+        """Record a user event with privacy controls (see ``ff_otel.record_user_event``).
+
+        The work at the call is a few microseconds of hashing and scrubbing; the
+        event is written by a background thread, so the event loop never waits
+        on a file. False when nothing is configured for this manager's store.
+        """
+        if self._configured_pipeline() is None:
+            _logger.warning("ff-otel: record_user_analytics: no running collection for this store")
+            return False
+        return users.record_user_event(user_id, session_id, event_type, event_data)
 
     async def get_system_health(self) -> dict[str, Any]:
         """Overall status (healthy/degraded/unhealthy), each component with its reason,

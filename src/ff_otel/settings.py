@@ -41,6 +41,7 @@ class FFOtelSettings(BaseModel):
     analytics: FFAnalyticsConfigDTO = Field(default_factory=FFAnalyticsConfigDTO)
     otlp_endpoint: str | None = None
     system_metrics: bool = True
+    session_idle_timeout_minutes: int = Field(default=30, ge=1)
     disabled: bool = False
 
     @property
@@ -116,6 +117,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     )
     if endpoint:
         out["otlp_endpoint"] = endpoint
+    if env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES in environ:
+        out["session_idle_timeout_minutes"] = environ[env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES]
     if env.FF_OTEL_SYSTEM_METRICS in environ:
         out["system_metrics"] = _parse_bool(env.FF_OTEL_SYSTEM_METRICS, environ)
     for name in (env.FF_OTEL_DISABLED, env.OTEL_SDK_DISABLED):

@@ -25,6 +25,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from ff_otel import _globals, _runtime
+from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
+from ff_otel.analytics.recorder import UserEventRecorder
+from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.exporters import (
     FlatfileLogExporter,
@@ -33,6 +36,7 @@ from ff_otel.exporters import (
     otlp_exporters,
 )
 from ff_otel.exporters._guard import ExportStats
+from ff_otel.exporters.logs import register_event_route
 from ff_otel.exporters.scrubbing import (
     ScrubbingLogExporter,
     ScrubbingMetricExporter,
@@ -45,6 +49,7 @@ from ff_otel.instrumentation.system_metrics import (
 )
 from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
+from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
@@ -64,6 +69,8 @@ class FFOtel:
     layout: StoreLayout
     pseudonymizer: Pseudonymizer | None = None
     scrubber: Scrubber | None = None
+    consent: ConsentRegistry | None = None
+    analytics: UserEventRecorder | None = None
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     logger_provider: LoggerProvider | None = None
@@ -216,14 +223,34 @@ def _build(
         BatchSpanProcessor(span_exporter, schedule_delay_millis=batch_delay_ms)
     )
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    # User events come in bursts far larger than application logs do: a
+    # deeper queue and bigger batches keep them from being dropped.
     logger_provider.add_log_record_processor(
-        BatchLogRecordProcessor(log_exporter, schedule_delay_millis=batch_delay_ms)
+        BatchLogRecordProcessor(
+            log_exporter,
+            schedule_delay_millis=batch_delay_ms,
+            max_queue_size=_LOG_QUEUE_SIZE,
+            max_export_batch_size=_LOG_BATCH_SIZE,
+        )
+    )
+    consent = ConsentRegistry(layout)
+    recorder = UserEventRecorder(
+        settings.analytics,
+        pseudonymizer,
+        scrubber,
+        consent,
+        logger_provider.get_logger("ff_otel.analytics"),
+    )
+    sessions = (
+        SessionTracker(settings.session_idle_timeout_minutes * 60) if recorder.enabled else None
     )
     handle = FFOtel(
         settings=settings,
         layout=layout,
         pseudonymizer=pseudonymizer,
         scrubber=scrubber,
+        consent=consent,
+        analytics=recorder,
         tracer_provider=tracer_provider,
         logger_provider=logger_provider,
         span_exporter=span_exporter,
@@ -236,6 +263,7 @@ def _build(
         sampler,
         handle.export_stats,
         on_leadership=lambda: _register_host_instruments(handle, sampler),
+        sessions=sessions,
     )
     readers: list[MetricReader] = [
         PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
@@ -266,6 +294,10 @@ def _build(
 
 
 _SYSTEM_METER = "ff_otel.system"
+_LOG_QUEUE_SIZE = 32_768
+_LOG_BATCH_SIZE = 4_096
+
+register_event_route(USER_EVENT, user_event_lines, scrubbed_at_source=True)
 
 
 def _register_host_instruments(handle: FFOtel, sampler: SystemSampler | None) -> None:

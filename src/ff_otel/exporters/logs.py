@@ -28,11 +28,22 @@ EventRoute = Callable[[LogRecordRecord, StoreLayout], list[tuple[Path, dict[str,
 """Maps one event record to the (file, record) lines it becomes."""
 
 _routes: dict[str, EventRoute] = {}
+_scrubbed_at_source: set[str] = set()
 
 
-def register_event_route(event_name: str, route: EventRoute) -> None:
-    """Send log records with ``event_name`` through ``route`` instead of ``logs.jsonl``."""
+def register_event_route(
+    event_name: str, route: EventRoute, *, scrubbed_at_source: bool = False
+) -> None:
+    """Send log records with ``event_name`` through ``route`` instead of ``logs.jsonl``.
+
+    ``scrubbed_at_source`` says ff-otel's own code scrubbed these events before
+    emitting them, so the exporter need not scrub them again.
+    """
     _routes[event_name] = route
+    if scrubbed_at_source:
+        _scrubbed_at_source.add(event_name)
+    else:
+        _scrubbed_at_source.discard(event_name)
 
 
 class FlatfileLogExporter(LogRecordExporter):
@@ -81,6 +92,11 @@ def log_records(batch: Sequence[ReadableLogRecord], scrubber: Scrubber) -> list[
         log = readable.log_record
         severity = log.severity_number or SeverityNumber.UNSPECIFIED
         scope = readable.instrumentation_scope
+        attributes = attributes_dict(log.attributes)
+        body = log.body
+        if log.event_name not in _scrubbed_at_source:
+            body = scrubber.body(body)
+            attributes = scrubber.attributes_in_place(attributes)
         out.append(
             {
                 "timestamp": iso(log.timestamp or log.observed_timestamp),
@@ -88,8 +104,8 @@ def log_records(batch: Sequence[ReadableLogRecord], scrubber: Scrubber) -> list[
                 "severity": log.severity_text or severity.name,
                 "severity_number": severity.value,
                 "event_name": log.event_name or None,
-                "body": scrubber.body(log.body),
-                "attributes": scrubber.attributes_in_place(attributes_dict(log.attributes)),
+                "body": body,
+                "attributes": attributes,
                 "trace_id": f"{log.trace_id:032x}" if log.trace_id else None,
                 "span_id": f"{log.span_id:016x}" if log.span_id else None,
                 "service": service_of(readable.resource),

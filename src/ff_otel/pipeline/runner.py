@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ff_otel import _clock
+from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
@@ -40,6 +41,7 @@ from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.lease import CollectorLease
+from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamTail
 
 _logger = logging.getLogger("ff_otel.pipeline")
@@ -53,9 +55,7 @@ _RESOURCE_FIELDS = {
     "disk_usage_percent",
     "network_io_mbps",
 }
-# Filled from user sessions and ratings, which this store does not record yet:
-# left out of stored snapshots rather than written as made-up zeros.
-_NOT_YET_MEASURED = {"concurrent_users", "active_sessions", "user_satisfaction_score"}
+_SESSION_FIELDS = {"concurrent_users", "active_sessions"}
 
 
 @dataclass
@@ -105,6 +105,7 @@ class Pipeline:
         sampler: SystemSampler | None,
         export_stats: Callable[[], dict[str, ExportStats]],
         on_leadership: Callable[[], None] | None = None,
+        sessions: SessionTracker | None = None,
     ) -> None:
         self.layout = layout
         self.analytics = analytics
@@ -119,6 +120,8 @@ class Pipeline:
         self._checkpoint_path = layout.analytics_path / ".pipeline_checkpoint.json"
         self._spans = StreamTail(layout.spans)
         self._logs = StreamTail(layout.logs)
+        self._events = StreamTail(layout.behavior_patterns)
+        self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
         self._quality = _QualityBaseline()
         self._last_collect = time.monotonic()
@@ -169,9 +172,14 @@ class Pipeline:
             checkpoint = read_json(self._checkpoint_path)
         except (FileNotFoundError, ValueError):
             checkpoint = {}
-        for name, tail in (("spans", self._spans), ("logs", self._logs)):
+        for name, tail in self._tails():
             if isinstance(checkpoint.get(name), dict):
                 tail.resume(checkpoint[name])
+        if self.sessions is not None:
+            for session in read_records(self.layout.session_analytics):
+                self.sessions.learn(session)
+            if isinstance(checkpoint.get("sessions"), dict):
+                self.sessions.restore(checkpoint["sessions"])
         if self._on_leadership is not None:
             self._on_leadership()
         return True
@@ -185,9 +193,16 @@ class Pipeline:
                 seconds, self._spans.read_new(), self._logs.read_new()
             )
             self._window.append(dict(activity.components))
+            closed = self._fold_user_events()
             reading = self.sampler.reading() if self.sampler is not None else None
             results = self._health_results(reading)
             metrics = self._snapshot(activity, reading, results)
+            ratings = self.sessions.take_interval_ratings() if self.sessions else []
+            if self.sessions is not None:
+                metrics.active_sessions = self.sessions.active_sessions
+                metrics.concurrent_users = self.sessions.concurrent_users
+            if ratings:
+                metrics.user_satisfaction_score = round(sum(ratings) / len(ratings), 3)
             health = SystemHealth(
                 status=worst([r.status for r in results]),
                 checked_at=_clock.format_iso(metrics.timestamp),
@@ -197,12 +212,40 @@ class Pipeline:
             self.latest_metrics, self.latest_health = metrics, health
             self.stats.ticks += 1
             if store:
-                self._write(metrics, health, activity, reading)
-                write_json_atomic(
-                    self._checkpoint_path,
-                    {"spans": self._spans.position(), "logs": self._logs.position()},
-                )
+                self._write(metrics, health, activity, reading, has_ratings=bool(ratings))
+                self._write_sessions(closed)
+                checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}
+                if self.sessions is not None:
+                    checkpoint["sessions"] = self.sessions.state()
+                write_json_atomic(self._checkpoint_path, checkpoint)
             return metrics
+
+    def _tails(self) -> list[tuple[str, StreamTail]]:
+        return [("spans", self._spans), ("logs", self._logs), ("events", self._events)]
+
+    def _fold_user_events(self) -> list[tuple[str, dict[str, Any]]]:
+        events = self._events.read_new()
+        if self.sessions is None:
+            return []
+        closed: list[tuple[str, dict[str, Any]]] = []
+        for event in events:
+            closed.extend(self.sessions.add(event))
+        closed.extend(self.sessions.expire())
+        return closed
+
+    def _write_sessions(self, closed: list[tuple[str, dict[str, Any]]]) -> None:
+        sessions = [record for kind, record in closed if kind == "session"]
+        engagement = [record for kind, record in closed if kind == "engagement"]
+        if sessions:
+            append_records(self.layout.session_analytics, sessions)
+        if engagement:
+            append_records(self.layout.engagement_metrics, engagement)
+
+    def forget_user(self, user_hash: str) -> None:
+        """Drop what the collector holds in memory about an erased user."""
+        with self._lock:
+            if self.sessions is not None:
+                self.sessions.forget_user(user_hash)
 
     def _snapshot(
         self,
@@ -320,6 +363,8 @@ class Pipeline:
         health: SystemHealth,
         activity: IntervalActivity,
         reading: ResourceReading | None,
+        *,
+        has_ratings: bool,
     ) -> None:
         stamp = health.checked_at
         if reading is not None:
@@ -346,7 +391,10 @@ class Pipeline:
             ],
         )
         if self.policy.performance_snapshots:
-            excluded = set(_NOT_YET_MEASURED)
+            # Values that were not measured are left out, not written as zeros.
+            excluded = set() if has_ratings else {"user_satisfaction_score"}
+            if self.sessions is None:
+                excluded |= _SESSION_FIELDS
             if reading is None:
                 excluded |= _RESOURCE_FIELDS
             append_records(

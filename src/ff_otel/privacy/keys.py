@@ -13,7 +13,8 @@ import os
 import secrets
 from pathlib import Path
 
-FF_OTEL_HASH_KEY = "FF_OTEL_HASH_KEY"
+from ff_otel.environment_variables import FF_OTEL_HASH_KEY
+
 _KEY_BYTES = 32
 
 

@@ -75,6 +75,17 @@ class StoreLayout:
         self.resource_usage = sm / "resource_usage.jsonl"
         self.error_rates = sm / "error_rates.jsonl"
 
+        ua = self.user_analytics_path
+        self.behavior_patterns = ua / "behavior_patterns.jsonl"
+        self.feature_usage = ua / "feature_usage.jsonl"
+        self.session_analytics = ua / "session_analytics.jsonl"
+        self.engagement_metrics = ua / "engagement_metrics.jsonl"
+
+        co = self.compliance_path
+        self.audit_logs = co / "audit_logs.jsonl"
+        self.privacy_events = co / "privacy_events.jsonl"
+        self.security_events = co / "security_events.jsonl"
+
     def stream(self, folder: str, name: str) -> Path:
         """The path of one JSONL stream, e.g. ``stream("compliance", "audit_logs.jsonl")``."""
         return self.analytics_path / folder / name

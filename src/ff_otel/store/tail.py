@@ -4,6 +4,8 @@ The pipeline folds what is new every interval; re-reading a growing file from
 the start each time would cost more the longer the service runs. A tail keeps
 its byte offset and the file's inode, reads only whole lines past the offset,
 and starts again at the top of a new file when the old one was rotated away.
+When an erasure rewrote the file (lines removed, nothing else changed), the
+map it left behind says where the old offset now lies.
 """
 
 from __future__ import annotations
@@ -46,13 +48,18 @@ class StreamTail:
         return {"inode": self._inode or 0, "offset": self._offset}
 
     def resume(self, position: dict[str, int]) -> None:
-        """Continue from a checkpoint, if it is of the file now at the path."""
+        """Continue from a checkpoint, if it is of the file now at the path (or rewrote it)."""
         try:
             inode = self.path.stat().st_ino
         except FileNotFoundError:
             return
-        if position.get("inode") == inode:
-            self._inode, self._offset = inode, int(position.get("offset", 0))
+        offset = int(position.get("offset", 0))
+        old_inode = position.get("inode")
+        if old_inode == inode:
+            self._inode, self._offset = inode, offset
+        elif _rewrite_map(self.path, inode) is not None:
+            self._inode = inode
+            self._offset = _offset_after_rewrite(self.path, old_inode, inode, offset)
 
     def read_new(self) -> list[dict[str, Any]]:
         """Records appended since the last call; a partial last line waits for the next call."""
@@ -62,8 +69,13 @@ class StreamTail:
             return []
         try:
             status = os.fstat(fd)
-            if status.st_ino != self._inode or status.st_size < self._offset:
-                self._inode, self._offset = status.st_ino, 0
+            if status.st_ino != self._inode:
+                self._offset = _offset_after_rewrite(
+                    self.path, self._inode, status.st_ino, self._offset
+                )
+                self._inode = status.st_ino
+            if status.st_size < self._offset:
+                self._offset = 0
             if status.st_size == self._offset:
                 return []
             data = bytearray()
@@ -96,3 +108,20 @@ class StreamTail:
                 self.stats.torn_lines += 1
         self.stats.records += len(records)
         return records
+
+
+def _rewrite_map(path: Path, inode: int) -> dict[str, Any] | None:
+    try:
+        data = orjson.loads((path.parent.parent / ".rewrites" / f"{inode}.json").read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _offset_after_rewrite(path: Path, old_inode: int | None, new_inode: int, offset: int) -> int:
+    """Where ``offset`` in the old file lies in a file an erasure rewrote; 0 for a new file."""
+    rewrite = _rewrite_map(path, new_inode)
+    if rewrite is None or rewrite.get("old_inode") != old_inode:
+        return 0
+    removed = rewrite.get("removed", [])
+    return offset - sum(int(length) for start, length in removed if int(start) < offset)

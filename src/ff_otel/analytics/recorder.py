@@ -1,0 +1,148 @@
+"""Recording user events: consent, pseudonyms and scrubbing at the call, then an OTel event.
+
+Everything privacy-related happens here, on the caller's thread, before the
+event enters any queue: the raw user id and session id are replaced by keyed
+pseudonyms, event data is scrubbed, and events of users who opted out, sent
+Do-Not-Track, have not consented (when consent is required) or fall outside
+the per-user sample are dropped. The event then travels as an OTel log event
+(``event_name="ff.user_event"``), so it is batched on a background thread and
+reaches OTLP collectors too; the flatfile log exporter routes it into
+``user_analytics/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from opentelemetry._logs import Logger, SeverityNumber
+
+from ff_otel import _clock
+from ff_otel.analytics.mapping import USER_EVENT
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.privacy.consent import ConsentRegistry
+from ff_otel.privacy.pseudonym import Pseudonymizer
+from ff_otel.privacy.scrubber import Scrubber
+
+_logger = logging.getLogger("ff_otel.analytics")
+_DNT_KEYS = ("dnt", "do_not_track")
+_TRUTHY = (True, 1, "1", "true", "yes", "on")
+
+
+def validate_event(
+    user_id: object,
+    session_id: object,
+    event_type: object,
+    event_data: object,
+    timestamp: object,
+) -> tuple[str, str, str, dict[str, Any], int | None]:
+    """Check a user event's arguments; raise ``TypeError``/``ValueError`` naming the bad one."""
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    if not isinstance(user_id, str) or not user_id:
+        raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
+    if session_id is None:
+        session_id = ""
+    if not isinstance(session_id, str):
+        raise TypeError(f"session_id must be a string, got {type(session_id).__name__}")
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError(f"event_type must be a non-empty string, got {event_type!r}")
+    if event_data is None:
+        event_data = {}
+    if not isinstance(event_data, Mapping):
+        raise TypeError(f"event_data must be a mapping, got {type(event_data).__name__}")
+    epoch_ns: int | None = None
+    if timestamp is not None:
+        if not isinstance(timestamp, (datetime, str)):
+            raise TypeError(f"timestamp must be a datetime or ISO-8601 string, got {timestamp!r}")
+        try:
+            instant = _clock.parse_instant(timestamp)
+        except ValueError as exc:
+            raise ValueError(f"timestamp: {exc}") from None
+        epoch_ns = int(instant.timestamp() * 1_000_000) * 1000
+    return user_id, session_id, event_type, dict(event_data), epoch_ns
+
+
+class UserEventRecorder:
+    """Turns user events into pseudonymous, scrubbed OTel log events."""
+
+    def __init__(
+        self,
+        analytics: FFAnalyticsConfigDTO,
+        pseudonymizer: Pseudonymizer,
+        scrubber: Scrubber,
+        consent: ConsentRegistry,
+        logger: Logger,
+    ) -> None:
+        self.analytics = analytics
+        self.privacy = analytics.privacy_config
+        self.pseudonymizer = pseudonymizer
+        self.scrubber = scrubber
+        self.consent = consent
+        self._logger = logger
+        self.enabled = analytics.enable_user_analytics and analytics.analytics_level != "minimal"
+        self.dropped: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        user_id: str,
+        session_id: str,
+        event_type: str,
+        event_data: dict[str, Any],
+        epoch_ns: int | None,
+    ) -> bool:
+        """True when the event was accepted for storage; False when policy kept it out."""
+        if not self.enabled:
+            return self._drop("user analytics disabled")
+        privacy = self.privacy
+        if privacy.honor_do_not_track and any(event_data.get(key) in _TRUTHY for key in _DNT_KEYS):
+            return self._drop("do not track")
+        reference = self.pseudonymizer.reference("consent", user_id)
+        state = self.consent.state(reference)
+        if state == "opted_out" and privacy.allow_user_opt_out:
+            return self._drop("opted out")
+        if privacy.require_explicit_consent and state != "opted_in":
+            return self._drop("no consent")
+        user_hash = self.pseudonymizer.user(user_id)
+        if self.analytics.enable_data_sampling and not _in_sample(
+            user_hash, self.analytics.sampling_rate
+        ):
+            return self._drop("sampled out")
+        stored_user = user_hash if privacy.anonymize_user_data else user_id
+        session = (
+            self.pseudonymizer.session(session_id)
+            if session_id and privacy.hash_user_identifiers
+            else session_id
+        )
+        for key in _DNT_KEYS:
+            event_data.pop(key, None)
+        self._logger.emit(
+            timestamp=epoch_ns if epoch_ns is not None else time.time_ns(),
+            severity_number=SeverityNumber.INFO,
+            severity_text="INFO",
+            event_name=USER_EVENT,
+            body=self.scrubber.body(event_data, "event_data"),
+            attributes={
+                "user.hash": stored_user,
+                "session.id": session,
+                "ff.event.type": event_type,
+            },
+        )
+        return True
+
+    def _drop(self, reason: str) -> bool:
+        with self._lock:
+            self.dropped[reason] += 1
+        return False
+
+
+def _in_sample(user_hash: str, rate: float) -> bool:
+    # The pseudonym is uniformly distributed: its leading bits decide, so a
+    # user is always in or always out of the sample, never per event.
+    return int(user_hash[2:10], 16) < rate * 0x1_0000_0000

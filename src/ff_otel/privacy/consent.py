@@ -1,0 +1,71 @@
+"""Consent: opt-outs and opt-ins, kept as privacy events and honoured everywhere.
+
+Every consent change is a line in ``compliance/privacy_events.jsonl``; the
+current state of a user is the last change recorded for them. Each process
+reads new lines at most every quarter second, so a change made by one worker
+(or before a restart) holds in all of them. Records name the user by a
+consent reference (a keyed hash under its own label), never by the user's
+pseudonym, so erasing a user's data leaves their objection in force without
+leaving anything that links to it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Literal
+
+from ff_otel import _clock
+from ff_otel.store.appender import append_records
+from ff_otel.store.layout import StoreLayout
+from ff_otel.store.tail import StreamTail
+
+ConsentState = Literal["opted_out", "opted_in"]
+_REFRESH_SECONDS = 0.25
+
+
+class ConsentRegistry:
+    """The consent state of every user the store has a consent record for."""
+
+    def __init__(self, layout: StoreLayout) -> None:
+        self._layout = layout
+        self._tail = StreamTail(layout.privacy_events, from_end=False)
+        self._states: dict[str, ConsentState] = {}
+        self._lock = threading.Lock()
+        self._refreshed_at = 0.0
+        self._refresh()
+
+    def state(self, reference: str) -> ConsentState | None:
+        """The latest consent change for this reference, or None when there was none."""
+        if time.monotonic() - self._refreshed_at > _REFRESH_SECONDS:
+            self._refresh()
+        return self._states.get(reference)
+
+    def record(self, reference: str, state: ConsentState, **details: Any) -> None:
+        """Append a consent change and apply it in this process at once."""
+        event = "opt_out" if state == "opted_out" else "opt_in"
+        append_records(
+            self._layout.privacy_events,
+            [
+                {
+                    "timestamp": _clock.now_iso(),
+                    "event_type": event,
+                    "consent_ref": reference,
+                    **details,
+                }
+            ],
+        )
+        with self._lock:
+            self._states[reference] = state
+
+    def _refresh(self) -> None:
+        with self._lock:
+            self._refreshed_at = time.monotonic()
+            for record in self._tail.read_new():
+                reference = record.get("consent_ref")
+                if not isinstance(reference, str):
+                    continue
+                if record.get("event_type") == "opt_out":
+                    self._states[reference] = "opted_out"
+                elif record.get("event_type") == "opt_in":
+                    self._states[reference] = "opted_in"
