@@ -17,7 +17,8 @@ session becomes one ``session_analytics.jsonl`` line and one
 - ``session_duration_seconds``: the ``duration`` reported with ``session_end``,
   else last event - first event; ``actions_performed``: the ``actions`` reported
   with ``session_end``, else events other than ``session_start``/``session_end``;
-  ``interaction_frequency``: actions per minute; ``time_to_first_action_seconds``: first action - session start;
+  ``interaction_frequency``: actions per minute;
+  ``time_to_first_action_seconds``: first action - session start;
   ``bounce_rate``: 1 when the session had at most one action, else 0;
 - ``session_quality_score`` (0..1) = 0.4 min(actions/10, 1)
   + 0.3 min(duration/10 min, 1) + 0.3 (1 - bounce);
