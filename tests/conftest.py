@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import rotel
 
 import ff_otel
 
@@ -42,3 +47,86 @@ def handle(base_path: Path) -> Iterator[ff_otel.FFOtel]:
 def records(path: Path) -> list[dict]:  # type: ignore[type-arg]
     """Every record of a stream, through the one reader."""
     return list(ff_otel.read_records(path))
+
+
+AGENT = Path(rotel.__file__).parent / "rotel-agent"
+
+
+@dataclass
+class Collector:
+    grpc_endpoint: str
+    http_endpoint: str
+    output: Path
+
+    def wait_for(self, *texts: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        seen = ""
+        while time.monotonic() < deadline:
+            seen = self.output.read_text(errors="replace")
+            if all(text in seen for text in texts):
+                return seen
+            time.sleep(0.1)
+        missing = [text for text in texts if text not in seen]
+        raise AssertionError(f"collector never received {missing}; it printed:\n{seen[-3000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"rotel-agent exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"rotel-agent did not listen on {port}")
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[Collector]:
+    grpc_port, http_port = free_port(), free_port()
+    output = tmp_path / "collector.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                str(AGENT),
+                "start",
+                "--exporter",
+                "blackhole",
+                "--debug-log",
+                "traces",
+                "--debug-log",
+                "metrics",
+                "--debug-log",
+                "logs",
+                "--debug-log-verbosity",
+                "detailed",
+                "--otlp-grpc-endpoint",
+                f"127.0.0.1:{grpc_port}",
+                "--otlp-http-endpoint",
+                f"127.0.0.1:{http_port}",
+                "--pid-file",
+                str(tmp_path / "rotel.pid"),
+                "--log-file",
+                str(tmp_path / "rotel.log"),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_listening(grpc_port, process)
+        _wait_listening(http_port, process)
+        yield Collector(
+            grpc_endpoint=f"http://127.0.0.1:{grpc_port}",
+            http_endpoint=f"http://127.0.0.1:{http_port}",
+            output=output,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from ff_otel import _globals, _runtime
+from ff_otel import _clock, _globals, _runtime
 from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
 from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.sessions import SessionTracker
@@ -54,6 +54,7 @@ from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
 from ff_otel.settings import ConfigError, FFOtelSettings, resolve_settings
+from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
 _logger = logging.getLogger("ff_otel")
@@ -288,9 +289,30 @@ def _build(
         resource=resource, metric_readers=readers, shutdown_on_exit=False
     )
     handle.pipeline = pipeline
+    _record_privacy_settings(layout, settings)
     if sampler is not None and pipeline.policy.process_metrics:
         register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
     return handle
+
+
+def _record_privacy_settings(layout: StoreLayout, settings: FFOtelSettings) -> None:
+    # Switching pseudonymisation off is the user's explicit choice; it is
+    # recorded where a privacy officer looks, each time a process starts so.
+    privacy = settings.analytics.privacy_config
+    events = []
+    if not privacy.anonymize_user_data:
+        events.append("anonymization_disabled")
+    if not privacy.hash_user_identifiers:
+        events.append("identifier_hashing_disabled")
+    if events:
+        stamp = _clock.now_iso()
+        append_records(
+            layout.privacy_events,
+            [
+                {"timestamp": stamp, "event_type": event, "service": settings.service_name}
+                for event in events
+            ],
+        )
 
 
 _SYSTEM_METER = "ff_otel.system"

@@ -13,13 +13,14 @@ once per distinct key and cached):
   ``transcript``) when ``exclude_sensitive_content`` is on: dropped to
   ``[REDACTED:content excluded]``;
 - any other string has emails, card numbers (Luhn-checked), bearer tokens,
-  JWTs, secret query parameters and ``extra_value_patterns`` matches replaced
-  in place, the rest kept.
+  JWTs, secret assignments (``password=...``, ``?token=...``) and
+  ``extra_value_patterns`` matches replaced in place, the rest kept.
 
 Free text (log bodies, span names, status and exception messages, user event
-data) also has the raw user ids this process has pseudonymised replaced by
-their pseudonyms. That look-up splits the text into words, so it is kept to the
-places where ids turn up in prose; attribute values rely on their keys.
+data) also has secrets written as labels (``password: ...``) redacted and the
+raw user ids this process has pseudonymised replaced by their pseudonyms.
+That look-up splits the text into words, so it is kept to the places where ids
+turn up in prose; attribute values rely on their keys.
 
 Redactions say why and never include the value. Every pattern is linear in the
 length of the text: a possessive or bounded form, and each is tried only when
@@ -38,7 +39,7 @@ from typing import Any
 from ff_otel.privacy.pseudonym import Pseudonymizer
 
 _SENSITIVE_KEY = (
-    r"passw(?:or)?d|\bpwd\b|secret|token(?!s|iz|_?count)|api[._ -]?key|auth(?!or)|"
+    r"passw(?:or)?d|\bpwd\b|secret|token(?!s|iz|_?count)|api[._ -]?key|auth(?!or(?!i[sz]))|"
     r"credential|cookie|credit[._ -]?card|card[._ -]?number|\bcvv\b|cvc|(?:\b|_)ssn(?:\b|_)|"
     r"social[._ -]?security|private[._ -]?key|access[._ -]?key|(?:\b|_)jwt(?:\b|_)|"
     r"(?:\b|_)[cx]srf(?:\b|_)|bearer"
@@ -62,11 +63,16 @@ _EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)
 _BEARER = re.compile(r"\bbearer\s++[A-Za-z0-9\-._~+/]++=*+", re.IGNORECASE)
 _JWT = re.compile(r"\beyJ[\w-]++\.[\w-]++(?:\.[\w-]*+)?")
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*+")
-_SECRET_QUERY = re.compile(
-    r"([?&;](?:access_token|token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)"
-    r"[^&#\s]++",
+_SECRET_ASSIGNMENT = re.compile(
+    r"((?<![\w-])(?:(?:access|refresh|id)_)?(?:token|api[_-]?key|key|password|passwd|pwd|secret|"
+    r"client_secret|sig|signature|auth)=)[^&#\s,;]++",
     re.IGNORECASE,
 )
+# "password: hunter2" in prose; only looked for in free text, after a cheap test.
+_SECRET_LABEL = re.compile(
+    r"(\b(?:password|passwd|pwd|secret|api[_ -]?key|token)\s*:\s*)[^\s,;]++", re.IGNORECASE
+)
+_SECRET_LABEL_WORDS = ("pass", "pwd", "secret", "key", "token")
 # Card numbers: mapping digits, spaces and dashes to "0" turns every possible
 # card into a run of 13 or more "0"s, which str.find locates in C; only those
 # regions are then examined by the (slower, Unicode-aware) digit patterns.
@@ -231,13 +237,17 @@ class Scrubber:
         if "eyJ" in text:
             text = _JWT.sub("[REDACTED:jwt]", text)
         if "=" in text:
-            text = _SECRET_QUERY.sub(r"\1[REDACTED:secret parameter]", text)
+            text = _SECRET_ASSIGNMENT.sub(r"\1[REDACTED:secret parameter]", text)
         text = _redact_card_numbers(text)
         for pattern in self._extra_values:
             text = pattern.sub("[REDACTED:matched pattern]", text)
         return text
 
     def _known_ids(self, text: str) -> str:
+        if ":" in text:
+            lowered = text.lower()
+            if any(word in lowered for word in _SECRET_LABEL_WORDS):
+                text = _SECRET_LABEL.sub(r"\1[REDACTED:secret value]", text)
         pseudonymizer = self._pseudonymizer
         if pseudonymizer is None:
             return text
