@@ -1,7 +1,7 @@
 """The spec's "Testing Specifications", adapted only in import paths.
 
 Each of the spec's tests arrives with the capability behind it; this one
-covers initialisation and system metrics.
+covers initialisation, system metrics and user analytics.
 """
 
 from __future__ import annotations
@@ -58,6 +58,20 @@ class TestMetricsCollectionManager:
         assert metrics.cpu_usage_percent >= 0
         assert metrics.memory_usage_mb > 0
         assert metrics.uptime_seconds >= 0
+
+    @pytest.mark.asyncio
+    async def test_record_user_analytics(self, metrics_manager: FFMetricsCollectionManager) -> None:
+        """Test user analytics recording with privacy controls."""
+        await metrics_manager.initialize_analytics_system()
+
+        success = await metrics_manager.record_user_analytics(
+            user_id="test_user",
+            session_id="test_session",
+            event_type="session_start",
+            event_data={"user_agent": "test_agent", "platform": "test_platform"},
+        )
+
+        assert success
 
 
 async def test_initialize_reports_failure_instead_of_raising(tmp_path: object) -> None:
