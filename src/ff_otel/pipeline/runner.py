@@ -37,6 +37,7 @@ from ff_otel.pipeline.health import (
 )
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity, percentile
 from ff_otel.pipeline.levels import policy_for
+from ff_otel.pipeline.rollups import Rollups
 from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
@@ -107,6 +108,9 @@ class Pipeline:
         on_leadership: Callable[[], None] | None = None,
         sessions: SessionTracker | None = None,
     ) -> None:
+        self.rollups = Rollups(
+            layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes
+        )
         self.layout = layout
         self.analytics = analytics
         self.sampler = sampler
@@ -175,6 +179,8 @@ class Pipeline:
         for name, tail in self._tails():
             if isinstance(checkpoint.get(name), dict):
                 tail.resume(checkpoint[name])
+        if isinstance(checkpoint.get("rollups"), dict):
+            self.rollups.resume(checkpoint["rollups"])
         if self.sessions is not None:
             for session in read_records(self.layout.session_analytics):
                 self.sessions.learn(session)
@@ -214,11 +220,23 @@ class Pipeline:
             if store:
                 self._write(metrics, health, activity, reading, has_ratings=bool(ratings))
                 self._write_sessions(closed)
-                checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}
-                if self.sessions is not None:
-                    checkpoint["sessions"] = self.sessions.state()
-                write_json_atomic(self._checkpoint_path, checkpoint)
+                self.rollups.fold_new()
+                self._save_checkpoint()
             return metrics
+
+    def catch_up_rollups(self) -> int:
+        """Fold everything not yet in the rollups now (the collector only); returns records read."""
+        with self._lock:
+            read = self.rollups.fold_new()
+            self._save_checkpoint()
+            return read
+
+    def _save_checkpoint(self) -> None:
+        checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}
+        if self.sessions is not None:
+            checkpoint["sessions"] = self.sessions.state()
+        checkpoint["rollups"] = self.rollups.positions()
+        write_json_atomic(self._checkpoint_path, checkpoint)
 
     def _tails(self) -> list[tuple[str, StreamTail]]:
         return [("spans", self._spans), ("logs", self._logs), ("events", self._events)]
@@ -246,6 +264,7 @@ class Pipeline:
         with self._lock:
             if self.sessions is not None:
                 self.sessions.forget_user(user_hash)
+            self.rollups.forget_user(user_hash)
 
     def _snapshot(
         self,

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from ff_otel.store.documents import write_json_atomic
+from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 
 _UNTOUCHED_FOLDERS = ("compliance",)
@@ -42,7 +42,10 @@ def data_files(layout: StoreLayout) -> Iterator[Path]:
 
 
 def erase_lines(layout: StoreLayout, needle: bytes) -> tuple[int, list[str]]:
-    """Remove every line containing ``needle``; returns (lines removed, files changed)."""
+    """Remove every line containing ``needle``, and ``needle`` from every rollup document.
+
+    Returns (records removed, files changed).
+    """
     removed = 0
     changed: list[str] = []
     for path in data_files(layout):
@@ -50,7 +53,20 @@ def erase_lines(layout: StoreLayout, needle: bytes) -> tuple[int, list[str]]:
         if count:
             removed += count
             changed.append(str(path.relative_to(layout.analytics_path)))
+    for path in sorted((layout.analytics_path / "aggregates").rglob("*.json")):
+        if needle in path.read_bytes():
+            write_json_atomic(path, _without(read_json(path), needle.decode()))
+            changed.append(str(path.relative_to(layout.analytics_path)))
     return removed, changed
+
+
+def _without(value: Any, user: str) -> Any:
+    # Rollups hold users in sets (JSON lists): the user leaves every one of them.
+    if isinstance(value, dict):
+        return {key: _without(item, user) for key, item in value.items() if key != user}
+    if isinstance(value, list):
+        return [_without(item, user) for item in value if item != user]
+    return value
 
 
 def lines_with(layout: StoreLayout, needle: bytes) -> list[dict[str, Any]]:

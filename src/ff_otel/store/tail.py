@@ -61,8 +61,17 @@ class StreamTail:
             self._inode = inode
             self._offset = _offset_after_rewrite(self.path, old_inode, inode, offset)
 
+    @property
+    def inode(self) -> int:
+        """The inode of the file being followed (after the latest read)."""
+        return self._inode or 0
+
     def read_new(self) -> list[dict[str, Any]]:
         """Records appended since the last call; a partial last line waits for the next call."""
+        return [record for _, record in self.read_new_with_offsets()]
+
+    def read_new_with_offsets(self) -> list[tuple[int, dict[str, Any]]]:
+        """Like :meth:`read_new`, each record with the byte offset just past its line."""
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -89,12 +98,15 @@ class StreamTail:
         finally:
             os.close(fd)
         end = data.rfind(b"\n") + 1
+        base = self._offset
         self._offset += end
-        return self._parse(bytes(data[:end]))
+        return self._parse(bytes(data[:end]), base)
 
-    def _parse(self, block: bytes) -> list[dict[str, Any]]:
+    def _parse(self, block: bytes, base: int) -> list[tuple[int, dict[str, Any]]]:
         records = []
+        position = base
         for line in block.split(b"\n"):
+            position += len(line) + 1
             if not line:
                 continue
             try:
@@ -103,7 +115,7 @@ class StreamTail:
                 self.stats.torn_lines += 1
                 continue
             if isinstance(record, dict):
-                records.append(record)
+                records.append((position, record))
             else:
                 self.stats.torn_lines += 1
         self.stats.records += len(records)
@@ -125,3 +137,15 @@ def _offset_after_rewrite(path: Path, old_inode: int | None, new_inode: int, off
         return 0
     removed = rewrite.get("removed", [])
     return offset - sum(int(length) for start, length in removed if int(start) < offset)
+
+
+def offset_in(path: Path, position: dict[str, int], inode: int) -> int:
+    """A checkpointed position of ``path`` as an offset in the file now at ``inode``.
+
+    Its own offset when it is of that file, translated when an erasure rewrote
+    that file into this one, and 0 when this is a new file (rotation).
+    """
+    old_inode, offset = position.get("inode"), int(position.get("offset", 0))
+    if old_inode == inode:
+        return offset
+    return _offset_after_rewrite(path, old_inode, inode, offset)

@@ -1,0 +1,332 @@
+"""Rollups: spans, resources, user events and sessions folded into time buckets.
+
+Every hour bucket (always) and every bucket of the configured
+``aggregation_periods`` (minute, day, week, month) is one JSON document,
+``analytics/aggregates/<period>/<bucket>.json``, holding per-component span
+counts, errors and a latency sketch; request totals; resource summaries
+(count, sum, min, max); event counts by type and by hour of day; the set of
+active users; sessions (count, total duration, ratings); and feature use
+(uses and users). Users first seen are appended to
+``aggregates/first_seen.jsonl``.
+
+Folding is incremental and idempotent. Records come from stream tails with
+their byte offsets, and each bucket remembers, per stream, the offset up to
+which it has folded: after a crash, records read again are skipped by the
+buckets that already hold them and folded into those that do not. A bucket is
+*final* once ``aggregation_delay_minutes`` have passed after its end; records
+arriving later still reopen it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ff_otel import _clock
+from ff_otel.pipeline.sketch import LatencySketch
+from ff_otel.store.appender import append_records
+from ff_otel.store.documents import read_json, write_json_atomic
+from ff_otel.store.layout import StoreLayout
+from ff_otel.store.reader import read_records
+from ff_otel.store.tail import StreamTail, offset_in
+
+_RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
+STREAMS = ("spans", "events", "sessions", "resources")
+
+
+def bucket_key(period: str, stamp: str) -> str:
+    """The bucket of ``period`` holding the store timestamp ``stamp``."""
+    if period == "minute":
+        return stamp[:16]
+    if period == "hour":
+        return stamp[:13]
+    if period == "day":
+        return stamp[:10]
+    if period == "month":
+        return stamp[:7]
+    if period == "week":
+        day = date.fromisoformat(stamp[:10])
+        return (day - timedelta(days=day.weekday())).isoformat()
+    raise ValueError(f"unknown aggregation period {period!r}")
+
+
+def bucket_bounds(period: str, key: str) -> tuple[datetime, datetime]:
+    """Start (inclusive) and end (exclusive) of a bucket, in UTC."""
+    if period == "minute":
+        start = _clock.parse_instant(key + ":00")
+        return start, start + timedelta(minutes=1)
+    if period == "hour":
+        start = _clock.parse_instant(key + ":00:00")
+        return start, start + timedelta(hours=1)
+    if period in ("day", "week"):
+        start = _clock.parse_instant(key + "T00:00:00")
+        return start, start + timedelta(days=1 if period == "day" else 7)
+    start = _clock.parse_instant(key + "-01T00:00:00")
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return start, start.replace(year=year, month=month)
+
+
+class Bucket:
+    """One period's aggregates, as kept in memory while it can still change."""
+
+    def __init__(self, period: str, key: str, data: dict[str, Any] | None = None) -> None:
+        data = data or {}
+        self.period, self.key = period, key
+        self.folded: dict[str, dict[str, int]] = data.get("folded", {})
+        self.spans: dict[str, dict[str, Any]] = {
+            name: {**c, "latency": LatencySketch.from_json(c["latency"])}
+            for name, c in data.get("spans", {}).items()
+        }
+        requests = data.get("requests") or {"count": 0, "errors": 0, "latency": {}}
+        self.requests = {**requests, "latency": LatencySketch.from_json(requests["latency"])}
+        self.resources: dict[str, dict[str, float]] = data.get("resources", {})
+        self.events: dict[str, Any] = data.get("events") or {
+            "count": 0,
+            "by_type": {},
+            "by_hour": [0] * 24,
+        }
+        self.users: set[str] = set(data.get("users", []))
+        self.sessions: dict[str, float] = data.get("sessions") or {
+            "count": 0,
+            "duration_sum": 0,
+            "ratings_sum": 0,
+            "ratings_count": 0,
+        }
+        self.features: dict[str, dict[str, Any]] = {
+            name: {"uses": f["uses"], "users": set(f["users"])}
+            for name, f in data.get("features", {}).items()
+        }
+        self.final = bool(data.get("final", False))
+
+    def already_folded(self, stream: str, inode: int, end_offset: int, path: Path) -> bool:
+        mark = self.folded.get(stream)
+        if not mark:
+            return False
+        return end_offset <= offset_in(path, mark, inode)
+
+    def mark(self, stream: str, inode: int, end_offset: int) -> None:
+        self.folded[stream] = {"inode": inode, "offset": end_offset}
+
+    def to_json(self) -> dict[str, Any]:
+        start, end = bucket_bounds(self.period, self.key)
+        return {
+            "period": self.period,
+            "bucket": self.key,
+            "start": _clock.format_iso(start),
+            "end": _clock.format_iso(end),
+            "final": self.final,
+            "folded": self.folded,
+            "spans": {
+                name: {**c, "latency": c["latency"].to_json()} for name, c in self.spans.items()
+            },
+            "requests": {**self.requests, "latency": self.requests["latency"].to_json()},
+            "resources": self.resources,
+            "events": self.events,
+            "users": sorted(self.users),
+            "sessions": self.sessions,
+            "features": {
+                name: {"uses": f["uses"], "users": sorted(f["users"])}
+                for name, f in self.features.items()
+            },
+        }
+
+    def fold(self, stream: str, record: dict[str, Any]) -> None:
+        if stream == "spans":
+            self._fold_span(record)
+        elif stream == "events":
+            self._fold_event(record)
+        elif stream == "sessions":
+            self._fold_session(record)
+        else:
+            self._fold_resources(record)
+
+    def _fold_span(self, span: dict[str, Any]) -> None:
+        component = str(span.get("component") or "unknown")
+        entry = self.spans.get(component)
+        if entry is None:
+            entry = self.spans[component] = {"count": 0, "errors": 0, "latency": LatencySketch()}
+        failed = span.get("status") == "error"
+        duration = float(span.get("duration_ms") or 0.0)
+        entry["count"] += 1
+        entry["errors"] += failed
+        entry["latency"].add(duration)
+        if span.get("kind") == "server" or not span.get("parent_span_id"):
+            requests = self.requests
+            requests["count"] += 1
+            requests["errors"] += failed
+            requests["latency"].add(duration)
+
+    def _fold_event(self, event: dict[str, Any]) -> None:
+        events = self.events
+        events["count"] += 1
+        kind = str(event.get("event_type") or "")
+        events["by_type"][kind] = events["by_type"].get(kind, 0) + 1
+        stamp = event["timestamp"]
+        events["by_hour"][int(stamp[11:13])] += 1
+        user = event.get("user_hash")
+        if isinstance(user, str):
+            self.users.add(user)
+            for feature in event.get("features_used") or ():
+                entry = self.features.get(feature)
+                if entry is None:
+                    entry = self.features[feature] = {"uses": 0, "users": set()}
+                entry["uses"] += 1
+                entry["users"].add(user)
+
+    def _fold_session(self, session: dict[str, Any]) -> None:
+        sessions = self.sessions
+        sessions["count"] += 1
+        sessions["duration_sum"] += float(session.get("session_duration_seconds") or 0)
+        rating = session.get("satisfaction_rating")
+        if isinstance(rating, int):
+            sessions["ratings_sum"] += rating
+            sessions["ratings_count"] += 1
+
+    def _fold_resources(self, reading: dict[str, Any]) -> None:
+        for name in _RESOURCE_FIELDS:
+            value = reading.get(name)
+            if not isinstance(value, (int, float)):
+                continue
+            summary = self.resources.get(name)
+            if summary is None:
+                self.resources[name] = {"count": 1, "sum": value, "min": value, "max": value}
+            else:
+                summary["count"] += 1
+                summary["sum"] += value
+                summary["min"] = min(summary["min"], value)
+                summary["max"] = max(summary["max"], value)
+
+    def forget_user(self, user_hash: str) -> None:
+        self.users.discard(user_hash)
+        for entry in self.features.values():
+            entry["users"].discard(user_hash)
+
+
+class Rollups:
+    """Folds new records into buckets; the store's collector runs it every interval."""
+
+    def __init__(self, layout: StoreLayout, periods: Iterable[str], delay_minutes: int) -> None:
+        self.layout = layout
+        self.root = layout.analytics_path / "aggregates"
+        self.periods = ("hour", *sorted({p for p in periods if p != "hour"}))
+        self.delay = timedelta(minutes=delay_minutes)
+        self.paths = {
+            "spans": layout.spans,
+            "events": layout.behavior_patterns,
+            "sessions": layout.session_analytics,
+            "resources": layout.resource_usage,
+        }
+        self.tails = {name: StreamTail(path, from_end=False) for name, path in self.paths.items()}
+        self.open: dict[tuple[str, str], Bucket] = {}
+        self.first_seen: dict[str, str] = {}
+        self._first_seen_path = self.root / "first_seen.jsonl"
+        self._loaded = False
+
+    def positions(self) -> dict[str, dict[str, int]]:
+        return {name: tail.position() for name, tail in self.tails.items()}
+
+    def resume(self, positions: dict[str, Any]) -> None:
+        for name, tail in self.tails.items():
+            if isinstance(positions.get(name), dict):
+                tail.resume(positions[name])
+
+    def fold_new(self) -> int:
+        """Fold every record appended since the last call; returns how many were read."""
+        if not self._loaded:
+            self._load_first_seen()
+        read = 0
+        dirty: set[tuple[str, str]] = set()
+        new_users: list[dict[str, str]] = []
+        for stream, tail in self.tails.items():
+            path = self.paths[stream]
+            inode = tail.inode
+            for end_offset, record in tail.read_new_with_offsets():
+                read += 1
+                stamp = record.get("timestamp")
+                if not isinstance(stamp, str) or len(stamp) < 19:
+                    continue
+                if stream == "events":
+                    self._note_first_seen(record, stamp, new_users)
+                for period in self.periods:
+                    bucket = self._bucket(period, bucket_key(period, stamp))
+                    if bucket.already_folded(stream, inode, end_offset, path):
+                        continue
+                    bucket.fold(stream, record)
+                    bucket.mark(stream, inode, end_offset)
+                    dirty.add((period, bucket.key))
+        if new_users:
+            append_records(self._first_seen_path, new_users)
+        self._save(dirty)
+        return read
+
+    def forget_user(self, user_hash: str) -> None:
+        self.first_seen.pop(user_hash, None)
+        for bucket in self.open.values():
+            bucket.forget_user(user_hash)
+
+    def _note_first_seen(
+        self, record: dict[str, Any], stamp: str, new_users: list[dict[str, str]]
+    ) -> None:
+        user = record.get("user_hash")
+        if not isinstance(user, str):
+            return
+        known = self.first_seen.get(user)
+        if known is None or stamp < known:
+            self.first_seen[user] = stamp
+            new_users.append({"timestamp": stamp, "user_hash": user})
+
+    def _bucket(self, period: str, key: str) -> Bucket:
+        bucket = self.open.get((period, key))
+        if bucket is None:
+            path = self.root / period / f"{key}.json"
+            try:
+                data = read_json(path)
+            except (FileNotFoundError, orjson.JSONDecodeError):
+                data = None
+            bucket = self.open[(period, key)] = Bucket(period, key, data)
+        return bucket
+
+    def _save(self, dirty: set[tuple[str, str]]) -> None:
+        now = _clock.now()
+        for period, key in dirty:
+            bucket = self.open[(period, key)]
+            bucket.final = bucket_bounds(period, key)[1] + self.delay <= now
+            folder = self.root / period
+            folder.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(folder / f"{key}.json", bucket.to_json())
+        # Final buckets leave memory; a late record loads them again.
+        for finished in [k for k, b in self.open.items() if b.final]:
+            del self.open[finished]
+
+    def _load_first_seen(self) -> None:
+        self._loaded = True
+        for line in read_records(self._first_seen_path):
+            user, stamp = line.get("user_hash"), line.get("timestamp")
+            if isinstance(user, str) and isinstance(stamp, str):
+                known = self.first_seen.get(user)
+                if known is None or stamp < known:
+                    self.first_seen[user] = stamp
+
+
+def load_buckets(layout: StoreLayout, period: str, start: datetime, end: datetime) -> list[Bucket]:
+    """The stored buckets of ``period`` that overlap ``[start, end)``, oldest first."""
+    folder = layout.analytics_path / "aggregates" / period
+    if not folder.is_dir():
+        return []
+    first, last = (
+        bucket_key(period, _clock.format_iso(start)),
+        bucket_key(period, _clock.format_iso(end - timedelta(microseconds=1))),
+    )
+    buckets = []
+    for path in sorted(folder.glob("*.json")):
+        key = path.stem
+        if first <= key <= last:
+            try:
+                buckets.append(Bucket(period, key, read_json(path)))
+            except (FileNotFoundError, orjson.JSONDecodeError):
+                continue
+    return buckets
