@@ -17,6 +17,7 @@ from ff_otel.config import (
     FFAnalyticsAlertingConfigDTO,
     FFAnalyticsConfigDTO,
     FFAnalyticsPrivacyConfigDTO,
+    FFBusinessInputsDTO,
     FFConfigurationManagerConfigDTO,
     FFStorageConfigDTO,
 )
@@ -32,6 +33,8 @@ from ff_otel.models import (
 from ff_otel.pipeline import register_health_check
 from ff_otel.privacy import ScrubbingOptions, ScrubMatch
 from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
+from ff_otel.query import query
+from ff_otel.reporting import generate_report
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
 from ff_otel.store import ReadStats, StoreError, StoreLayout, read_records
@@ -56,6 +59,7 @@ __all__ = [
     "FFAnalyticsAlertingConfigDTO",
     "FFAnalyticsConfigDTO",
     "FFAnalyticsPrivacyConfigDTO",
+    "FFBusinessInputsDTO",
     "FFBusinessIntelligenceDTO",
     "FFConfigurationManagerConfigDTO",
     "FFMetricsCollectionManager",
@@ -79,10 +83,12 @@ __all__ = [
     "erase_user",
     "export_user_data",
     "force_flush",
+    "generate_report",
     "histogram",
     "instrument",
     "opt_in",
     "opt_out",
+    "query",
     "read_records",
     "record_user_event",
     "register_health_check",

@@ -194,8 +194,16 @@ class FFStorageConfigDTO(_ConfigModel):
     base_path: Path = Path("./ff_data")
 
 
+class FFBusinessInputsDTO(_ConfigModel):
+    """Money figures for the BI cost and ROI fields, per 30 days; absent gives absent outputs."""
+
+    monthly_cost: float | None = Field(default=None, ge=0)
+    monthly_revenue: float | None = Field(default=None, ge=0)
+
+
 class FFConfigurationManagerConfigDTO(_ConfigModel):
     """The host application's configuration, as the spec's manager receives it."""
 
     storage: FFStorageConfigDTO = Field(default_factory=FFStorageConfigDTO)
     analytics: FFAnalyticsConfigDTO = Field(default_factory=FFAnalyticsConfigDTO)
+    business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)

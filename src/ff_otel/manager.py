@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from ff_otel import setup, users
 from ff_otel.config import FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
 from ff_otel.instrumentation.system_metrics import SystemSampler
-from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.models import FFBusinessIntelligenceDTO, FFSystemMetricsDTO
+from ff_otel.pipeline import bi
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.store.layout import StoreError, StoreLayout
 
@@ -82,6 +84,38 @@ class FFMetricsCollectionManager:
             _logger.warning("ff-otel: record_user_analytics: no running collection for this store")
             return False
         return users.record_user_event(user_id, session_id, event_type, event_data)
+
+    async def generate_business_intelligence(
+        self, period: str = "day", end: datetime | str | None = None
+    ) -> FFBusinessIntelligenceDTO:
+        """BI for the ``period`` (day, week or month) ending at ``end`` (default: now).
+
+        Brings the rollups up to date first (when this process may), then
+        computes every field from them and appends the result to the spec's
+        business-intelligence files. Raises ``ValueError`` for an unknown period.
+        """
+        bi.window_of(period, end)
+        if not self.analytics_config.enable_business_intelligence:
+            return FFBusinessIntelligenceDTO(analysis_period=period)
+        await asyncio.to_thread(self._catch_up_rollups)
+        result = await asyncio.to_thread(
+            bi.generate, self.layout, self.analytics_config, period, end, self.config.business
+        )
+        await asyncio.to_thread(bi.store, self.layout, result)
+        return result.dto
+
+    def _catch_up_rollups(self) -> None:
+        shared = self._configured_pipeline()
+        if shared is not None:
+            if shared.acquire_collector():
+                shared.catch_up_rollups()
+            return
+        own = self._pipeline_of_its_own()
+        if own.acquire_collector():
+            try:
+                own.catch_up_rollups()
+            finally:
+                own.release_collector()
 
     async def get_system_health(self) -> dict[str, Any]:
         """Overall status (healthy/degraded/unhealthy), each component with its reason,

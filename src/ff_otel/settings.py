@@ -21,6 +21,7 @@ from ff_otel.config import (
     FFAnalyticsAlertingConfigDTO,
     FFAnalyticsConfigDTO,
     FFAnalyticsPrivacyConfigDTO,
+    FFBusinessInputsDTO,
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -42,6 +43,7 @@ class FFOtelSettings(BaseModel):
     otlp_endpoint: str | None = None
     system_metrics: bool = True
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
+    business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
     disabled: bool = False
 
     @property

@@ -28,7 +28,7 @@ from ff_otel import _clock, _globals, _runtime
 from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
 from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.sessions import SessionTracker
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.exporters import (
     FlatfileLogExporter,
     FlatfileMetricExporter,
@@ -129,12 +129,14 @@ def configure(
     otlp_endpoint: str | None = None,
     system_metrics: bool | None = None,
     scrubbing: ScrubbingOptions | None = None,
+    business: FFBusinessInputsDTO | None = None,
 ) -> FFOtel:
     """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
 
     Every argument also comes from the environment or the ``FF_OTEL_CONFIG``
     TOML file; code beats environment beats file. ``scrubbing`` adds patterns
-    and a callback to the scrubber that runs before every exporter. Raises
+    and a callback to the scrubber that runs before every exporter;
+    ``business`` gives the BI cost and revenue inputs. Raises
     :class:`~ff_otel.ConfigError` for an invalid value and
     :class:`~ff_otel.StoreError` when the store cannot be created, in both
     cases before changing what is already running.
@@ -147,6 +149,7 @@ def configure(
             "analytics": analytics,
             "otlp_endpoint": otlp_endpoint,
             "system_metrics": system_metrics,
+            "business": business,
         }
     )
     layout = StoreLayout(settings.base_path)
@@ -265,6 +268,7 @@ def _build(
         handle.export_stats,
         on_leadership=lambda: _register_host_instruments(handle, sampler),
         sessions=sessions,
+        business=settings.business,
     )
     readers: list[MetricReader] = [
         PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ff_otel import _clock
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.models import FFBusinessIntelligenceDTO
 from ff_otel.pipeline.rollups import Bucket, bucket_key, load_buckets
 from ff_otel.pipeline.sketch import LatencySketch
@@ -47,14 +47,6 @@ _CPU_THRESHOLD = 90.0
 _ABANDONMENT_WORTH_NOTING = 50.0
 _LOW_ADOPTION = 5.0
 _UNDERUSED_CPU = 20.0
-
-
-@dataclass(frozen=True)
-class BusinessInputs:
-    """Optional money figures for cost and ROI fields (per 30 days)."""
-
-    monthly_cost: float | None = None
-    monthly_revenue: float | None = None
 
 
 @dataclass
@@ -80,7 +72,7 @@ def generate(
     analytics: FFAnalyticsConfigDTO,
     period: str,
     end: datetime | str | None = None,
-    inputs: BusinessInputs | None = None,
+    inputs: FFBusinessInputsDTO | None = None,
 ) -> BIResult:
     start, stop = window_of(period, end)
     days = PERIOD_DAYS[period]

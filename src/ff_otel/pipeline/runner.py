@@ -24,10 +24,11 @@ from typing import Any
 
 from ff_otel import _clock
 from ff_otel.analytics.sessions import SessionTracker
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
 from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.pipeline import reports
 from ff_otel.pipeline.health import (
     STATUS_SCORE,
     CheckResult,
@@ -107,7 +108,9 @@ class Pipeline:
         export_stats: Callable[[], dict[str, ExportStats]],
         on_leadership: Callable[[], None] | None = None,
         sessions: SessionTracker | None = None,
+        business: FFBusinessInputsDTO | None = None,
     ) -> None:
+        self.business = business
         self.rollups = Rollups(
             layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes
         )
@@ -222,6 +225,7 @@ class Pipeline:
                 self._write_sessions(closed)
                 self.rollups.fold_new()
                 self._save_checkpoint()
+                self._write_due_reports()
             return metrics
 
     def catch_up_rollups(self) -> int:
@@ -230,6 +234,14 @@ class Pipeline:
             read = self.rollups.fold_new()
             self._save_checkpoint()
             return read
+
+    def _write_due_reports(self) -> None:
+        analytics = self.analytics
+        for period, start, stop in reports.due_reports(self.layout, analytics, _clock.now()):
+            report = reports.build_report(
+                self.layout, analytics, period, start, stop, self.business
+            )
+            reports.write_report(self.layout, report, analytics.report_output_formats)
 
     def _save_checkpoint(self) -> None:
         checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}

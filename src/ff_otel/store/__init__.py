@@ -1,7 +1,7 @@
 """The flatfile store: layout, the one appender, the one reader, atomic documents."""
 
 from ff_otel.store.appender import append_records
-from ff_otel.store.documents import read_json, write_json_atomic
+from ff_otel.store.documents import read_json, write_bytes_atomic, write_json_atomic
 from ff_otel.store.layout import StoreError, StoreLayout
 from ff_otel.store.reader import ReadStats, RecordStream, read_records
 
@@ -13,5 +13,6 @@ __all__ = [
     "append_records",
     "read_json",
     "read_records",
+    "write_bytes_atomic",
     "write_json_atomic",
 ]

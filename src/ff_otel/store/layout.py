@@ -48,6 +48,10 @@ EXTRA_STREAMS: dict[str, tuple[str, ...]] = {
 """Files the spec leaves unnamed, documented in the README."""
 
 
+EXTRA_FOLDERS = ("aggregates", "reports")
+"""Folders the spec leaves unnamed: rollup documents and generated reports."""
+
+
 class StoreError(OSError):
     """The store cannot be created or written; the message names the path."""
 
@@ -105,7 +109,7 @@ class StoreLayout:
         configuration recorded in the metadata is brought up to date.
         """
         try:
-            for folder in SPEC_STREAMS:
+            for folder in (*SPEC_STREAMS, *EXTRA_FOLDERS):
                 (self.analytics_path / folder).mkdir(parents=True, exist_ok=True)
             for path in self.all_streams():
                 path.touch(exist_ok=True)

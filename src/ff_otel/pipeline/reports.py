@@ -1,0 +1,212 @@
+"""Daily, weekly and monthly reports: one self-contained summary per period and format.
+
+``analytics/reports/<period>/<first day>.<format>`` (``day``, ``week``,
+``month``; ``json`` and ``csv``, as ``report_output_formats`` says). Each holds
+the period's health (share of healthy intervals, components that were not),
+performance (requests, errors, latency percentiles, per-component figures
+from the rollups), alerts (lifecycle records by kind and severity), users
+and features (the BI of the period). The collector writes the report of the
+latest complete period once its rollups are final (``aggregation_delay_minutes``
+after its end); earlier periods are not backfilled. ``generate_report`` makes
+one on demand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
+from ff_otel.pipeline import bi
+from ff_otel.pipeline.rollups import bucket_bounds, bucket_key, load_buckets
+from ff_otel.pipeline.sketch import LatencySketch
+from ff_otel.store.documents import write_bytes_atomic, write_json_atomic
+from ff_otel.store.layout import StoreLayout
+from ff_otel.store.reader import read_records
+
+_SCHEDULE = {
+    "day": "generate_daily_reports",
+    "week": "generate_weekly_reports",
+    "month": "generate_monthly_reports",
+}
+
+
+def report_window(period: str, end: datetime | str | None) -> tuple[datetime, datetime]:
+    """The calendar period (UTC day, ISO week, month) containing ``end`` - 1 µs."""
+    if period not in _SCHEDULE:
+        raise ValueError(f"report period must be one of {list(_SCHEDULE)}, got {period!r}")
+    stop = _clock.now() if end is None else _clock.parse_instant(end)
+    key = bucket_key(period, _clock.format_iso(stop - timedelta(microseconds=1)))
+    return bucket_bounds(period, key)
+
+
+def build_report(
+    layout: StoreLayout,
+    analytics: FFAnalyticsConfigDTO,
+    period: str,
+    start: datetime,
+    stop: datetime,
+    business: FFBusinessInputsDTO | None = None,
+) -> dict[str, Any]:
+    start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
+    hourly = load_buckets(layout, "hour", start, stop)
+    # BI windows have fixed lengths (a "month" is 30 days); for a calendar
+    # month the report's users are those of the 30 days before its end.
+    intelligence = bi.generate(layout, analytics, period, stop, business)
+    dto = intelligence.dto
+    return {
+        "period": period,
+        "start": start_iso,
+        "end": stop_iso,
+        "generated_at": _clock.now_iso(),
+        "health": _health(layout, start_iso, stop_iso),
+        "performance": _performance(hourly),
+        "alerts": _alerts(layout, start_iso, stop_iso),
+        "users": {
+            "total": dto.total_users,
+            "active": dto.active_users,
+            "new": dto.new_users,
+            "returning": dto.returning_users,
+            "lifecycle": intelligence.extras["lifecycle"],
+            "average_session_minutes": (
+                None
+                if "average_session_duration_minutes" in intelligence.absent
+                else dto.average_session_duration_minutes
+            ),
+        },
+        "features": dto.most_used_features,
+        "insights": {
+            "performance_bottlenecks": dto.performance_bottlenecks,
+            "scaling_recommendations": dto.scaling_recommendations,
+            "user_experience_improvements": dto.user_experience_improvements,
+        },
+    }
+
+
+def write_report(layout: StoreLayout, report: dict[str, Any], formats: list[str]) -> list[Path]:
+    folder = layout.analytics_path / "reports" / report["period"]
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = report["start"][:10]
+    written = []
+    for fmt in formats:
+        path = folder / f"{stem}.{fmt}"
+        if fmt == "json":
+            write_json_atomic(path, report)
+        else:
+            write_bytes_atomic(path, to_csv(report).encode())
+        written.append(path)
+    return written
+
+
+def due_reports(
+    layout: StoreLayout, analytics: FFAnalyticsConfigDTO, now: datetime
+) -> list[tuple[str, datetime, datetime]]:
+    """Scheduled reports whose period is complete, final, and not written yet."""
+    delay = timedelta(minutes=analytics.aggregation_delay_minutes)
+    due = []
+    for period, flag in _SCHEDULE.items():
+        if not getattr(analytics, flag):
+            continue
+        start, stop = report_window(period, now - delay)
+        start, stop = report_window(period, start)  # the period before the open one
+        path = layout.analytics_path / "reports" / period / f"{_clock.format_iso(start)[:10]}.json"
+        if stop + delay <= now and not path.exists() and _has_data(layout, start, stop):
+            due.append((period, start, stop))
+    return due
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """``section,metric,value`` rows: nested values flattened to dotted names."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "metric", "value"])
+    for section in ("health", "performance", "alerts", "users", "features", "insights"):
+        for name, value in _flatten(report[section]):
+            writer.writerow([section, name, value])
+    return buffer.getvalue()
+
+
+def _has_data(layout: StoreLayout, start: datetime, stop: datetime) -> bool:
+    return bool(load_buckets(layout, "hour", start, stop))
+
+
+def _health(layout: StoreLayout, start: str, stop: str) -> dict[str, Any]:
+    statuses: Counter[str] = Counter()
+    troubled: Counter[str] = Counter()
+    for record in read_records(layout.health_checks, start, stop):
+        statuses[str(record.get("status"))] += 1
+        for check in record.get("checks") or ():
+            if check.get("status") != "healthy":
+                troubled[f"{check.get('component')}: {check.get('status')}"] += 1
+    intervals = sum(statuses.values())
+    return {
+        "intervals": intervals,
+        "healthy_share_percent": round(100 * statuses["healthy"] / intervals, 2)
+        if intervals
+        else None,
+        "status_counts": dict(statuses),
+        "not_healthy": dict(troubled.most_common(10)),
+    }
+
+
+def _performance(hourly: list[Any]) -> dict[str, Any]:
+    requests = LatencySketch()
+    count = errors = 0
+    components: dict[str, dict[str, Any]] = {}
+    for bucket in hourly:
+        count += bucket.requests["count"]
+        errors += bucket.requests["errors"]
+        requests.merge(bucket.requests["latency"])
+        for name, c in bucket.spans.items():
+            entry = components.setdefault(
+                name, {"spans": 0, "errors": 0, "sketch": LatencySketch()}
+            )
+            entry["spans"] += c["count"]
+            entry["errors"] += c["errors"]
+            entry["sketch"].merge(c["latency"])
+    return {
+        "requests": count,
+        "failed_requests": errors,
+        "error_rate_percent": round(100 * errors / count, 3) if count else None,
+        "p50_ms": requests.quantile(0.5),
+        "p95_ms": requests.quantile(0.95),
+        "p99_ms": requests.quantile(0.99),
+        "components": {
+            name: {
+                "spans": c["spans"],
+                "errors": c["errors"],
+                "p95_ms": c["sketch"].quantile(0.95),
+            }
+            for name, c in sorted(components.items())
+        },
+    }
+
+
+def _alerts(layout: StoreLayout, start: str, stop: str) -> dict[str, Any]:
+    kinds: Counter[str] = Counter()
+    for record in read_records(layout.alerts, start, stop):
+        kinds[
+            f"{record.get('state', record.get('event', 'record'))}:{record.get('severity', '')}"
+        ] += 1
+    return {"records": sum(kinds.values()), "by_state_and_severity": dict(kinds)}
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        rows: list[tuple[str, Any]] = []
+        for key, item in value.items():
+            rows.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    if isinstance(value, list):
+        if all(not isinstance(item, (dict, list)) for item in value):
+            return [(prefix, "; ".join(str(item) for item in value))]
+        rows = []
+        for index, item in enumerate(value):
+            rows.extend(_flatten(item, f"{prefix}[{index}]"))
+        return rows
+    return [(prefix, "" if value is None else value)]

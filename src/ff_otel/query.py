@@ -1,0 +1,322 @@
+"""Queries over any stream and the rollups: time range, filters, group-by, aggregates.
+
+``ff_otel.query("spans", start=..., end=..., where={"component": "llm"},
+group_by=["time:hour"], aggregates=["count", "errors", "p95:duration_ms"])``
+returns one row (a dict) per group. Aggregates: ``count``, ``errors`` (records
+with ``status`` ``error``), ``sum:F``, ``avg:F``, ``min:F``, ``max:F``,
+``p50:F``/``p95:F``/``p99:F`` (from a 1%-accurate sketch) and
+``distinct:F``. Group by fields or ``time:minute|hour|day|week|month``.
+Fields are dotted paths into nested records; a key that itself holds dots
+(``attributes.http.route``) is found too.
+
+Span counts, errors and latency percentiles by component and time, and event
+counts and distinct users by event type and time, are answered from the hourly
+rollups when the range starts and ends on whole hours; everything else streams
+the raw records, never loading a whole file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ff_otel import _clock, setup
+from ff_otel.pipeline.rollups import Bucket, bucket_key, load_buckets
+from ff_otel.pipeline.sketch import LatencySketch
+from ff_otel.store.documents import read_json
+from ff_otel.store.layout import StoreError, StoreLayout
+from ff_otel.store.reader import read_records
+
+_STREAMS = {
+    "spans": "system_metrics/spans.jsonl",
+    "metrics": "system_metrics/metrics.jsonl",
+    "logs": "system_metrics/logs.jsonl",
+    "alerts": "system_metrics/alerts.jsonl",
+    "performance": "system_metrics/performance.jsonl",
+    "health_checks": "system_metrics/health_checks.jsonl",
+    "resource_usage": "system_metrics/resource_usage.jsonl",
+    "error_rates": "system_metrics/error_rates.jsonl",
+    "events": "user_analytics/behavior_patterns.jsonl",
+    "feature_usage": "user_analytics/feature_usage.jsonl",
+    "sessions": "user_analytics/session_analytics.jsonl",
+    "engagement": "user_analytics/engagement_metrics.jsonl",
+    "usage_trends": "business_intelligence/usage_trends.jsonl",
+    "optimization_insights": "business_intelligence/optimization_insights.jsonl",
+    "capacity_planning": "business_intelligence/capacity_planning.jsonl",
+    "roi_analytics": "business_intelligence/roi_analytics.jsonl",
+    "audit_logs": "compliance/audit_logs.jsonl",
+    "privacy_events": "compliance/privacy_events.jsonl",
+    "security_events": "compliance/security_events.jsonl",
+}
+_TIME_GROUPS = ("minute", "hour", "day", "week", "month")
+_QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+_FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
+
+
+def streams() -> list[str]:
+    """The stream names ``query`` knows (a relative ``.jsonl`` path works too)."""
+    return list(_STREAMS)
+
+
+def query(
+    stream: str,
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    where: Mapping[str, Any] | None = None,
+    group_by: Sequence[str] = (),
+    aggregates: Sequence[str] = ("count",),
+    base_path: str | Path | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of ``aggregates`` per group of ``group_by`` over ``stream`` in ``[start, end)``.
+
+    Raises ``ValueError`` naming an unknown stream, aggregate or time group, or
+    a reversed range.
+    """
+    layout = _layout(base_path)
+    path = _stream_path(layout, stream)
+    where = dict(where or {})
+    for group in group_by:
+        if group.startswith("time:") and group[5:] not in _TIME_GROUPS:
+            raise ValueError(f"unknown time group {group!r}; use time:{'|'.join(_TIME_GROUPS)}")
+    makers = [_aggregate_maker(spec) for spec in aggregates]
+    start_iso = _clock.to_iso(start) if start is not None else None
+    end_iso = _clock.to_iso(end) if end is not None else None
+    if start_iso and end_iso and start_iso > end_iso:
+        raise ValueError(f"time range is reversed: start {start_iso} is after end {end_iso}")
+    from_rollups = _from_rollups(layout, stream, start_iso, end_iso, where, group_by, aggregates)
+    if from_rollups is not None:
+        return from_rollups
+    groups: dict[tuple[Any, ...], list[_Accumulator]] = {}
+    for record in read_records(path, start_iso, end_iso):
+        if any(_get(record, field) != value for field, value in where.items()):
+            continue
+        key = tuple(_group_value(record, group) for group in group_by)
+        accumulators = groups.get(key)
+        if accumulators is None:
+            accumulators = groups[key] = [make() for make in makers]
+        for accumulator in accumulators:
+            accumulator.add(record)
+    return _rows(groups, group_by, aggregates)
+
+
+class _Accumulator:
+    def __init__(self, field: str | None, kind: str) -> None:
+        self.field, self.kind = field, kind
+        self.count = 0
+        self.total = 0.0
+        self.low: float | None = None
+        self.high: float | None = None
+        self.sketch = LatencySketch() if kind in _QUANTILES else None
+        self.values: set[Any] = set()
+
+    def add(self, record: dict[str, Any]) -> None:
+        kind = self.kind
+        if kind == "count":
+            self.count += 1
+            return
+        if kind == "errors":
+            self.count += record.get("status") == "error"
+            return
+        assert self.field is not None
+        value = _get(record, self.field)
+        if kind == "distinct":
+            if value is not None:
+                self.values.add(value if not isinstance(value, list) else tuple(value))
+            return
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return
+        self.count += 1
+        self.total += value
+        self.low = value if self.low is None else min(self.low, value)
+        self.high = value if self.high is None else max(self.high, value)
+        if self.sketch is not None:
+            self.sketch.add(value)
+
+    def result(self) -> Any:
+        kind = self.kind
+        if kind in ("count", "errors"):
+            return self.count
+        if kind == "distinct":
+            return len(self.values)
+        if kind == "sum":
+            return self.total
+        if kind == "avg":
+            return self.total / self.count if self.count else None
+        if kind == "min":
+            return self.low
+        if kind == "max":
+            return self.high
+        assert self.sketch is not None
+        return self.sketch.quantile(_QUANTILES[kind])
+
+
+def _aggregate_maker(spec: str) -> Callable[[], _Accumulator]:
+    if spec in ("count", "errors"):
+        return lambda: _Accumulator(None, spec)
+    kind, _, field = spec.partition(":")
+    if kind not in _FIELD_AGGREGATES or not field:
+        raise ValueError(
+            f"unknown aggregate {spec!r}; use count, errors or KIND:FIELD with KIND in "
+            f"{list(_FIELD_AGGREGATES)}"
+        )
+    return lambda: _Accumulator(field, kind)
+
+
+def _rows(
+    groups: Mapping[tuple[Any, ...], Sequence[_Accumulator | _Cell]],
+    group_by: Sequence[str],
+    aggregates: Sequence[str],
+) -> list[dict[str, Any]]:
+    rows = []
+    for key in sorted(groups, key=lambda k: tuple("" if v is None else str(v) for v in k)):
+        row = dict(zip(group_by, key, strict=True))
+        for spec, accumulator in zip(aggregates, groups[key], strict=True):
+            row[spec] = accumulator.result()
+        rows.append(row)
+    return rows
+
+
+def _from_rollups(
+    layout: StoreLayout,
+    stream: str,
+    start: str | None,
+    end: str | None,
+    where: dict[str, Any],
+    group_by: Sequence[str],
+    aggregates: Sequence[str],
+) -> list[dict[str, Any]] | None:
+    # The rollups answer exactly only on whole hours and for what they hold.
+    if any(stamp is not None and stamp[13:] != ":00:00.000000Z" for stamp in (start, end)):
+        return None
+    time_groups = {g for g in group_by if g.startswith("time:")}
+    if time_groups - {"time:hour", "time:day", "time:week", "time:month"}:
+        return None
+    if stream == "spans":
+        fields, allowed = (
+            {"component"},
+            {"count", "errors", *(f"{q}:duration_ms" for q in _QUANTILES)},
+        )
+    elif stream == "events":
+        fields, allowed = {"event_type"}, {"count", "distinct:user_hash"}
+    else:
+        return None
+    plain = [g for g in group_by if not g.startswith("time:")]
+    if set(plain) - fields or set(where) - fields or set(aggregates) - allowed:
+        return None
+    per_type = "event_type" in plain or "event_type" in where
+    if stream == "events" and per_type and "distinct:user_hash" in aggregates:
+        return None  # rollups keep active users per hour, not per event type
+    low = _clock.parse_instant(start) if start else None
+    high = _clock.parse_instant(end) if end else None
+    buckets = (
+        _all_hours(layout)
+        if low is None or high is None
+        else load_buckets(layout, "hour", low, high)
+    )
+    if low is not None:
+        buckets = [b for b in buckets if b.key >= start[:13]]  # type: ignore[index]
+    if high is not None:
+        buckets = [b for b in buckets if b.key < end[:13]]  # type: ignore[index]
+    groups: dict[tuple[Any, ...], list[_Cell]] = {}
+    for bucket in buckets:
+        for parts in _bucket_rows(bucket, stream, where):
+            values = {**parts, **{g: bucket_key(g[5:], bucket.key + ":00:00") for g in time_groups}}
+            key = tuple(values.get(g) for g in group_by)
+            cells = groups.setdefault(key, [_Cell(spec) for spec in aggregates])
+            for cell in cells:
+                cell.add(parts)
+    return _rows(groups, group_by, aggregates)
+
+
+class _Cell:
+    """An aggregate folded from rollup figures rather than raw records."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.count = 0
+        self.sketch = LatencySketch()
+        self.users: set[str] = set()
+
+    def add(self, parts: dict[str, Any]) -> None:
+        if self.spec == "count":
+            self.count += parts["count"]
+        elif self.spec == "errors":
+            self.count += parts["errors"]
+        elif self.spec == "distinct:user_hash":
+            self.users |= parts["users"]
+        else:
+            self.sketch.merge(parts["latency"])
+
+    def result(self) -> Any:
+        if self.spec in ("count", "errors"):
+            return self.count
+        if self.spec == "distinct:user_hash":
+            return len(self.users)
+        return self.sketch.quantile(_QUANTILES[self.spec.partition(":")[0]])
+
+
+def _bucket_rows(bucket: Bucket, stream: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+    if stream == "spans":
+        return [
+            {"component": name, "count": c["count"], "errors": c["errors"], "latency": c["latency"]}
+            for name, c in bucket.spans.items()
+            if where.get("component", name) == name
+        ]
+    return [
+        {"event_type": kind, "count": count, "users": bucket.users}
+        for kind, count in bucket.events["by_type"].items()
+        if where.get("event_type", kind) == kind
+    ]
+
+
+def _all_hours(layout: StoreLayout) -> list[Bucket]:
+    folder = layout.analytics_path / "aggregates" / "hour"
+    return [Bucket("hour", p.stem, read_json(p)) for p in sorted(folder.glob("*.json"))]
+
+
+def _group_value(record: dict[str, Any], group: str) -> Any:
+    if group.startswith("time:"):
+        stamp = record.get("timestamp")
+        return bucket_key(group[5:], stamp) if isinstance(stamp, str) else None
+    value = _get(record, group)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _get(record: Any, path: str) -> Any:
+    if not isinstance(record, dict):
+        return None
+    if path in record:
+        return record[path]
+    head, dot, rest = path.partition(".")
+    while dot:
+        if head in record:
+            found = _get(record[head], rest)
+            if found is not None:
+                return found
+        more_head, dot, rest = rest.partition(".")
+        head = f"{head}.{more_head}"
+    return None
+
+
+def _stream_path(layout: StoreLayout, stream: str) -> Path:
+    relative = _STREAMS.get(stream, stream)
+    path = (layout.analytics_path / relative).resolve()
+    if not relative.endswith(".jsonl") or layout.analytics_path.resolve() not in path.parents:
+        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(_STREAMS)}")
+    return path
+
+
+def _layout(base_path: str | Path | None) -> StoreLayout:
+    if base_path is not None:
+        layout = StoreLayout(base_path)
+    else:
+        handle = setup.current()
+        if handle is None:
+            raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
+        layout = handle.layout
+    if not layout.analytics_path.is_dir():
+        raise StoreError(f"no ff-otel store at {layout.base_path}")
+    return layout

@@ -1,0 +1,40 @@
+"""Reports on demand: ``ff_otel.generate_report("week")``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ff_otel import setup
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.pipeline import reports
+from ff_otel.store.layout import StoreError, StoreLayout
+
+
+def generate_report(
+    period: str = "day",
+    end: datetime | str | None = None,
+    base_path: str | Path | None = None,
+    analytics: FFAnalyticsConfigDTO | None = None,
+) -> list[Path]:
+    """Write the report of the calendar ``period`` (day, week, month) containing ``end``.
+
+    Defaults: the period now under way, the configured store and its analytics
+    settings. Returns the files written, one per ``report_output_formats`` entry.
+    """
+    start, stop = reports.report_window(period, end)
+    handle = setup.current()
+    if base_path is not None:
+        layout = StoreLayout(base_path)
+    elif handle is not None:
+        layout = handle.layout
+    else:
+        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
+    if not layout.analytics_path.is_dir():
+        raise StoreError(f"no ff-otel store at {layout.base_path}")
+    config = analytics or (handle.settings.analytics if handle else FFAnalyticsConfigDTO())
+    business = handle.settings.business if handle else None
+    if handle is not None and handle.pipeline is not None and handle.pipeline.acquire_collector():
+        handle.pipeline.catch_up_rollups()
+    report = reports.build_report(layout, config, period, start, stop, business)
+    return reports.write_report(layout, report, config.report_output_formats)
