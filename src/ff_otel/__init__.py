@@ -10,6 +10,8 @@ One call sets it up, one decorator traces a function::
     def handle(message): ...
 """
 
+from ff_otel.alerting import AlertRule, FFNotificationSettingsDTO
+from ff_otel.alerting.api import silence_alerts
 from ff_otel.config import (
     AggregationPeriod,
     AlertSeverity,
@@ -51,6 +53,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AggregationPeriod",
+    "AlertRule",
     "AlertSeverity",
     "AnalyticsLevel",
     "AnalyticsProtocol",
@@ -63,6 +66,7 @@ __all__ = [
     "FFBusinessIntelligenceDTO",
     "FFConfigurationManagerConfigDTO",
     "FFMetricsCollectionManager",
+    "FFNotificationSettingsDTO",
     "FFOtel",
     "FFOtelSettings",
     "FFStorageConfigDTO",
@@ -93,6 +97,7 @@ __all__ = [
     "record_user_event",
     "register_health_check",
     "shutdown",
+    "silence_alerts",
     "span",
     "up_down_counter",
 ]

@@ -36,6 +36,11 @@ def ns_to_iso(epoch_ns: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
 
 
+def epoch_to_iso(seconds: float) -> str:
+    """A Unix time in seconds in the store's form."""
+    return ns_to_iso(round(seconds * 1_000_000) * 1000)
+
+
 def parse_instant(value: datetime | str) -> datetime:
     """An aware UTC datetime from a datetime or an ISO-8601 string.
 

@@ -16,17 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from ff_otel import setup, users
-from ff_otel.config import FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
+from ff_otel.alerting import operations
+from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
 from ff_otel.instrumentation.system_metrics import SystemSampler
-from ff_otel.models import FFBusinessIntelligenceDTO, FFSystemMetricsDTO
+from ff_otel.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.runner import Pipeline
+from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
 from ff_otel.store.layout import StoreError, StoreLayout
 
 _logger = logging.getLogger("ff_otel.manager")
 
 
-class FFMetricsCollectionManager:
+class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
     """Metrics collection and aggregation manager following flatfile patterns."""
 
     def __init__(self, config: FFConfigurationManagerConfigDTO) -> None:
@@ -103,6 +105,29 @@ class FFMetricsCollectionManager:
         )
         await asyncio.to_thread(bi.store, self.layout, result)
         return result.dto
+
+    async def get_active_alerts(self, severity: str | None = None) -> list[FFAnalyticsAlertDTO]:
+        """Firing alerts (acknowledged ones too), newest first; ``severity`` filters exactly.
+
+        Raises ``ValueError`` for a severity that is not one of the spec's four.
+        """
+        if severity is not None and severity not in {s.value for s in AlertSeverity}:
+            raise ValueError(
+                f"unknown severity {severity!r}; use one of {[s.value for s in AlertSeverity]}"
+            )
+        return await asyncio.to_thread(operations.active_alerts, self.layout.alerts, severity)
+
+    async def acknowledge_alert(self, alert_id: str, acknowledged_by: str) -> bool:
+        """Acknowledge a firing alert (it stops escalating); False for an unknown or closed id."""
+        return await asyncio.to_thread(
+            operations.acknowledge, self.layout.alerts, alert_id, acknowledged_by
+        )
+
+    async def resolve_alert(self, alert_id: str, resolution_notes: str) -> bool:
+        """Resolve an alert by hand; False for an unknown or already resolved id."""
+        return await asyncio.to_thread(
+            operations.resolve, self.layout.alerts, alert_id, resolution_notes
+        )
 
     def _catch_up_rollups(self) -> None:
         shared = self._configured_pipeline()

@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ff_otel import environment_variables as env
+from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
+from ff_otel.alerting.rules import AlertRule
 from ff_otel.config import (
     FFAnalyticsAlertingConfigDTO,
     FFAnalyticsConfigDTO,
@@ -44,6 +46,8 @@ class FFOtelSettings(BaseModel):
     system_metrics: bool = True
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
+    alert_rules: list[AlertRule] = Field(default_factory=list)
+    notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
     disabled: bool = False
 
     @property
@@ -135,6 +139,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         analytics["alerting_config"] = alerting
     if analytics:
         out["analytics"] = analytics
+    notifications = _model_fields_from_env(FFNotificationSettingsDTO, "FF_OTEL_", environ)
+    if notifications:
+        out["notifications"] = notifications
     return out
 
 

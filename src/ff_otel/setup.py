@@ -25,6 +25,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from ff_otel import _clock, _globals, _runtime
+from ff_otel.alerting.engine import AlertEngine
+from ff_otel.alerting.notifiers import FFNotificationSettingsDTO, NotificationDispatcher
+from ff_otel.alerting.rules import AlertRule, builtin_rules
 from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
 from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.sessions import SessionTracker
@@ -110,6 +113,8 @@ class FFOtel:
                 _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
         if self.pipeline is not None:
             self.pipeline.close()
+            if self.pipeline.alerts is not None:
+                self.pipeline.alerts.dispatcher.close()
 
     def export_stats(self) -> dict[str, ExportStats]:
         """Records exported and failures so far, by signal."""
@@ -130,13 +135,16 @@ def configure(
     system_metrics: bool | None = None,
     scrubbing: ScrubbingOptions | None = None,
     business: FFBusinessInputsDTO | None = None,
+    alert_rules: list[AlertRule] | None = None,
+    notifications: FFNotificationSettingsDTO | None = None,
 ) -> FFOtel:
     """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
 
     Every argument also comes from the environment or the ``FF_OTEL_CONFIG``
     TOML file; code beats environment beats file. ``scrubbing`` adds patterns
     and a callback to the scrubber that runs before every exporter;
-    ``business`` gives the BI cost and revenue inputs. Raises
+    ``business`` gives the BI cost and revenue inputs; ``alert_rules`` add to
+    the built-in rules and ``notifications`` says how to reach people. Raises
     :class:`~ff_otel.ConfigError` for an invalid value and
     :class:`~ff_otel.StoreError` when the store cannot be created, in both
     cases before changing what is already running.
@@ -150,6 +158,8 @@ def configure(
             "otlp_endpoint": otlp_endpoint,
             "system_metrics": system_metrics,
             "business": business,
+            "alert_rules": alert_rules,
+            "notifications": notifications,
         }
     )
     layout = StoreLayout(settings.base_path)
@@ -269,6 +279,7 @@ def _build(
         on_leadership=lambda: _register_host_instruments(handle, sampler),
         sessions=sessions,
         business=settings.business,
+        alerts=_alert_engine(settings, layout),
     )
     readers: list[MetricReader] = [
         PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
@@ -297,6 +308,47 @@ def _build(
     if sampler is not None and pipeline.policy.process_metrics:
         register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
     return handle
+
+
+def _alert_engine(settings: FFOtelSettings, layout: StoreLayout) -> AlertEngine:
+    analytics = settings.analytics
+    service = settings.service_name or "unknown_service"
+
+    def delivered(
+        record: dict[str, Any],
+        channel: str,
+        target: str,
+        ok: bool,
+        error: str | None,
+        attempts: int,
+    ) -> None:
+        append_records(
+            layout.alerts,
+            [
+                {
+                    "timestamp": _clock.now_iso(),
+                    "event": "notified" if ok else "notification_failed",
+                    "alert_id": record.get("alert_id"),
+                    "alert_event": record.get("event"),
+                    "channel": channel,
+                    "target": target,
+                    "attempts": attempts,
+                    "error": error,
+                }
+            ],
+        )
+
+    dispatcher = NotificationDispatcher(
+        analytics.alerting_config, settings.notifications, service, delivered
+    )
+    rules = builtin_rules(analytics.alerting_config, analytics.collection_interval_seconds)
+    return AlertEngine(
+        layout.alerts,
+        analytics.alerting_config,
+        [*rules, *settings.alert_rules],
+        dispatcher,
+        service,
+    )
 
 
 def _record_privacy_settings(layout: StoreLayout, settings: FFOtelSettings) -> None:

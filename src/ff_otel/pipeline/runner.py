@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ff_otel import _clock
+from ff_otel.alerting.engine import AlertEngine
 from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.exporters._guard import ExportStats
@@ -109,8 +110,10 @@ class Pipeline:
         on_leadership: Callable[[], None] | None = None,
         sessions: SessionTracker | None = None,
         business: FFBusinessInputsDTO | None = None,
+        alerts: AlertEngine | None = None,
     ) -> None:
         self.business = business
+        self.alerts = alerts
         self.rollups = Rollups(
             layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes
         )
@@ -128,6 +131,7 @@ class Pipeline:
         self._spans = StreamTail(layout.spans)
         self._logs = StreamTail(layout.logs)
         self._events = StreamTail(layout.behavior_patterns)
+        self._metrics = StreamTail(layout.metrics)
         self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
         self._quality = _QualityBaseline()
@@ -184,6 +188,8 @@ class Pipeline:
                 tail.resume(checkpoint[name])
         if isinstance(checkpoint.get("rollups"), dict):
             self.rollups.resume(checkpoint["rollups"])
+        if self.alerts is not None:
+            self.alerts.reload()
         if self.sessions is not None:
             for session in read_records(self.layout.session_analytics):
                 self.sessions.learn(session)
@@ -220,6 +226,9 @@ class Pipeline:
             )
             self.latest_metrics, self.latest_health = metrics, health
             self.stats.ticks += 1
+            metric_values = application_metric_values(self._metrics.read_new())
+            if store and self.alerts is not None:
+                self.alerts.evaluate(metrics, metric_values, time.time())
             if store:
                 self._write(metrics, health, activity, reading, has_ratings=bool(ratings))
                 self._write_sessions(closed)
@@ -251,7 +260,12 @@ class Pipeline:
         write_json_atomic(self._checkpoint_path, checkpoint)
 
     def _tails(self) -> list[tuple[str, StreamTail]]:
-        return [("spans", self._spans), ("logs", self._logs), ("events", self._events)]
+        return [
+            ("spans", self._spans),
+            ("logs", self._logs),
+            ("events", self._events),
+            ("metrics", self._metrics),
+        ]
 
     def _fold_user_events(self) -> list[tuple[str, dict[str, Any]]]:
         events = self._events.read_new()
@@ -477,3 +491,31 @@ def _reliability(activity: IntervalActivity, results: list[CheckResult]) -> floa
     checks = [STATUS_SCORE[r.status] for r in results if r.source != "component"]
     check_score = sum(checks) / len(checks) if checks else 1.0
     return round(activity.success_rate_percent / 100 * check_score, 4)
+
+
+def application_metric_values(points: list[dict[str, Any]]) -> dict[str, float]:
+    """The interval's value of each application metric, for ``metric:<name>`` alert rules.
+
+    Counters: the sum of the interval's deltas; histograms: the mean of the
+    interval's measurements; gauges and up-down counters: the latest value.
+    ff-otel's own system metrics are left to the snapshot's fields.
+    """
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    latest: dict[str, float] = {}
+    for point in points:
+        if point.get("scope") == "ff_otel.system" or not isinstance(point.get("name"), str):
+            continue
+        name = point["name"]
+        kind = point.get("type")
+        if kind in ("histogram", "exponential_histogram"):
+            sums[name] = sums.get(name, 0.0) + float(point.get("sum") or 0.0)
+            counts[name] = counts.get(name, 0.0) + float(point.get("count") or 0)
+        elif kind == "sum" and point.get("temporality") == "delta":
+            sums[name] = sums.get(name, 0.0) + float(point.get("value") or 0.0)
+        elif isinstance(point.get("value"), (int, float)):
+            latest[name] = float(point["value"])
+    values = dict(latest)
+    for name, total in sums.items():
+        values[name] = total / counts[name] if counts.get(name) else total
+    return values

@@ -1,0 +1,7 @@
+"""Alert rules, the alert engine, anomaly detection and notifiers."""
+
+from ff_otel.alerting.anomaly import Anomaly, AnomalyDetector
+from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
+from ff_otel.alerting.rules import AlertRule
+
+__all__ = ["AlertRule", "Anomaly", "AnomalyDetector", "FFNotificationSettingsDTO"]

@@ -1,0 +1,449 @@
+"""The alert engine: rule states, noise control, anomalies, and the alert log.
+
+Each rule (per component for per-component series) moves through
+pending -> firing -> resolved, as in Prometheus: pending while the condition
+has held for less than ``for_seconds``, firing after, resolved when it stops
+holding (``resolution_time_seconds`` = resolved - fired). A firing alert is one
+alert per rule and component however long it lasts.
+
+Noise control, as in Alertmanager: after an alert resolves, the same rule and
+component do not open a new alert for ``alert_cooldown_minutes`` (a relapse in
+that time re-fires the same alert, without a second notification); beyond
+``max_alerts_per_hour`` new alerts in an hour, further ones are recorded as
+``suppressed`` and one ``alert_storm`` summary alert says how many; a firing
+alert nobody acknowledged escalates every ``escalation_delay_minutes`` (severity
+up one level, ``escalated``, notified again); silences (label matchers with a
+start and an end) keep matching alerts from notifying while still recording them.
+
+Every change is a line in ``system_metrics/alerts.jsonl``: the full alert (the
+spec's ``FFAnalyticsAlertDTO`` fields) plus ``event``, ``state``, ``rule``,
+``labels`` and ``silenced``. The current state is the last line per alert id,
+so it is rebuilt from the file on start, and acknowledgements, resolutions and
+silences written by any process reach the engine at its next evaluation.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.alerting.anomaly import AnomalyDetector
+from ff_otel.alerting.notifiers import NotificationDispatcher
+from ff_otel.alerting.rules import PER_COMPONENT_SERIES, AlertRule
+from ff_otel.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
+from ff_otel.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO
+from ff_otel.store.appender import append_records
+from ff_otel.store.reader import read_records
+from ff_otel.store.tail import StreamTail
+
+SEVERITIES = ("info", "warning", "error", "critical")
+ANOMALY_SERIES = ("response_time_ms", "throughput_requests_per_second", "error_rate_percent")
+_HOUR = 3600.0
+_OPERATOR_FIELDS = (
+    "acknowledged",
+    "assigned_to",
+    "resolved",
+    "resolution_notes",
+    "resolution_time_seconds",
+    "manually_resolved",
+    "resolved_at_epoch",
+    "state",
+)
+
+
+@dataclass
+class Silence:
+    silence_id: str
+    matchers: dict[str, str]
+    starts_at: float
+    ends_at: float
+    created_by: str
+    comment: str
+
+    def covers(self, labels: dict[str, str], now: float) -> bool:
+        return self.starts_at <= now < self.ends_at and all(
+            labels.get(key) == value for key, value in self.matchers.items()
+        )
+
+
+def replay(records: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[Silence]]:
+    """The current state of every alert, and every silence, from ``alerts.jsonl`` lines.
+
+    The latest record of an alert wins, except that an acknowledgement sticks:
+    the engine may write a record of its own between an operator's
+    acknowledgement and its next evaluation.
+    """
+    alerts: dict[str, dict[str, Any]] = {}
+    silences: list[Silence] = []
+    for record in records:
+        if record.get("event") == "silence_created":
+            silences.append(_silence_of(record))
+        elif record.get("event") in ("notified", "notification_failed"):
+            continue
+        elif isinstance(record.get("alert_id"), str):
+            previous = alerts.get(record["alert_id"])
+            alerts[record["alert_id"]] = merge_operator_changes(previous, record)
+    return alerts, silences
+
+
+def merge_operator_changes(
+    previous: dict[str, Any] | None, record: dict[str, Any]
+) -> dict[str, Any]:
+    """``record``, keeping an earlier acknowledgement (and who took the alert)."""
+    if previous is None or not previous.get("acknowledged") or record.get("acknowledged"):
+        return record
+    return {**record, "acknowledged": True, "assigned_to": previous.get("assigned_to")}
+
+
+def _silence_of(record: dict[str, Any]) -> Silence:
+    return Silence(
+        silence_id=str(record["silence_id"]),
+        matchers={str(k): str(v) for k, v in (record.get("matchers") or {}).items()},
+        starts_at=_clock.parse_instant(record["starts_at"]).timestamp(),
+        ends_at=_clock.parse_instant(record["ends_at"]).timestamp(),
+        created_by=str(record.get("created_by") or ""),
+        comment=str(record.get("comment") or ""),
+    )
+
+
+class AlertEngine:
+    """Evaluates rules and anomaly detectors on every interval snapshot (the collector only)."""
+
+    def __init__(
+        self,
+        alerts_path: Path,
+        alerting: FFAnalyticsAlertingConfigDTO,
+        rules: list[AlertRule],
+        dispatcher: NotificationDispatcher,
+        service: str,
+    ) -> None:
+        self.path = alerts_path
+        self.alerting = alerting
+        self.rules = rules
+        self.dispatcher = dispatcher
+        self.service = service
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.by_key: dict[tuple[str, str], str] = {}
+        self.silences: list[Silence] = []
+        self.detectors: dict[str, AnomalyDetector] = {}
+        self._fired_times: deque[float] = deque()
+        self._storm_hour: float | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._tail = StreamTail(self.path)
+        self._load()
+
+    def reload(self) -> None:
+        """Rebuild the state from ``alerts.jsonl`` (on becoming the store's collector)."""
+        self.alerts.clear()
+        self.by_key.clear()
+        self._fired_times.clear()
+        self._tail = StreamTail(self.path)
+        self._load()
+
+    def _load(self) -> None:
+        alerts, silences = replay(read_records(self.path))
+        self.silences = silences
+        for alert_id, record in alerts.items():
+            self._adopt(alert_id, record)
+        hour_ago = time.time() - _HOUR
+        for record in alerts.values():
+            fired = record.get("fired_at_epoch")
+            if isinstance(fired, (int, float)) and fired >= hour_ago:
+                self._fired_times.append(float(fired))
+
+    def _adopt(self, alert_id: str, record: dict[str, Any]) -> None:
+        # The latest alert of a rule and component stays reachable by key, so a
+        # resolved one can be re-fired during its cooldown.
+        self.alerts[alert_id] = merge_operator_changes(self.alerts.get(alert_id), record)
+        key = (str(record.get("rule")), str(record.get("affected_component") or ""))
+        self.by_key[key] = alert_id
+
+    def evaluate(
+        self, snapshot: FFSystemMetricsDTO, metric_values: dict[str, float], now: float
+    ) -> list[dict[str, Any]]:
+        """One evaluation; returns (and appends) the records of every change."""
+        self._apply_operator_changes()
+        self.silences = [s for s in self.silences if s.ends_at > now]
+        values = series_values(snapshot, metric_values)
+        for rule in self.rules:
+            for component, value in self._values_for(rule, values):
+                self._step(rule, component, value, now)
+        self._anomalies(values, now)
+        self._escalate(now)
+        records, self._pending = self._pending, []
+        if records:
+            append_records(self.path, records)
+        return records
+
+    def _apply_operator_changes(self) -> None:
+        # Lines written by operators (any process) since the last evaluation;
+        # the engine's own lines are read back too and change nothing.
+        for record in self._tail.read_new():
+            event = record.get("event")
+            if event == "silence_created":
+                self.silences.append(_silence_of(record))
+            elif event == "acknowledged" or (
+                event == "resolved" and record.get("manually_resolved")
+            ):
+                alert_id = record.get("alert_id")
+                if isinstance(alert_id, str) and alert_id in self.alerts:
+                    self.alerts[alert_id].update(
+                        {k: record[k] for k in _OPERATOR_FIELDS if k in record}
+                    )
+
+    def _values_for(
+        self, rule: AlertRule, values: dict[tuple[str, str], float]
+    ) -> list[tuple[str, float | None]]:
+        if rule.series not in PER_COMPONENT_SERIES:
+            return [(rule.component or "", values.get((rule.series, "")))]
+        found: dict[str, float | None] = {c: v for (s, c), v in values.items() if s == rule.series}
+        # A component with an open alert and no spans this interval: no data,
+        # which resolves its alert as it would in Prometheus.
+        for (name, component), alert_id in self.by_key.items():
+            if name == rule.name and self.alerts[alert_id].get("state") != "resolved":
+                found.setdefault(component, None)
+        if rule.component is not None:
+            return [(rule.component, found.get(rule.component))]
+        return sorted(found.items())
+
+    def _step(self, rule: AlertRule, component: str, value: float | None, now: float) -> None:
+        key = (rule.name, component)
+        alert_id = self.by_key.get(key)
+        alert = self.alerts.get(alert_id) if alert_id else None
+        state = alert.get("state") if alert else None
+        holds = value is not None and rule.holds(value)
+        if holds:
+            assert value is not None
+            if state in ("firing", "suppressed"):
+                self._touch(alert, value)
+            elif state == "pending":
+                if now - alert["pending_since_epoch"] >= rule.for_seconds:  # type: ignore[index]
+                    self._fire(alert, value, now)  # type: ignore[arg-type]
+            elif state == "resolved" and self._cooling(alert, now):  # type: ignore[arg-type]
+                if not alert.get("manually_resolved"):  # type: ignore[union-attr]
+                    self._record(alert, "refired", "firing", now, value=value, resolved=False)  # type: ignore[arg-type]
+            else:
+                created = self._new(rule, component, value, now)
+                if rule.for_seconds <= 0:
+                    self._fire(created, value, now)
+        elif state == "pending":
+            self._record(alert, "cancelled", "inactive", now, value=value)  # type: ignore[arg-type]
+            del self.by_key[key]
+        elif state in ("firing", "suppressed"):
+            self._resolve(alert, now, value)  # type: ignore[arg-type]
+
+    def _new(self, rule: AlertRule, component: str, value: float, now: float) -> dict[str, Any]:
+        labels = {
+            "rule": rule.name,
+            "component": component,
+            "alert_type": rule.alert_type,
+            **rule.labels,
+        }
+        subject = f" in {component}" if component else ""
+        dto = FFAnalyticsAlertDTO(
+            alert_id=f"alert_{int(now * 1000)}_{secrets.token_hex(3)}",
+            severity=rule.severity,
+            alert_type=rule.alert_type,
+            title=f"{rule.name}{subject}",
+            message=(
+                f"{rule.series} is {value:g}{subject}, {rule.comparison} {rule.threshold:g}"
+                + (f" for {rule.for_seconds:g} s" if rule.for_seconds else "")
+            ),
+            affected_component=component,
+            metric_name=rule.series,
+            current_value=value,
+            threshold_value=rule.threshold,
+            recommended_actions=list(rule.recommended_actions),
+            documentation_links=[rule.runbook_url] if rule.runbook_url else [],
+        )
+        alert = {
+            **dto.to_dict(),
+            "rule": rule.name,
+            "labels": labels,
+            "pending_since_epoch": now,
+        }
+        self.alerts[dto.alert_id] = alert
+        self.by_key[(rule.name, component)] = dto.alert_id
+        self._record(alert, "pending", "pending", now, value=value)
+        return alert
+
+    def _fire(self, alert: dict[str, Any], value: float, now: float) -> None:
+        while self._fired_times and self._fired_times[0] < now - _HOUR:
+            self._fired_times.popleft()
+        if len(self._fired_times) >= self.alerting.max_alerts_per_hour:
+            self._record(alert, "suppressed", "suppressed", now, value=value)
+            self._storm(now)
+            return
+        self._fired_times.append(now)
+        self._record(
+            alert,
+            "fired",
+            "firing",
+            now,
+            value=value,
+            notify=True,
+            fired_at=_clock.epoch_to_iso(now),
+            fired_at_epoch=now,
+        )
+
+    def _resolve(self, alert: dict[str, Any], now: float, value: float | None) -> None:
+        fired = alert.get("fired_at_epoch")
+        seconds = int(now - fired) if isinstance(fired, (int, float)) else None
+        self._record(
+            alert,
+            "resolved",
+            "resolved",
+            now,
+            value=value,
+            notify=alert["state"] == "firing",
+            resolved=True,
+            resolution_time_seconds=seconds,
+            resolved_at_epoch=now,
+        )
+
+    def _storm(self, now: float) -> None:
+        hour = now - now % _HOUR
+        suppressed = sum(
+            1
+            for a in self.alerts.values()
+            if a.get("state") == "suppressed" and a.get("updated_epoch", 0) >= hour
+        )
+        if self._storm_hour == hour:
+            return
+        self._storm_hour = hour
+        dto = FFAnalyticsAlertDTO(
+            severity=AlertSeverity.CRITICAL,
+            alert_type="alert_storm",
+            title="alert storm: max_alerts_per_hour reached",
+            message=(
+                f"more than {self.alerting.max_alerts_per_hour} alerts this hour; "
+                f"{suppressed} suppressed so far (all are in alerts.jsonl)"
+            ),
+            recommended_actions=["Read alerts.jsonl for the suppressed alerts"],
+        )
+        storm = {**dto.to_dict(), "rule": "alert_storm", "labels": {"rule": "alert_storm"}}
+        self.alerts[dto.alert_id] = storm
+        self._record(storm, "fired", "firing", now, notify=True, fired_at_epoch=now)
+        self._record(storm, "resolved", "resolved", now, resolved=True, resolution_time_seconds=0)
+
+    def _escalate(self, now: float) -> None:
+        delay = self.alerting.escalation_delay_minutes * 60
+        for alert in list(self.alerts.values()):
+            if alert.get("state") != "firing" or alert.get("acknowledged"):
+                continue
+            since = alert.get("escalated_at_epoch") or alert.get("fired_at_epoch")
+            if not isinstance(since, (int, float)) or now - since < delay:
+                continue
+            level = SEVERITIES.index(str(alert.get("severity", "warning")))
+            if level == len(SEVERITIES) - 1 and alert.get("escalated"):
+                continue
+            self._record(
+                alert,
+                "escalated",
+                "firing",
+                now,
+                notify=True,
+                escalated=True,
+                severity=SEVERITIES[min(level + 1, len(SEVERITIES) - 1)],
+                escalated_at_epoch=now,
+            )
+
+    def _anomalies(self, values: dict[tuple[str, str], float], now: float) -> None:
+        for series in ANOMALY_SERIES:
+            value = values.get((series, ""))
+            if value is None:
+                continue
+            detector = self.detectors.get(series)
+            if detector is None:
+                detector = self.detectors[series] = AnomalyDetector()
+            anomaly = detector.update(value)
+            key = (f"anomaly:{series}", "")
+            alert_id = self.by_key.get(key)
+            alert = self.alerts.get(alert_id) if alert_id else None
+            open_alert = alert is not None and alert.get("state") == "firing"
+            if anomaly is not None and not open_alert:
+                rule = AlertRule(
+                    name=f"anomaly:{series}",
+                    series=series,
+                    comparison="!=",
+                    threshold=anomaly.baseline,
+                    alert_type="anomaly",
+                    recommended_actions=[f"{series} left its usual band: look at what changed"],
+                )
+                created = self._new(rule, "", value, now)
+                created["historical_context"] = {
+                    "kind": anomaly.kind,
+                    "expected_low": anomaly.expected_low,
+                    "expected_high": anomaly.expected_high,
+                    "baseline": anomaly.baseline,
+                    "deviation": anomaly.deviation,
+                    "points_seen": anomaly.points_seen,
+                }
+                created["message"] = (
+                    f"{series} is {value:g}, outside its expected band "
+                    f"{anomaly.expected_low:g}..{anomaly.expected_high:g} ({anomaly.kind})"
+                )
+                self._fire(created, value, now)
+            elif anomaly is None and open_alert:
+                self._resolve(alert, now, value)  # type: ignore[arg-type]
+
+    def _cooling(self, alert: dict[str, Any], now: float) -> bool:
+        resolved = alert.get("resolved_at_epoch")
+        cooldown = self.alerting.alert_cooldown_minutes * 60
+        return isinstance(resolved, (int, float)) and now - resolved < cooldown
+
+    def _touch(self, alert: dict[str, Any] | None, value: float) -> None:
+        if alert is not None:
+            alert["current_value"] = value
+
+    def _record(
+        self,
+        alert: dict[str, Any],
+        event: str,
+        state: str,
+        now: float,
+        *,
+        value: float | None = None,
+        notify: bool = False,
+        **changes: Any,
+    ) -> None:
+        alert.update(changes)
+        if value is not None:
+            alert["current_value"] = value
+        alert["state"] = state
+        alert["event"] = event
+        alert["updated_epoch"] = now
+        alert["timestamp"] = _clock.epoch_to_iso(now)
+        labels = alert.get("labels") or {}
+        alert["silenced"] = any(
+            s.covers({**labels, "severity": str(alert.get("severity"))}, now) for s in self.silences
+        )
+        record = dict(alert)
+        self._pending.append(record)
+        if notify and not alert["silenced"]:
+            self.dispatcher.notify(record)
+
+
+def series_values(
+    snapshot: FFSystemMetricsDTO, metric_values: dict[str, float]
+) -> dict[tuple[str, str], float]:
+    """Every value a rule can watch this interval, keyed by (series, component)."""
+    data = snapshot.model_dump(exclude_unset=False)
+    values: dict[tuple[str, str], float] = {}
+    for name, value in data.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values[(name, "")] = float(value)
+    values[("error_rate_percent", "")] = 100.0 - snapshot.success_rate_percent
+    for component, rate in snapshot.component_error_rates.items():
+        values[("component_error_rate_percent", component)] = rate
+    for component, latency in snapshot.component_response_times.items():
+        values[("component_response_time_ms", component)] = latency
+    for name, value in metric_values.items():
+        values[(f"metric:{name}", "")] = value
+    return values

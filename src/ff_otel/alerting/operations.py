@@ -1,0 +1,126 @@
+"""What operators do to alerts: list, acknowledge, resolve, silence.
+
+Each is a line appended to ``alerts.jsonl`` (so it survives restarts and is
+seen by every process on the store); reads rebuild the current state from the
+same file.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.alerting.engine import Silence, replay
+from ff_otel.models import FFAnalyticsAlertDTO
+from ff_otel.store.appender import append_records
+from ff_otel.store.reader import read_records
+
+_DTO_FIELDS = frozenset(FFAnalyticsAlertDTO.model_fields)
+
+
+def current_alerts(path: Path) -> dict[str, dict[str, Any]]:
+    """Every alert's current record, by id."""
+    return replay(read_records(path))[0]
+
+
+def active_alerts(path: Path, severity: str | None = None) -> list[FFAnalyticsAlertDTO]:
+    """Firing alerts (acknowledged ones included), newest first; ``severity`` filters exactly."""
+    firing = [
+        record
+        for record in current_alerts(path).values()
+        if record.get("state") == "firing"
+        and (severity is None or record.get("severity") == severity)
+    ]
+    firing.sort(key=lambda r: str(r.get("fired_at") or r.get("timestamp")), reverse=True)
+    return [as_dto(record) for record in firing]
+
+
+def as_dto(record: dict[str, Any]) -> FFAnalyticsAlertDTO:
+    return FFAnalyticsAlertDTO.model_validate({k: v for k, v in record.items() if k in _DTO_FIELDS})
+
+
+def acknowledge(path: Path, alert_id: str, acknowledged_by: str) -> bool:
+    """Mark a firing alert acknowledged (stops escalation); False for an unknown or closed id."""
+    record = current_alerts(path).get(alert_id)
+    if record is None or record.get("state") not in ("firing", "pending", "suppressed"):
+        return False
+    _append(path, record, "acknowledged", acknowledged=True, assigned_to=acknowledged_by)
+    return True
+
+
+def resolve(path: Path, alert_id: str, resolution_notes: str) -> bool:
+    """Resolve an alert by hand; False for an unknown or already resolved id."""
+    record = current_alerts(path).get(alert_id)
+    if record is None or record.get("state") == "resolved":
+        return False
+    now = time.time()
+    fired = record.get("fired_at_epoch")
+    _append(
+        path,
+        record,
+        "resolved",
+        state="resolved",
+        resolved=True,
+        manually_resolved=True,
+        resolution_notes=resolution_notes,
+        resolution_time_seconds=int(now - fired) if isinstance(fired, (int, float)) else None,
+        resolved_at_epoch=now,
+    )
+    return True
+
+
+def silence(
+    path: Path,
+    matchers: dict[str, str],
+    *,
+    ends_at: datetime | str | None = None,
+    duration_minutes: float | None = None,
+    starts_at: datetime | str | None = None,
+    created_by: str,
+    comment: str = "",
+) -> str:
+    """Silence alerts whose labels (``rule``, ``component``, ``severity``, ...) match.
+
+    Give ``ends_at`` or ``duration_minutes``. Returns the silence id.
+    """
+    if not matchers:
+        raise ValueError("a silence needs at least one matcher, e.g. {'rule': 'slow_responses'}")
+    start = _clock.now() if starts_at is None else _clock.parse_instant(starts_at)
+    if ends_at is not None:
+        end = _clock.parse_instant(ends_at)
+    elif duration_minutes is not None:
+        end = start + timedelta(minutes=duration_minutes)
+    else:
+        raise ValueError("a silence needs ends_at or duration_minutes")
+    if end <= start:
+        raise ValueError(f"a silence must end after it starts ({end} <= {start})")
+    silence_id = f"silence_{int(time.time() * 1000)}_{secrets.token_hex(3)}"
+    append_records(
+        path,
+        [
+            {
+                "timestamp": _clock.now_iso(),
+                "event": "silence_created",
+                "silence_id": silence_id,
+                "matchers": {str(k): str(v) for k, v in matchers.items()},
+                "starts_at": _clock.format_iso(start),
+                "ends_at": _clock.format_iso(end),
+                "created_by": created_by,
+                "comment": comment,
+            }
+        ],
+    )
+    return silence_id
+
+
+def active_silences(path: Path) -> list[Silence]:
+    now = time.time()
+    return [s for s in replay(read_records(path))[1] if s.ends_at > now]
+
+
+def _append(path: Path, record: dict[str, Any], event: str, **changes: Any) -> None:
+    append_records(path, [{**record, **changes, "event": event, "timestamp": _clock.now_iso()}])
