@@ -252,7 +252,7 @@ class AlertEngine:
             alert_type=rule.alert_type,
             title=f"{rule.name}{subject}",
             message=(
-                f"{rule.series} is {value:g}{subject}, {rule.comparison} {rule.threshold:g}"
+                f"{rule.series}{subject} {rule.comparison} {rule.threshold:g}"
                 + (f" for {rule.for_seconds:g} s" if rule.for_seconds else "")
             ),
             affected_component=component,
