@@ -171,9 +171,27 @@ class AlertEngine:
         self._apply_operator_changes()
         self.silences = [s for s in self.silences if s.ends_at > now]
         values = series_values(snapshot, metric_values)
+        per_component: dict[str, dict[str, float | None]] = {}
+        for (series, component), value in values.items():
+            if component:
+                per_component.setdefault(series, {})[component] = value
+        open_components: dict[str, set[str]] = {}
+        for (name, component), alert_id in self.by_key.items():
+            if component and self.alerts[alert_id].get("state") != "resolved":
+                open_components.setdefault(name, set()).add(component)
         for rule in self.rules:
-            for component, value in self._values_for(rule, values):
-                self._step(rule, component, value, now)
+            if rule.series in PER_COMPONENT_SERIES:
+                found: dict[str, float | None] = dict(per_component.get(rule.series, {}))
+                # A component with an open alert and no spans this interval: no
+                # data, which resolves its alert as it would in Prometheus.
+                for component in open_components.get(rule.name, ()):
+                    found.setdefault(component, None)
+                if rule.component is not None:
+                    found = {rule.component: found.get(rule.component)}
+                for component, value in found.items():
+                    self._step(rule, component, value, now)
+            else:
+                self._step(rule, rule.component or "", values.get((rule.series, "")), now)
         self._anomalies(values, now)
         self._escalate(now)
         records, self._pending = self._pending, []
@@ -196,21 +214,6 @@ class AlertEngine:
                     self.alerts[alert_id].update(
                         {k: record[k] for k in _OPERATOR_FIELDS if k in record}
                     )
-
-    def _values_for(
-        self, rule: AlertRule, values: dict[tuple[str, str], float]
-    ) -> list[tuple[str, float | None]]:
-        if rule.series not in PER_COMPONENT_SERIES:
-            return [(rule.component or "", values.get((rule.series, "")))]
-        found: dict[str, float | None] = {c: v for (s, c), v in values.items() if s == rule.series}
-        # A component with an open alert and no spans this interval: no data,
-        # which resolves its alert as it would in Prometheus.
-        for (name, component), alert_id in self.by_key.items():
-            if name == rule.name and self.alerts[alert_id].get("state") != "resolved":
-                found.setdefault(component, None)
-        if rule.component is not None:
-            return [(rule.component, found.get(rule.component))]
-        return sorted(found.items())
 
     def _step(self, rule: AlertRule, component: str, value: float | None, now: float) -> None:
         key = (rule.name, component)
