@@ -188,8 +188,8 @@ class AlertEngine:
                     found.setdefault(component, None)
                 if rule.component is not None:
                     found = {rule.component: found.get(rule.component)}
-                for component, value in found.items():
-                    self._step(rule, component, value, now)
+                for component, reading in found.items():
+                    self._step(rule, component, reading, now)
             else:
                 self._step(rule, rule.component or "", values.get((rule.series, "")), now)
         self._anomalies(values, now)

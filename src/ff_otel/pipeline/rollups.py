@@ -19,7 +19,10 @@ arriving later still reopen it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,13 +32,18 @@ import orjson
 from ff_otel import _clock
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.appender import append_records
-from ff_otel.store.documents import read_json, write_json_atomic
+from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamTail, offset_in
 
 _RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
 STREAMS = ("spans", "events", "sessions", "resources")
+_READ_BYTES = 8 << 20
+"""How much of a stream's backlog is read and folded at a time."""
+_SERIAL_WRITES = 4
+_DOCUMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+_WRITE_THREADS = 8
 
 
 def bucket_key(period: str, stamp: str) -> str:
@@ -103,13 +111,49 @@ class Bucket:
         self.final = bool(data.get("final", False))
 
     def already_folded(self, stream: str, inode: int, end_offset: int, path: Path) -> bool:
+        return end_offset <= self.folded_offset(stream, inode, path)
+
+    def folded_offset(self, stream: str, inode: int, path: Path) -> int:
+        """How far into the file at ``inode`` this bucket has folded ``stream`` (0: not at all)."""
         mark = self.folded.get(stream)
         if not mark:
-            return False
-        return end_offset <= offset_in(path, mark, inode)
+            return 0
+        return offset_in(path, mark, inode)
 
     def mark(self, stream: str, inode: int, end_offset: int) -> None:
         self.folded[stream] = {"inode": inode, "offset": end_offset}
+
+    def merge(self, other: Bucket) -> None:
+        """Add ``other``'s spans, requests, events, users and features (counts and sets only)."""
+        spans = self.spans
+        for name, c in other.spans.items():
+            entry = spans.get(name)
+            if entry is None:
+                entry = spans[name] = {"count": 0, "errors": 0, "latency": LatencySketch()}
+            entry["count"] += c["count"]
+            entry["errors"] += c["errors"]
+            entry["latency"].merge(c["latency"])
+        requests, theirs = self.requests, other.requests
+        requests["count"] += theirs["count"]
+        requests["errors"] += theirs["errors"]
+        requests["latency"].merge(theirs["latency"])
+        events, added = self.events, other.events
+        events["count"] += added["count"]
+        by_type = events["by_type"]
+        for kind, count in added["by_type"].items():
+            by_type[kind] = by_type.get(kind, 0) + count
+        by_hour = events["by_hour"]
+        for hour, count in enumerate(added["by_hour"]):
+            if count:
+                by_hour[hour] += count
+        self.users |= other.users
+        features = self.features
+        for name, f in other.features.items():
+            entry = features.get(name)
+            if entry is None:
+                entry = features[name] = {"uses": 0, "users": set()}
+            entry["uses"] += f["uses"]
+            entry["users"] |= f["users"]
 
     def to_json(self) -> dict[str, Any]:
         start, end = bucket_bounds(self.period, self.key)
@@ -242,26 +286,73 @@ class Rollups:
         dirty: set[tuple[str, str]] = set()
         new_users: list[dict[str, str]] = []
         for stream, tail in self.tails.items():
-            path = self.paths[stream]
-            inode = tail.inode
-            for end_offset, record in tail.read_new_with_offsets():
-                read += 1
-                stamp = record.get("timestamp")
-                if not isinstance(stamp, str) or len(stamp) < 19:
-                    continue
-                if stream == "events":
-                    self._note_first_seen(record, stamp, new_users)
-                for period in self.periods:
-                    bucket = self._bucket(period, bucket_key(period, stamp))
-                    if bucket.already_folded(stream, inode, end_offset, path):
-                        continue
-                    bucket.fold(stream, record)
-                    bucket.mark(stream, inode, end_offset)
-                    dirty.add((period, bucket.key))
+            # A backlog is taken in pieces, so memory stays bounded however
+            # much has piled up; the buckets are saved once, at the end.
+            while True:
+                before = tail.position()
+                batch = tail.read_new_with_offsets(max_bytes=_READ_BYTES)
+                # The inode of the file these offsets are in (a rewrite or a
+                # rotation shows up at the read).
+                self._fold_batch(stream, tail.inode, batch, dirty, new_users)
+                read += len(batch)
+                if tail.position() == before:
+                    break
         if new_users:
             append_records(self._first_seen_path, new_users)
         self._save(dirty)
         return read
+
+    def _fold_batch(
+        self,
+        stream: str,
+        inode: int,
+        batch: list[tuple[int, dict[str, Any]]],
+        dirty: set[tuple[str, str]],
+        new_users: list[dict[str, str]],
+    ) -> None:
+        # Records are grouped by their finest bucket (an hour, or a minute when
+        # minute buckets are kept); each group is folded once and added to the
+        # bucket of every period. A bucket that already holds some of a group
+        # (a crash between saving it and the checkpoint) takes only the rest.
+        width = 16 if "minute" in self.periods else 13
+        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        events = stream == "events"
+        for end_offset, record in batch:
+            stamp = record.get("timestamp")
+            if not isinstance(stamp, str) or len(stamp) < 19:
+                continue
+            if events:
+                self._note_first_seen(record, stamp, new_users)
+            group = groups.get(stamp[:width])
+            if group is None:
+                groups[stamp[:width]] = [(end_offset, record)]
+            else:
+                group.append((end_offset, record))
+        path = self.paths[stream]
+        # Counts and sets add up the same in any grouping; sums of measured
+        # values (resources, session durations) are added record by record,
+        # in stream order, so they come out the same however a backlog is split.
+        mergeable = stream in ("spans", "events")
+        for group_key, group in groups.items():
+            first, last = group[0][0], group[-1][0]
+            delta: Bucket | None = None
+            for period in self.periods:
+                bucket = self._bucket(period, bucket_key(period, group_key))
+                folded = bucket.folded_offset(stream, inode, path)
+                if folded >= last:
+                    continue
+                if folded < first and mergeable:
+                    if delta is None:
+                        delta = Bucket("hour", group_key)
+                        for _, record in group:
+                            delta.fold(stream, record)
+                    bucket.merge(delta)
+                else:
+                    for end_offset, record in group:
+                        if end_offset > folded:
+                            bucket.fold(stream, record)
+                bucket.mark(stream, inode, last)
+                dirty.add((period, bucket.key))
 
     def forget_user(self, user_hash: str) -> None:
         self.first_seen.pop(user_hash, None)
@@ -292,12 +383,12 @@ class Rollups:
 
     def _save(self, dirty: set[tuple[str, str]]) -> None:
         now = _clock.now()
-        for period, key in dirty:
+        documents = []
+        for period, key in sorted(dirty):
             bucket = self.open[(period, key)]
             bucket.final = bucket_bounds(period, key)[1] + self.delay <= now
-            folder = self.root / period
-            folder.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(folder / f"{key}.json", bucket.to_json())
+            documents.append((self.root / period / f"{key}.json", bucket))
+        _write_documents(documents)
         # Final buckets leave memory; a late record loads them again.
         for finished in [k for k, b in self.open.items() if b.final]:
             del self.open[finished]
@@ -310,6 +401,47 @@ class Rollups:
                 known = self.first_seen.get(user)
                 if known is None or stamp < known:
                     self.first_seen[user] = stamp
+
+
+def _write_documents(documents: list[tuple[Path, Bucket]]) -> None:
+    """Replace each bucket's document atomically; durable, folders included, on return.
+
+    As ``write_json_atomic`` does for one document (temp file, fsync, rename,
+    fsync of the folder), but the fsyncs of a large save (a backlog folded at
+    once) overlap in a few threads and each folder is synced once, after all
+    its renames: the disk's cache flushes are shared instead of taken one by one.
+    """
+    folders = sorted({path.parent for path, _ in documents})
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def write(item: tuple[Path, Bucket]) -> None:
+        path, bucket = item
+        data = orjson.dumps(bucket.to_json(), option=_DOCUMENT_OPTIONS)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    if len(documents) <= _SERIAL_WRITES:
+        for item in documents:
+            write(item)
+    else:
+        with ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="ff-otel-rollups") as pool:
+            # list() re-raises the first failure here.
+            list(pool.map(write, documents))
+    for folder in folders:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def load_buckets(layout: StoreLayout, period: str, start: datetime, end: datetime) -> list[Bucket]:

@@ -32,9 +32,11 @@ so their scrubbed form is cached.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress
+from operator import itemgetter, ne
+from typing import Any, AnyStr
 
 from ff_otel.privacy.pseudonym import Pseudonymizer
 
@@ -73,12 +75,29 @@ _SECRET_LABEL = re.compile(
     r"(\b(?:password|passwd|pwd|secret|api[_ -]?key|token)\s*:\s*)[^\s,;]++", re.IGNORECASE
 )
 _SECRET_LABEL_WORDS = ("pass", "pwd", "secret", "key", "token")
+# Every match of _SECRET_ASSIGNMENT ends in one of these keywords and "=":
+# this finds the "=" in C (a literal prefix) and looks behind it, with the
+# same case-insensitivity, so it is a cheap and exact test for a possible match.
+_ASSIGNMENT_ENDINGS = ("token", "key", "password", "passwd", "pwd", "secret", "sig", "signature")
+_MAY_ASSIGN_SECRET = re.compile(
+    "=(?:" + "|".join(f"(?<={word}=)" for word in (*_ASSIGNMENT_ENDINGS, "auth")) + ")",
+    re.IGNORECASE,
+)
+# Scanning a text with these patterns costs about a tenth of a microsecond per
+# character, even where nothing can match: they are only tried where a match
+# can start, found by str.find (the "@" of an email, "eyJ" of a JWT, "bearer").
+# The local part of an email is found backwards from its "@", in reverse.
+_EMAIL_LOCAL_REVERSED = re.compile(r"[\w.+%-]*+")
 # Card numbers: mapping digits, spaces and dashes to "0" turns every possible
 # card into a run of 13 or more "0"s, which str.find locates in C; only those
 # regions are then examined by the (slower, Unicode-aware) digit patterns.
+# ASCII text (nearly all of it) is mapped as bytes: several times faster.
 _CARD_CHARS = str.maketrans("123456789 -", "00000000000")
+_CARD_BYTES = bytes.maketrans(b"123456789 -", b"00000000000")
 _CARD_RUN = "0" * 13
+_CARD_RUN_BYTES = b"0" * 13
 _ZEROS = re.compile("0+")
+_ZEROS_BYTES = re.compile(b"0+")
 _PUNCTUATION = ".,;:()[]{}<>\"'!?/\\|="
 _FEW_KNOWN = 8
 _FREE_TEXT_CACHED_LENGTH = 256
@@ -116,6 +135,50 @@ class ScrubbingOptions:
     callback: Callable[[ScrubMatch], Any] | None = None
 
 
+_Layout = tuple[Callable[[dict[str, Any]], tuple[Any, ...]], tuple[str, ...], tuple[str, ...]]
+_IN_ORDER: _Layout = (lambda out: (), (), ())
+"""The layout of values that must be taken key by key, in order."""
+_SIMPLE = frozenset({str, tuple, list}) | _SCALARS
+_LAYOUT_LIMIT = 64
+
+
+class _Plan:
+    """What scrubbing one shape of attribute map takes: which keys, of which kind."""
+
+    __slots__ = ("entries", "layouts", "normal_keys", "specials", "values")
+
+    def __init__(self, entries: tuple[tuple[str, int], ...]) -> None:
+        self.entries = entries
+        self.normal_keys = tuple(key for key, kind in entries if kind == _NORMAL)
+        self.specials = tuple((key, kind) for key, kind in entries if kind != _NORMAL)
+        self.values = _getter(self.normal_keys)
+        self.layouts: dict[tuple[type, ...], _Layout] = {}
+
+    def layout(self, types: tuple[type, ...]) -> _Layout:
+        """Where the strings and sequences are among the values of these types."""
+        if not _SIMPLE.issuperset(types):
+            layout = _IN_ORDER
+        else:
+            pairs = tuple(zip(self.normal_keys, types, strict=True))
+            strings = tuple(key for key, kind in pairs if kind is str)
+            sequences = tuple(key for key, kind in pairs if kind is tuple or kind is list)
+            layout = (_getter(strings), strings, sequences)
+        if len(self.layouts) >= _LAYOUT_LIMIT:
+            self.layouts.clear()
+        self.layouts[types] = layout
+        return layout
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """``lambda out: tuple(out[key] for key in keys)``, in C where it can be."""
+    if len(keys) >= 2:
+        return itemgetter(*keys)
+    if keys:
+        (key,) = keys
+        return lambda out: (out[key],)
+    return lambda out: ()
+
+
 class Scrubber:
     """Scrubs attribute maps, bodies and text; safe to share between threads."""
 
@@ -131,12 +194,14 @@ class Scrubber:
         self._pseudonymizer = pseudonymizer
         self._exclude_content = exclude_sensitive_content
         self._pseudonymize = pseudonymize_identifiers and pseudonymizer is not None
+        # Bound once: a user.id is on most spans (only called when _pseudonymize).
+        self._user: Callable[[str], str] = pseudonymizer.user if pseudonymizer else self.text
         self._callback = options.callback
         patterns = [_SENSITIVE_KEY, *options.extra_patterns]
         self._sensitive_key = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
         self._extra_values = [re.compile(p) for p in options.extra_value_patterns]
         self._kinds: dict[str, int] = {}
-        self._plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         self._short: dict[str, str] = {}
         self._free: dict[str, tuple[int, str]] = {}
 
@@ -149,39 +214,86 @@ class Scrubber:
     def attributes_in_place(self, out: dict[str, Any], where: str = "attributes") -> dict[str, Any]:
         """Scrub a dict the caller owns (an exporter's own copy), changing only what must change."""
         # Attribute maps come in few shapes (one per call site, mostly): the
-        # keys that need looking at are worked out once per shape. Within the
-        # loop the common case (a short string seen before) is decided inline.
+        # keys that need looking at are worked out once per shape, and where
+        # the strings, sequences and scalars among their values sit once per
+        # shape and types. The strings go through C-level filters, so that
+        # Python code runs only for values that are new or change.
         shape = tuple(out)
         plan = self._plans.get(shape)
         if plan is None:
             plan = self._plan(shape)
-        short = self._short
-        for key, kind in plan:
+        values = plan.values(out)
+        types = tuple(map(type, values))
+        layout = plan.layouts.get(types)
+        if layout is None:
+            layout = plan.layout(types)
+        if layout is _IN_ORDER:
+            return self._in_order(out, plan.entries, where)
+        strings, string_keys, sequence_keys = layout
+        if string_keys:
+            scrubbed_of = self._short.get
+            texts = strings(out)
+            # Only keys whose text is not cached, or scrubs to something else.
+            for key in compress(string_keys, map(ne, map(scrubbed_of, texts), texts)):
+                value = out[key]
+                scrubbed = scrubbed_of(value)
+                if scrubbed is None:
+                    scrubbed = self._uncached(value)
+                if scrubbed is not value:
+                    out[key] = scrubbed
+        for key in sequence_keys:
+            out[key] = self._sequence(out[key])
+        # Strings and sequences of strings are scrubbed without side effects,
+        # so doing them first keeps every callback and pseudonym in order.
+        for key, kind in plan.specials:
+            value = out[key]
+            if kind == _USER and type(value) is str and self._pseudonymize:
+                # _by_kind's answer, without its detours: the usual user.id.
+                out[key] = self._user(value)
+            else:
+                out[key] = self._by_kind(kind, value, where, key)
+        return out
+
+    def _in_order(
+        self, out: dict[str, Any], entries: tuple[tuple[str, int], ...], where: str
+    ) -> dict[str, Any]:
+        # Values of other types (a nested map, say) may reach the callback:
+        # then every key is taken in its order.
+        text = self.text
+        for key, kind in entries:
             value = out[key]
             if kind == _NORMAL:
                 kind_of_value = type(value)
                 if kind_of_value is str:
-                    scrubbed = short.get(value)
-                    if scrubbed is None:
-                        scrubbed = self.text(value)
+                    scrubbed = text(value)
                     if scrubbed is not value:
                         out[key] = scrubbed
                 elif kind_of_value is tuple or kind_of_value is list:
-                    # Sequence attributes (OTel allows only primitives in them).
-                    text = self.text
-                    out[key] = [text(item) if type(item) is str else item for item in value]
+                    out[key] = self._sequence(value)
                 elif kind_of_value not in _SCALARS:
                     out[key] = self._value(value, where, key)
             else:
                 out[key] = self._by_kind(kind, value, where, key)
         return out
 
-    def _plan(self, shape: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    def _sequence(self, items: tuple[Any, ...] | list[Any]) -> list[Any]:
+        # Sequence attributes (OTel allows only primitives in them). One item
+        # (a header's value, a finish reason) is the usual case.
+        if len(items) == 1:
+            item = items[0]
+            if type(item) is not str:
+                return [item]
+            scrubbed = self._short.get(item)
+            return [scrubbed if scrubbed is not None else self._uncached(item)]
+        text = self.text
+        return [text(item) if type(item) is str else item for item in items]
+
+    def _plan(self, shape: tuple[str, ...]) -> _Plan:
         kinds = self._kinds
         for key in shape:
             if key not in kinds:
                 kinds[key] = self._kind_of(key)
-        plan = tuple((key, kinds[key]) for key in shape if kinds[key] != _SAFE)
+        plan = _Plan(tuple((key, kinds[key]) for key in shape if kinds[key] != _SAFE))
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[shape] = plan
@@ -189,16 +301,23 @@ class Scrubber:
 
     def body(self, body: Any, where: str = "body") -> Any:
         """A scrubbed copy of a log body or event payload (text, map or list), as free text."""
+        if type(body) is dict:  # the usual event data: no abstract-class checks
+            return self._body_map(body, where)
         if isinstance(body, str):
             return self.free_text(body)
         if isinstance(body, Mapping):
-            return {
-                key: self.free_text(value) if isinstance(value, str) else value
-                for key, value in self.attributes(body, where).items()
-            }
+            return self._body_map(body, where)
         if isinstance(body, (list, tuple)):
             return [self.body(item, where) for item in body]
         return body
+
+    def _body_map(self, body: Mapping[str, Any], where: str) -> dict[str, Any]:
+        scrubbed = self.attributes(body, where)
+        free_text = self.free_text
+        for key, value in scrubbed.items():
+            if isinstance(value, str):
+                scrubbed[key] = free_text(value)  # a new value, not a new key: safe
+        return scrubbed
 
     def free_text(self, text: str) -> str:
         """:meth:`text`, and raw user ids this process has seen replaced by pseudonyms."""
@@ -220,23 +339,30 @@ class Scrubber:
         """``text`` with emails, card numbers, tokens and secret parameters replaced."""
         if len(text) <= _CACHED_LENGTH:
             cached = self._short.get(text)
-            if cached is None:
-                if len(self._short) >= _CACHE_LIMIT:
-                    self._short.clear()
-                cached = self._short[text] = self._patterns(text)
-            return cached
-        return self._patterns(text)
+            if cached is not None:
+                return cached
+        return self._uncached(text)
+
+    def _uncached(self, text: str) -> str:
+        """:meth:`text` for a text not in the cache of short texts."""
+        if len(text) > _CACHED_LENGTH:
+            return self._patterns(text)
+        short = self._short
+        if len(short) >= _CACHE_LIMIT:
+            short.clear()
+        scrubbed = short[text] = self._patterns(text)
+        return scrubbed
 
     def _patterns(self, text: str) -> str:
         if len(text) < _SHORTEST_FINDING:
             return text
         if "@" in text:
-            text = _EMAIL.sub("[REDACTED:email]", text)
+            text = _redact_emails(text)
         if "earer" in text or "EARER" in text:
-            text = _BEARER.sub("[REDACTED:bearer token]", text)
+            text = _redact_bearer_tokens(text)
         if "eyJ" in text:
-            text = _JWT.sub("[REDACTED:jwt]", text)
-        if "=" in text:
+            text = _redact_at(text, _JWT, "eyJ", "[REDACTED:jwt]")
+        if "=" in text and _MAY_ASSIGN_SECRET.search(text):
             text = _SECRET_ASSIGNMENT.sub(r"\1[REDACTED:secret parameter]", text)
         text = _redact_card_numbers(text)
         for pattern in self._extra_values:
@@ -257,8 +383,13 @@ class Scrubber:
         if len(known) <= _FEW_KNOWN:
             present = [raw for raw in known if raw in text]
         else:
-            words = set(text.split())
-            words.update([word.strip(_PUNCTUATION) for word in words])
+            split = text.split()
+            if len(split) == 1:  # a one-word value ("en-US", "/chat"): the same set, built directly
+                word = split[0]
+                words = {word, word.strip(_PUNCTUATION)}
+            else:
+                words = set(split)
+                words.update([word.strip(_PUNCTUATION) for word in words])
             present = list(known.keys() & words)
         for raw in present:
             text = re.sub(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", known[raw], text)
@@ -306,24 +437,106 @@ class Scrubber:
         return _NORMAL
 
 
+def _redact_emails(text: str) -> str:
+    """``_EMAIL.sub("[REDACTED:email]", text)``, trying it only where an email can start."""
+    if not text.isascii():
+        return _EMAIL.sub("[REDACTED:email]", text)
+    # A match holds exactly one "@" and starts where the run of local-part
+    # characters before it starts (the pattern's look-behind and possessive
+    # local part say so). That run cannot reach back past the previous "@",
+    # so the backward searches never overlap. In ASCII text \w is [A-Za-z0-9_].
+    pieces: list[str] = []
+    done = 0
+    after_previous = 0
+    at = text.find("@")
+    while at >= 0:
+        local = _EMAIL_LOCAL_REVERSED.match(text[after_previous:at][::-1])
+        start = at - (local.end() if local else 0)
+        if done <= start < at:
+            match = _EMAIL.match(text, start)
+            if match is not None:
+                pieces.append(text[done:start])
+                pieces.append("[REDACTED:email]")
+                done = match.end()
+        after_previous = at + 1
+        at = text.find("@", after_previous)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _redact_bearer_tokens(text: str) -> str:
+    """``_BEARER.sub(...)``, trying the pattern only where "bearer" (any case) starts."""
+    if not text.isascii():
+        return _BEARER.sub("[REDACTED:bearer token]", text)
+    # Lower-casing ASCII keeps every position, and the case-insensitive
+    # pattern can only match where the lowered text reads "bearer".
+    return _redact_at(text, _BEARER, "bearer", "[REDACTED:bearer token]", text.lower())
+
+
+def _redact_at(
+    text: str, pattern: re.Pattern[str], prefix: str, replacement: str, haystack: str = ""
+) -> str:
+    """``pattern.sub(replacement, text)`` for a pattern whose matches all start with ``prefix``.
+
+    The candidates are the places ``prefix`` occurs in ``haystack`` (the text,
+    or its ASCII lower-case form); ``pattern.match`` at a position still sees
+    the text before it, for ``\b`` and look-behinds, as ``sub`` does.
+    """
+    haystack = haystack or text
+    pieces: list[str] = []
+    done = 0
+    start = haystack.find(prefix)
+    while start >= 0:
+        match = pattern.match(text, start)
+        if match is not None:
+            pieces.append(text[done:start])
+            pieces.append(replacement)
+            done = match.end()
+        start = haystack.find(prefix, max(done, start + 1))
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
 def _redact_card_numbers(text: str) -> str:
     # Card numbers are digit runs (single spaces or dashes allowed between
     # digits) of 13 to 19 digits that pass the Luhn check.
-    shape = text.translate(_CARD_CHARS)
-    start = shape.find(_CARD_RUN)
-    if start < 0:
-        return text
+    if text.isascii():
+        # One byte per character, so positions agree; bytes map several
+        # times faster than str does.
+        shape_bytes = text.encode().translate(_CARD_BYTES)
+        start = shape_bytes.find(_CARD_RUN_BYTES)
+        if start < 0:
+            return text
+        regions = _runs(shape_bytes, start, _CARD_RUN_BYTES, _ZEROS_BYTES)
+    else:
+        shape = text.translate(_CARD_CHARS)
+        start = shape.find(_CARD_RUN)
+        if start < 0:
+            return text
+        regions = _runs(shape, start, _CARD_RUN, _ZEROS)
     pieces: list[str] = []
     done = 0
-    while start >= 0:
-        run = _ZEROS.match(shape, start)
-        end = run.end() if run else start + len(_CARD_RUN)
+    for start, end in regions:
         pieces.append(text[done:start])
         pieces.append(_DIGIT_RUN.sub(_card_or_digits, text[start:end]))
         done = end
-        start = shape.find(_CARD_RUN, end)
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+def _runs(
+    shape: AnyStr, start: int, card_run: AnyStr, zeros: re.Pattern[AnyStr]
+) -> Iterator[tuple[int, int]]:
+    """Where runs of 13 or more zeros lie in ``shape``, the first starting at ``start``."""
+    while start >= 0:
+        run = zeros.match(shape, start)
+        end = run.end() if run else start + len(card_run)
+        yield start, end
+        start = shape.find(card_run, end)
 
 
 def _card_or_digits(match: re.Match[str]) -> str:

@@ -70,8 +70,14 @@ class StreamTail:
         """Records appended since the last call; a partial last line waits for the next call."""
         return [record for _, record in self.read_new_with_offsets()]
 
-    def read_new_with_offsets(self) -> list[tuple[int, dict[str, Any]]]:
-        """Like :meth:`read_new`, each record with the byte offset just past its line."""
+    def read_new_with_offsets(
+        self, max_bytes: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Like :meth:`read_new`, each record with the byte offset just past its line.
+
+        With ``max_bytes``, reads about that much at most (more only when one
+        line is longer), so a large backlog can be taken in bounded pieces.
+        """
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -87,22 +93,31 @@ class StreamTail:
                 self._offset = 0
             if status.st_size == self._offset:
                 return []
+            size = status.st_size
+            step = size if max_bytes is None else max(1, max_bytes)
             data = bytearray()
             position = self._offset
-            while position < status.st_size:
-                chunk = os.pread(fd, min(_CHUNK, status.st_size - position), position)
-                if not chunk:
+            stop = min(size, position + step)
+            while True:
+                while position < stop:
+                    chunk = os.pread(fd, min(_CHUNK, stop - position), position)
+                    if not chunk:
+                        stop = size = position  # the file shrank under us
+                        break
+                    data += chunk
+                    position += len(chunk)
+                if position >= size or data.rfind(b"\n") >= 0:
                     break
-                data += chunk
-                position += len(chunk)
+                stop = min(size, position + max(step, _CHUNK))
         finally:
             os.close(fd)
         end = data.rfind(b"\n") + 1
         base = self._offset
         self._offset += end
-        return self._parse(bytes(data[:end]), base)
+        del data[end:]
+        return self._parse(data, base)
 
-    def _parse(self, block: bytes, base: int) -> list[tuple[int, dict[str, Any]]]:
+    def _parse(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
         records = []
         position = base
         for line in block.split(b"\n"):
