@@ -4,9 +4,10 @@ Simulated users talk to an in-process chat API for a few seconds. Each layer is
 its own component: handlers (``api``, sync and async), SQLite (``database``, via
 ``ff_otel.span``), parsing (``documents``), retrieval (``search``, a traced
 generator) and a fake LLM (``llm``, a traced coroutine that sometimes times out).
-Then ff-otel is flushed and shut down and the store is read back through
-``ff_otel.read_records``: files, spans by component, slowest operations, errors
-and metric totals.
+Every simulated user also records session, feature and content events. Then
+ff-otel is flushed and shut down and the store is read back: health, alerts,
+the day's business intelligence (through the spec's facade), the files, spans
+by component, slowest operations, errors and metric totals.
 """
 
 from __future__ import annotations
@@ -192,6 +193,10 @@ async def simulate_user(api: ChatAPI, account_key: int, seed: int, deadline: flo
     # One RNG per user keeps each user's choices the same from run to run,
     # however the event loop interleaves the users.
     rng = random.Random(f"{seed}:user:{account_key}")
+    # The raw account id goes to ff-otel as the user id: ff-otel replaces it
+    # with a keyed pseudonym before anything is queued or written.
+    user, session = f"account-{account_key}", f"web-session-{account_key}-{seed}"
+    ff_otel.record_user_event(user, session, "session_start", {"platform": "web"})
     starts = rng.randint(1, 3)
     conversations = [api.handle_start_conversation(account_key).body for _ in range(starts)]
     requests = starts
@@ -199,13 +204,17 @@ async def simulate_user(api: ChatAPI, account_key: int, seed: int, deadline: flo
         conversation_id, roll = rng.choice(conversations), rng.random()
         if roll < 0.70:
             await api.handle_send_message(conversation_id, " ".join(rng.choices(WORDS, k=6)))
+            ff_otel.record_user_event(user, session, "content_interaction", {"messages": 1})
         elif roll < 0.85:
             api.handle_list_conversations(account_key)
+            ff_otel.record_user_event(user, session, "feature_usage", {"features": ["history"]})
         else:
             body = " ".join(rng.choices(WORDS, k=40)).encode()
             api.handle_upload_document(conversation_id, rng.choice(UPLOAD_TYPES), body)
+            ff_otel.record_user_event(user, session, "feature_usage", {"features": ["upload"]})
         requests += 1
         await asyncio.sleep(rng.uniform(0.01, 0.05))  # think time between requests
+    ff_otel.record_user_event(user, session, "session_end", {"rating": rng.randint(3, 5)})
     return requests
 
 
@@ -353,6 +362,47 @@ def summarize_health(layout: ff_otel.StoreLayout) -> None:
     )
 
 
+def summarize_alerts(layout: ff_otel.StoreLayout) -> None:
+    """Every alert of the run with its latest state, as rebuilt from alerts.jsonl."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in ff_otel.read_records(layout.alerts):
+        if record.get("alert_id") and record.get("event") not in (
+            "notified",
+            "notification_failed",
+        ):
+            latest[record["alert_id"]] = record
+    print_table(
+        f"Alerts ({layout.alerts.name})",
+        ("state", "severity", "alert", "why"),
+        [
+            (a["state"], a["severity"], a["title"], a["message"])
+            for a in latest.values()
+            if a["state"] != "inactive"  # pending alerts whose condition cleared in time
+        ],
+    )
+
+
+def summarize_business(base_path: Path) -> None:
+    """The day's business intelligence, computed by the spec's facade from the rollups."""
+    config = ff_otel.FFConfigurationManagerConfigDTO()
+    config.storage.base_path = base_path
+    config.analytics.enable_real_time_metrics = False
+    manager = ff_otel.FFMetricsCollectionManager(config)
+    bi = asyncio.run(manager.generate_business_intelligence("day"))
+    features = ", ".join(
+        f"{f['feature']} ({f['adoption_rate']:.0f}%)" for f in bi.most_used_features
+    )
+    print("\nBusiness intelligence (last 24 h, written to business_intelligence/)")
+    print(f"  users: {bi.active_users} active, {bi.new_users} new, {bi.returning_users} returning")
+    print(f"  features by adoption: {features or 'none'}")
+    print(
+        f"  average session: {bi.average_session_duration_minutes:.2f} min; "
+        f"satisfaction by day: {bi.user_satisfaction_trends}"
+    )
+    for line in bi.performance_bottlenecks or ["no component over its latency or error threshold"]:
+        print(f"  bottleneck: {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--base-path", default="./ff_data", help="store root (default ./ff_data)")
@@ -375,6 +425,8 @@ def main() -> None:
 
     layout = handle.layout
     summarize_health(layout)
+    summarize_alerts(layout)
+    summarize_business(layout.base_path)
     torn_lines = summarize_files(layout)
     summarize_spans(layout.spans)
     summarize_errors(layout.error_rates)
