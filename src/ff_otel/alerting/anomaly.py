@@ -2,10 +2,10 @@
 
 A threshold written by hand is wrong for most series, and a series' normal
 level moves; this learns what is normal as it goes and flags the points that
-are not. It keeps ten numbers per series (four settings, six of state) and does
-O(1) work per point. It
-has no seasonal model: a cycle slower than the baseline's memory (about 1/a
-points) is followed, not flagged, and abrupt changes are flagged.
+are not. It keeps eleven numbers per series (four settings, seven of state) and
+does O(1) work per point. It has no seasonal model: a cycle slower than the
+baseline's memory (about 1/a points) is followed, not flagged, and abrupt
+changes are flagged.
 
 Model (k = ``sensitivity``, a = ``alpha``), for each point x:
 - baseline m: an exponentially weighted mean (EWMA) of the points learned;
@@ -34,17 +34,24 @@ the same side of the band. While a run is open, the baseline and the scale are
 frozen, so all the run's points are judged against the band from before the
 run. Each point of a run is reported as a ``spike`` until the run reaches
 ``shift_points`` points. That point is reported, once, as a ``level_shift``,
-and the detector adopts the new level: m becomes the mean of the run's points
-and d (the noise) is kept, so the new level stops alarming. A run that ends
-sooner (with an in-band point, or an out-of-band one on the other side) was
-spikes. Its points are then learned winsorised, as if at the band's edge.
+and the detector adopts the new level, so it stops alarming: m becomes the
+mean of the run's points and d becomes at least their spread (their sample
+standard deviation * sqrt(2 / pi)), in case the new level is noisier too (a
+series that was flat at zero, then active). A run that ends sooner (with an
+in-band point, or an out-of-band one on the other side) was spikes. Its
+points are then learned winsorised, as if at the band's edge.
+
+A level shift of less than about (k + 2) * s leaves some of its points inside
+the old band, so it may never give ``shift_points`` out-of-band points in a
+row: it is then reported as spikes, and the baseline follows it by
+winsorised learning.
 
 False positives at the defaults (k = 4, warmup 30, a = 0.05, shift_points 5),
-on clean Gaussian noise: about 0.027% of points (measured on 1,000,000 points
-by ``benchmarks/anomaly.py``); ``tests/test_anomaly.py`` asserts < 0.05% on
-100,000 points. Exact estimates would give the Gaussian tail, 0.0063% beyond
-4 sigma; the rest comes from the noise in the estimates of m and s, which
-see only about 2 / a points.
+on clean Gaussian noise: about 0.03% of points (0.026% to 0.030% on three
+seeds of 1,000,000 points; ``benchmarks/anomaly.py`` measures one), and
+``tests/test_anomaly.py`` asserts < 0.05% on 100,000 points. Exact estimates
+would give the Gaussian tail, 0.0063% beyond 4 sigma; the rest comes from the
+noise in the estimates of m and s, which see only about 2 / a points.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ class AnomalyDetector:
         "_baseline",
         "_run_length",
         "_run_side",
+        "_run_square_sum",
         "_run_sum",
         "_sensitivity",
         "_shift_points",
@@ -115,8 +123,10 @@ class AnomalyDetector:
         self._baseline = 0.0
         self._abs_deviation = 0.0
         self._run_side = 0  # +1: the open run is above the band, -1 below, 0: no run
+        # Sums of the open run's residuals from the baseline, frozen during the run.
         self._run_length = 0
         self._run_sum = 0.0
+        self._run_square_sum = 0.0
 
     def update(self, value: float) -> Anomaly | None:
         """Learn ``value``; return the anomaly it is, or None if it is normal.
@@ -167,6 +177,7 @@ class AnomalyDetector:
             "run_side": self._run_side,
             "run_length": self._run_length,
             "run_sum": self._run_sum,
+            "run_square_sum": self._run_square_sum,
         }
 
     @classmethod
@@ -186,6 +197,7 @@ class AnomalyDetector:
         detector._run_side = int(state["run_side"])
         detector._run_length = int(state["run_length"])
         detector._run_sum = float(state["run_sum"])
+        detector._run_square_sum = float(state["run_square_sum"])
         return detector
 
     def _half_width(self) -> float:
@@ -221,13 +233,15 @@ class AnomalyDetector:
             if self._run_side:
                 self._close_run()
             self._run_side = side
+        # From the baseline frozen for this run (moved if a run just closed).
+        residual = value - self._baseline
         self._run_length += 1
-        self._run_sum += value
+        self._run_sum += residual
+        self._run_square_sum += residual * residual
         kind = "spike"
         if self._run_length >= self._shift_points:
             kind = "level_shift"
-            self._baseline = self._run_sum / self._run_length
-            self._reset_run()
+            self._adopt_run()
         return Anomaly(
             kind=kind,
             value=value,
@@ -237,6 +251,16 @@ class AnomalyDetector:
             deviation=half_width / self._sensitivity,
             points_seen=self.points_seen,
         )
+
+    def _adopt_run(self) -> None:
+        length = self._run_length
+        mean = self._run_sum / length
+        if length > 1:
+            variance = max(self._run_square_sum / length - mean * mean, 0.0)
+            spread = math.sqrt(variance * length / (length - 1)) / _SIGMA_PER_ABS_DEVIATION
+            self._abs_deviation = max(self._abs_deviation, spread)
+        self._baseline += mean
+        self._reset_run()
 
     def _close_run(self) -> None:
         # The run was spikes. Learn each of its points as one at the band's
@@ -250,3 +274,4 @@ class AnomalyDetector:
         self._run_side = 0
         self._run_length = 0
         self._run_sum = 0.0
+        self._run_square_sum = 0.0
