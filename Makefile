@@ -36,6 +36,8 @@ test: lint typecheck
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/collection.py
+	$(BIN)/python benchmarks/alerting.py
+	$(BIN)/python benchmarks/anomaly.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache
