@@ -96,6 +96,13 @@ def wait_for(condition: Any, timeout: float = 15.0) -> None:
         time.sleep(0.02)
 
 
+def alerts_path(base: Path) -> Path:
+    """alerts.jsonl of a real store (operations audit into the store's trail)."""
+    layout = ff_otel.StoreLayout(base)
+    layout.initialize(ff_otel.FFAnalyticsConfigDTO())
+    return layout.alerts
+
+
 def engine_for(
     path: Path,
     rules: list[AlertRule],
@@ -141,7 +148,7 @@ SNAPSHOT = FFSystemMetricsDTO()
 def test_threshold_for_duration_fires_once_escalates_and_resolves(
     tmp_path: Path, webhook: Webhook, mailbox: Mailbox
 ) -> None:
-    path = tmp_path / "alerts.jsonl"
+    path = alerts_path(tmp_path)
     engine = engine_for(
         path, [QUEUE_RULE], webhook=webhook, mailbox=mailbox, escalation_delay_minutes=5
     )
@@ -186,7 +193,7 @@ def test_threshold_for_duration_fires_once_escalates_and_resolves(
 
 def test_cooldown_keeps_a_flapping_condition_one_alert(tmp_path: Path, webhook: Webhook) -> None:
     rule = QUEUE_RULE.model_copy(update={"for_seconds": 0})
-    path = tmp_path / "alerts.jsonl"
+    path = alerts_path(tmp_path)
     engine = engine_for(path, [rule], webhook=webhook, alert_cooldown_minutes=15)
     t0 = 1_800_000_000.0
     engine.evaluate(SNAPSHOT, {"queue.depth": 500}, t0)
@@ -209,7 +216,7 @@ def test_beyond_max_alerts_per_hour_one_storm_alert_and_nothing_lost(tmp_path: P
         AlertRule(name=f"rule_{i}", series=f"metric:m{i}", threshold=1, for_seconds=0)
         for i in range(5)
     ]
-    path = tmp_path / "alerts.jsonl"
+    path = alerts_path(tmp_path)
     engine = engine_for(path, rules, max_alerts_per_hour=2)
     engine.evaluate(SNAPSHOT, {f"m{i}": 10 for i in range(5)}, 1_800_000_000.0)
     by_event = [(r.get("rule"), r["event"]) for r in records(path)]
@@ -223,7 +230,7 @@ def test_beyond_max_alerts_per_hour_one_storm_alert_and_nothing_lost(tmp_path: P
 
 def test_state_survives_a_restart(tmp_path: Path, webhook: Webhook) -> None:
     rule = QUEUE_RULE.model_copy(update={"for_seconds": 0})
-    path = tmp_path / "alerts.jsonl"
+    path = alerts_path(tmp_path)
     first = engine_for(path, [rule], webhook=webhook, escalation_delay_minutes=1)
     t0 = 1_800_000_000.0
     first.evaluate(SNAPSHOT, {"queue.depth": 500}, t0)
@@ -257,7 +264,7 @@ def test_state_survives_a_restart(tmp_path: Path, webhook: Webhook) -> None:
 
 
 def test_anomalies_raise_alerts_with_the_expected_band(tmp_path: Path) -> None:
-    path = tmp_path / "alerts.jsonl"
+    path = alerts_path(tmp_path)
     engine = engine_for(path, [])
     t0 = 1_800_000_000.0
     for step in range(60):
@@ -357,6 +364,6 @@ def test_bad_rules_and_silences_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="metric name"):
         AlertRule(name="x", series="metric:", threshold=1)
     with pytest.raises(ValueError, match="end"):
-        operations.silence(tmp_path / "a.jsonl", {"rule": "x"}, created_by="me")
+        operations.silence(alerts_path(tmp_path), {"rule": "x"}, created_by="me")
     with pytest.raises(ValueError, match="matcher"):
-        operations.silence(tmp_path / "a.jsonl", {}, duration_minutes=5, created_by="me")
+        operations.silence(alerts_path(tmp_path), {}, duration_minutes=5, created_by="me")

@@ -12,6 +12,15 @@ One call sets it up, one decorator traces a function::
 
 from ff_otel.alerting import AlertRule, FFNotificationSettingsDTO
 from ff_otel.alerting.api import silence_alerts
+from ff_otel.compliance.api import (
+    audit,
+    export_data,
+    generate_regulatory_report,
+    run_retention,
+    verify_audit_trail,
+)
+from ff_otel.compliance.audit import VerificationResult
+from ff_otel.compliance.security import record_security_event
 from ff_otel.config import (
     AggregationPeriod,
     AlertSeverity,
@@ -81,12 +90,16 @@ __all__ = [
     "ScrubbingOptions",
     "StoreError",
     "StoreLayout",
+    "VerificationResult",
+    "audit",
     "configure",
     "counter",
     "current",
     "erase_user",
+    "export_data",
     "export_user_data",
     "force_flush",
+    "generate_regulatory_report",
     "generate_report",
     "histogram",
     "instrument",
@@ -94,10 +107,13 @@ __all__ = [
     "opt_out",
     "query",
     "read_records",
+    "record_security_event",
     "record_user_event",
     "register_health_check",
+    "run_retention",
     "shutdown",
     "silence_alerts",
     "span",
     "up_down_counter",
+    "verify_audit_trail",
 ]

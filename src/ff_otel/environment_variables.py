@@ -24,6 +24,9 @@ FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES = "FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES"
 FF_OTEL_HASH_KEY = "FF_OTEL_HASH_KEY"
 """Key for user and session pseudonyms (hex or text); else the store keeps one in .hash_key."""
 
+FF_OTEL_AUDIT_KEY = "FF_OTEL_AUDIT_KEY"
+"""Secret for sealing audit records (HMAC); keep it outside the store."""
+
 FF_OTEL_CONFIG = "FF_OTEL_CONFIG"
 """Path of a TOML file with the same settings (lowest precedence)."""
 

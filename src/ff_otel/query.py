@@ -76,7 +76,7 @@ def query(
     a reversed range.
     """
     layout = _layout(base_path)
-    path = _stream_path(layout, stream)
+    path = stream_path(layout, stream)
     where = dict(where or {})
     for group in group_by:
         if group.startswith("time:") and group[5:] not in _TIME_GROUPS:
@@ -301,7 +301,7 @@ def _get(record: Any, path: str) -> Any:
     return None
 
 
-def _stream_path(layout: StoreLayout, stream: str) -> Path:
+def stream_path(layout: StoreLayout, stream: str) -> Path:
     relative = _STREAMS.get(stream, stream)
     path = (layout.analytics_path / relative).resolve()
     if not relative.endswith(".jsonl") or layout.analytics_path.resolve() not in path.parents:

@@ -31,6 +31,7 @@ from ff_otel.alerting.rules import AlertRule, builtin_rules
 from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
 from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.sessions import SessionTracker
+from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.exporters import (
     FlatfileLogExporter,
@@ -182,6 +183,16 @@ def configure(
             _globals.release_providers()
     if previous is not None:
         previous.shutdown()
+    if handle.enabled:
+        audit_act(
+            layout,
+            "configure",
+            str(layout.base_path),
+            service=settings.service_name,
+            analytics_level=settings.analytics.analytics_level,
+            otlp=bool(settings.otlp_endpoint),
+            reconfigured=previous is not None,
+        )
     return handle
 
 

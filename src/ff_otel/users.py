@@ -19,6 +19,7 @@ import orjson
 
 from ff_otel import _clock, setup
 from ff_otel.analytics.recorder import validate_event
+from ff_otel.compliance.trails import audit_act
 from ff_otel.privacy.erasure import erase_lines, lines_with
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
@@ -68,6 +69,7 @@ def opt_out(user_id: str) -> bool:
         return False
     reference = handle.pseudonymizer.reference("consent", _checked(user_id))
     handle.consent.record(reference, "opted_out", service=handle.settings.service_name)
+    audit_act(handle.layout, "consent_opt_out", f"consent:{reference}", actor="data_subject")
     return True
 
 
@@ -78,6 +80,7 @@ def opt_in(user_id: str) -> bool:
         return False
     reference = handle.pseudonymizer.reference("consent", _checked(user_id))
     handle.consent.record(reference, "opted_in", service=handle.settings.service_name)
+    audit_act(handle.layout, "consent_opt_in", f"consent:{reference}", actor="data_subject")
     return True
 
 
@@ -103,6 +106,12 @@ def erase_user(user_id: str, base_path: str | Path | None = None) -> int:
     if handle is not None and handle.pipeline is not None:
         handle.pipeline.forget_user(pseudonym)
     pseudonymizer.forget(user_id)
+    audit_act(
+        layout,
+        "erasure",
+        f"erasure:{pseudonymizer.reference('erasure', user_id)}",
+        records_removed=removed,
+    )
     _privacy_event(
         layout,
         "erasure",
@@ -123,6 +132,12 @@ def export_user_data(user_id: str, base_path: str | Path | None = None) -> list[
         handle.force_flush()
     begin = time.perf_counter()
     found = lines_with(layout, pseudonymizer.user(user_id).encode())
+    audit_act(
+        layout,
+        "access_export",
+        f"access:{pseudonymizer.reference('access', user_id)}",
+        records_exported=len(found),
+    )
     _privacy_event(
         layout,
         "access_export",

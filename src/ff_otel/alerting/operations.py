@@ -15,8 +15,10 @@ from typing import Any
 
 from ff_otel import _clock
 from ff_otel.alerting.engine import Silence, replay
+from ff_otel.compliance.trails import audit_act
 from ff_otel.models import FFAnalyticsAlertDTO
 from ff_otel.store.appender import append_records
+from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 
 _DTO_FIELDS = frozenset(FFAnalyticsAlertDTO.model_fields)
@@ -49,6 +51,7 @@ def acknowledge(path: Path, alert_id: str, acknowledged_by: str) -> bool:
     if record is None or record.get("state") not in ("firing", "pending", "suppressed"):
         return False
     _append(path, record, "acknowledged", acknowledged=True, assigned_to=acknowledged_by)
+    audit_act(_layout_of(path), "alert_acknowledge", alert_id, actor=acknowledged_by)
     return True
 
 
@@ -70,6 +73,7 @@ def resolve(path: Path, alert_id: str, resolution_notes: str) -> bool:
         resolution_time_seconds=int(now - fired) if isinstance(fired, (int, float)) else None,
         resolved_at_epoch=now,
     )
+    audit_act(_layout_of(path), "alert_resolve", alert_id, notes=resolution_notes)
     return True
 
 
@@ -114,7 +118,21 @@ def silence(
             }
         ],
     )
+    audit_act(
+        _layout_of(path),
+        "alert_silence",
+        silence_id,
+        actor=created_by,
+        matchers=matchers,
+        ends_at=_clock.format_iso(end),
+        comment=comment,
+    )
     return silence_id
+
+
+def _layout_of(alerts_path: Path) -> StoreLayout:
+    # alerts.jsonl lives at <base>/analytics/system_metrics/alerts.jsonl
+    return StoreLayout(alerts_path.parent.parent.parent)
 
 
 def active_silences(path: Path) -> list[Silence]:

@@ -117,6 +117,15 @@ def builtin_rules(alerting: FFAnalyticsAlertingConfigDTO, interval_seconds: int)
             recommended_actions=["Run retention; grow the volume holding the store"],
         ),
         AlertRule(
+            name="auth_failure_burst",
+            series="metric:security.auth_failure",
+            comparison=">=",
+            threshold=10,
+            severity=AlertSeverity.ERROR,
+            alert_type="security",
+            recommended_actions=["Look at security_events.jsonl: a brute-force attempt?"],
+        ),
+        AlertRule(
             name="high_cpu_usage",
             series="cpu_usage_percent",
             threshold=90.0,

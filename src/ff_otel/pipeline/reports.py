@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock
+from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.rollups import bucket_bounds, bucket_key, load_buckets
@@ -89,6 +90,9 @@ def build_report(
 
 
 def write_report(layout: StoreLayout, report: dict[str, Any], formats: list[str]) -> list[Path]:
+    audit_act(
+        layout, "report_generated", f"{report['period']}:{report['start'][:10]}", formats=formats
+    )
     folder = layout.analytics_path / "reports" / report["period"]
     folder.mkdir(parents=True, exist_ok=True)
     stem = report["start"][:10]

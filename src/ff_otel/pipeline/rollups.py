@@ -333,12 +333,21 @@ class Rollups:
         # values (resources, session durations) are added record by record,
         # in stream order, so they come out the same however a backlog is split.
         mergeable = stream in ("spans", "events")
+        # What each bucket held before this batch decides which of the batch's
+        # records it takes: groups follow time, not file order, and records a
+        # little out of time order put one group's offsets among another's.
+        targets: dict[tuple[str, str], tuple[Bucket, int]] = {}
+        newest: dict[tuple[str, str], int] = {}
         for group_key, group in groups.items():
             first, last = group[0][0], group[-1][0]
             delta: Bucket | None = None
             for period in self.periods:
-                bucket = self._bucket(period, bucket_key(period, group_key))
-                folded = bucket.folded_offset(stream, inode, path)
+                name = (period, bucket_key(period, group_key))
+                target = targets.get(name)
+                if target is None:
+                    bucket = self._bucket(*name)
+                    target = targets[name] = (bucket, bucket.folded_offset(stream, inode, path))
+                bucket, folded = target
                 if folded >= last:
                     continue
                 if folded < first and mergeable:
@@ -351,8 +360,11 @@ class Rollups:
                     for end_offset, record in group:
                         if end_offset > folded:
                             bucket.fold(stream, record)
-                bucket.mark(stream, inode, last)
-                dirty.add((period, bucket.key))
+                if last > newest.get(name, 0):
+                    newest[name] = last
+        for name, last in newest.items():
+            targets[name][0].mark(stream, inode, last)
+            dirty.add(name)
 
     def forget_user(self, user_hash: str) -> None:
         self.first_seen.pop(user_hash, None)

@@ -25,6 +25,7 @@ from typing import Any
 from ff_otel import _clock
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.analytics.sessions import SessionTracker
+from ff_otel.compliance import regulatory, retention, security
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
@@ -59,6 +60,8 @@ _RESOURCE_FIELDS = {
     "network_io_mbps",
 }
 _SESSION_FIELDS = {"concurrent_users", "active_sessions"}
+_RETENTION_EVERY_SECONDS = 3600.0
+_REGULATORY_EVERY_SECONDS = 86_400.0
 
 
 @dataclass
@@ -132,6 +135,8 @@ class Pipeline:
         self._logs = StreamTail(layout.logs)
         self._events = StreamTail(layout.behavior_patterns)
         self._metrics = StreamTail(layout.metrics)
+        self._security = StreamTail(layout.security_events)
+        self._last_retention = 0.0
         self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
         self._quality = _QualityBaseline()
@@ -227,6 +232,7 @@ class Pipeline:
             self.latest_metrics, self.latest_health = metrics, health
             self.stats.ticks += 1
             metric_values = application_metric_values(self._metrics.read_new())
+            metric_values.update(security.interval_counts(self._security.read_new()))
             if store and self.alerts is not None:
                 self.alerts.evaluate(metrics, metric_values, time.time())
             if store:
@@ -235,6 +241,7 @@ class Pipeline:
                 self.rollups.fold_new()
                 self._save_checkpoint()
                 self._write_due_reports()
+                self._compliance_housekeeping()
             return metrics
 
     def catch_up_rollups(self) -> int:
@@ -243,6 +250,20 @@ class Pipeline:
             read = self.rollups.fold_new()
             self._save_checkpoint()
             return read
+
+    def _compliance_housekeeping(self) -> None:
+        # Hourly retention; the regulatory report when it is a day old or missing.
+        now = time.time()
+        if now - self._last_retention >= _RETENTION_EVERY_SECONDS:
+            self._last_retention = now
+            retention.run_retention(self.layout, self.analytics)
+        report = self.layout.regulatory_reports_path
+        try:
+            stale = now - report.stat().st_mtime >= _REGULATORY_EVERY_SECONDS
+        except FileNotFoundError:
+            stale = True
+        if stale:
+            regulatory.write(self.layout, self.analytics)
 
     def _write_due_reports(self) -> None:
         analytics = self.analytics
@@ -265,6 +286,7 @@ class Pipeline:
             ("logs", self._logs),
             ("events", self._events),
             ("metrics", self._metrics),
+            ("security", self._security),
         ]
 
     def _fold_user_events(self) -> list[tuple[str, dict[str, Any]]]:

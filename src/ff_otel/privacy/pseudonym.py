@@ -42,11 +42,14 @@ class Pseudonymizer:
 
     def user(self, user_id: str) -> str:
         """The user's pseudonym (``user.hash``)."""
-        return self._pseudonym(USER_PREFIX, user_id)
+        # The cache is looked at here too: this runs for every event and span.
+        cached = self._pseudonyms.get((USER_PREFIX, user_id))
+        return cached if cached is not None else self._pseudonym(USER_PREFIX, user_id)
 
     def session(self, session_id: str) -> str:
         """The session's pseudonym: a session id is a bearer credential while it lives."""
-        return self._pseudonym(SESSION_PREFIX, session_id)
+        cached = self._pseudonyms.get((SESSION_PREFIX, session_id))
+        return cached if cached is not None else self._pseudonym(SESSION_PREFIX, session_id)
 
     def reference(self, purpose: str, user_id: str) -> str:
         """A hash of the user for one purpose (consent, erasure) that matches no other record."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +70,69 @@ def append_bytes(path: Path, payload: bytes | bytearray) -> None:
     """Append pre-serialised whole lines to ``path`` in one locked write."""
     fd = _open_locked(path)
     try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            payload = b"\n" + payload
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        _write_whole_lines(fd, os.fstat(fd).st_size, payload)
     finally:
         os.close(fd)
+
+
+def _write_whole_lines(fd: int, size: int, payload: bytes | bytearray) -> int:
+    """Write ``payload`` at the end, first closing a torn last line; returns bytes written."""
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        payload = b"\n" + payload
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    return len(payload)
+
+
+class ChainedAppender:
+    """Appends to one file whose next line depends on its last (the audit chain).
+
+    ``append(build)`` calls ``build(fd, size, inode)`` while holding the file's
+    lock, so the line it returns follows the true last line even with other
+    processes appending. The file stays open between appends (an audit trail
+    is written often); a rotation is noticed by its new inode, as in
+    :func:`append_bytes`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._inode = -1
+
+    def append(self, build: Callable[[int, int, int], bytes]) -> tuple[int, int]:
+        """Returns the file's inode and size after the write."""
+        while True:
+            if self._fd is None:
+                self._fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+                self._inode = os.fstat(self._fd).st_ino
+            fd = self._fd
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                try:
+                    current = os.stat(self.path).st_ino
+                except FileNotFoundError:
+                    current = None
+                if current != self._inode:
+                    self._reopen()
+                    continue
+                size = os.fstat(fd).st_size
+                written = _write_whole_lines(fd, size, build(fd, size, self._inode))
+                return self._inode, size + written
+            finally:
+                if self._fd == fd:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _reopen(self) -> None:
+        assert self._fd is not None
+        os.close(self._fd)
+        self._fd = None
 
 
 def _open_locked(path: Path) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from ff_otel.store.reader import segment_paths
+
 _CHUNK = 1 << 20
 
 
@@ -84,6 +86,14 @@ class StreamTail:
             return []
         try:
             status = os.fstat(fd)
+            if status.st_ino != self._inode and self._inode is not None:
+                # Rotated away with lines not read yet: finish the old file
+                # first (its segment still has our inode), then move on.
+                rotated = _segment_with_inode(self.path, self._inode)
+                if rotated is not None and rotated.stat().st_size > self._offset:
+                    os.close(fd)
+                    fd = os.open(rotated, os.O_RDONLY | os.O_CLOEXEC)
+                    status = os.fstat(fd)
             if status.st_ino != self._inode:
                 self._offset = _offset_after_rewrite(
                     self.path, self._inode, status.st_ino, self._offset
@@ -164,3 +174,14 @@ def offset_in(path: Path, position: dict[str, int], inode: int) -> int:
     if old_inode == inode:
         return offset
     return _offset_after_rewrite(path, old_inode, inode, offset)
+
+
+def _segment_with_inode(path: Path, inode: int) -> Path | None:
+    for segment in segment_paths(path):
+        if segment != path and not segment.name.endswith(".gz"):
+            try:
+                if segment.stat().st_ino == inode:
+                    return segment
+            except FileNotFoundError:
+                continue
+    return None

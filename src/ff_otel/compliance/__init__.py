@@ -1,0 +1,1 @@
+"""Compliance: the tamper-evident audit trail, security events, retention, export, reports."""

@@ -1,0 +1,100 @@
+"""The compliance calls: audit, verify the trail, retention, the regulatory report, export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ff_otel import _clock, setup
+from ff_otel.compliance import export as exporting
+from ff_otel.compliance import regulatory, retention
+from ff_otel.compliance.audit import VerificationResult, verify
+from ff_otel.compliance.trails import trail_for
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.store.layout import StoreError, StoreLayout
+
+
+def audit(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> bool:
+    """Append a record to the hash-chained audit trail; False when ff-otel is not configured.
+
+    ``details`` are scrubbed like every attribute. Raises ``ValueError`` when
+    ``actor``, ``action`` or ``resource`` is empty.
+    """
+    for name, value in (("actor", actor), ("action", action), ("resource", resource)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    handle = setup.current()
+    if handle is None or handle.scrubber is None:
+        return False
+    scrubbed = handle.scrubber.body(dict(details), "details")
+    trail_for(handle.layout, handle.settings.service_name).append(
+        actor, action, resource, outcome, scrubbed
+    )
+    return True
+
+
+def verify_audit_trail(base_path: str | Path | None = None) -> VerificationResult:
+    """Check the whole chain: ``ok``, ``records``, ``first_bad_index``, ``reason``."""
+    return verify(_layout(base_path).audit_logs)
+
+
+def run_retention(
+    now: datetime | str | None = None, base_path: str | Path | None = None
+) -> dict[str, Any]:
+    """Rotate, compress and delete by policy now (or as of ``now``); returns what was done."""
+    layout = _layout(base_path)
+    return retention.run_retention(layout, _analytics(), None if now is None else _instant(now))
+
+
+def generate_regulatory_report(base_path: str | Path | None = None) -> dict[str, Any]:
+    """Write ``compliance/regulatory_reports.json`` now and return it."""
+    layout = _layout(base_path)
+    report = regulatory.write(layout, _analytics())
+    trail_for(layout).append("system", "regulatory_report", str(layout.regulatory_reports_path))
+    return report
+
+
+def export_data(
+    streams: Sequence[str],
+    destination: str | Path,
+    *,
+    formats: Sequence[str] = ("jsonl",),
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    actor: str | None = None,
+    base_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Export streams or whole categories to JSON Lines / CSV with a manifest; audited."""
+    return exporting.export_data(
+        _layout(base_path),
+        streams,
+        Path(destination),
+        formats=formats,
+        start=start,
+        end=end,
+        actor=actor,
+    )
+
+
+def _instant(value: datetime | str) -> datetime:
+    return _clock.parse_instant(value)
+
+
+def _analytics() -> FFAnalyticsConfigDTO:
+    handle = setup.current()
+    return handle.settings.analytics if handle is not None else FFAnalyticsConfigDTO()
+
+
+def _layout(base_path: str | Path | None) -> StoreLayout:
+    handle = setup.current()
+    if base_path is not None:
+        layout = StoreLayout(base_path)
+    elif handle is not None:
+        layout = handle.layout
+    else:
+        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
+    if not layout.analytics_path.is_dir():
+        raise StoreError(f"no ff-otel store at {layout.base_path}")
+    return layout

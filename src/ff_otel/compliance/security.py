@@ -1,0 +1,52 @@
+"""Security events: auth failures, permission denials, suspicious input.
+
+``record_security_event`` appends to ``compliance/security_events.jsonl`` with
+its details scrubbed like every other attribute. The collector counts each
+interval's events by type, so alert rules can watch ``metric:security.<type>``
+(the built-in ``auth_failure_burst`` fires on 10 or more ``auth_failure`` events
+in an interval).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ff_otel import _clock, setup
+from ff_otel.config import AlertSeverity
+from ff_otel.store.appender import append_records
+
+SEVERITIES = frozenset(s.value for s in AlertSeverity)
+
+
+def record_security_event(event_type: str, severity: str = "warning", **details: Any) -> bool:
+    """Record a security event; False when ff-otel is not configured.
+
+    Raises ``ValueError`` for an empty event type or an unknown severity.
+    """
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError(f"event_type must be a non-empty string, got {event_type!r}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"unknown severity {severity!r}; use one of {sorted(SEVERITIES)}")
+    handle = setup.current()
+    if handle is None or handle.scrubber is None:
+        return False
+    append_records(
+        handle.layout.security_events,
+        [
+            {
+                "timestamp": _clock.now_iso(),
+                "event_type": event_type,
+                "severity": severity,
+                "service": handle.settings.service_name,
+                "details": handle.scrubber.body(dict(details), "details"),
+            }
+        ],
+    )
+    return True
+
+
+def interval_counts(events: list[dict[str, Any]]) -> dict[str, float]:
+    """``security.<type>`` counts of an interval's events, as application metric values."""
+    counts = Counter(str(e.get("event_type")) for e in events)
+    return {f"security.{kind}": float(n) for kind, n in counts.items()}

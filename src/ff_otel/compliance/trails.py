@@ -1,0 +1,45 @@
+"""One audit trail per store in a process, and ff-otel's own administrative acts."""
+
+from __future__ import annotations
+
+import getpass
+import threading
+from pathlib import Path
+from typing import Any
+
+from ff_otel.compliance.audit import AuditTrail
+from ff_otel.store.layout import StoreLayout
+
+_trails: dict[Path, AuditTrail] = {}
+_lock = threading.Lock()
+
+
+def trail_for(layout: StoreLayout, service: str | None = None) -> AuditTrail:
+    path = layout.audit_logs.resolve()
+    with _lock:
+        trail = _trails.get(path)
+        if trail is None:
+            trail = _trails[path] = AuditTrail(layout.audit_logs, service)
+        return trail
+
+
+def system_actor() -> str:
+    """Who ff-otel's own acts are attributed to: the process's OS user."""
+    try:
+        return f"system:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "system:unknown"
+
+
+def audit_act(
+    layout: StoreLayout,
+    action: str,
+    resource: str,
+    *,
+    actor: str | None = None,
+    outcome: str = "success",
+    service: str | None = None,
+    **details: Any,
+) -> None:
+    """Record one of ff-otel's administrative acts in the store's audit trail."""
+    trail_for(layout, service).append(actor or system_actor(), action, resource, outcome, details)
