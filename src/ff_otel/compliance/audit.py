@@ -4,7 +4,9 @@ Each record of ``compliance/audit_logs.jsonl`` holds the NIST SP 800-53 AU-3
 content (``timestamp``, ``actor``, ``action``, ``resource``, ``outcome``,
 ``service``, ``host``, ``pid``, ``details``) plus ``seq``, ``prev_hash`` and
 ``hash`` = SHA-256 of the previous record's hash and this record's canonical
-serialisation (sorted keys, compact JSON, without ``hash`` and ``seal``). As in
+serialisation (sorted keys, compact JSON, without ``hash`` and ``seal``; the
+line is written as exactly those bytes with ``hash`` and ``seal`` added at the
+end, so verification hashes the line as stored without re-encoding it). As in
 CloudTrail's log-file integrity validation, changing, removing, inserting or
 reordering any record breaks the chain at that record. With ``FF_OTEL_AUDIT_KEY``
 (a secret kept outside the store) each record also carries ``seal`` =
@@ -24,6 +26,7 @@ import hmac
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,7 @@ import orjson
 from ff_otel import _clock
 from ff_otel.environment_variables import FF_OTEL_AUDIT_KEY
 from ff_otel.store.appender import ChainedAppender
-from ff_otel.store.reader import read_records, segment_paths
+from ff_otel.store.reader import segment_paths
 
 GENESIS = "0" * 64
 _TAIL_BYTES = 64 * 1024
@@ -104,10 +107,13 @@ class AuditTrail:
                 seq, prev = self._last(fd, size, inode)
                 record["seq"] = seq + 1
                 record["prev_hash"] = prev
-                record["hash"] = chain_hash(prev, record)
+                body = canonical(record)
+                record["hash"] = hashlib.sha256(prev.encode() + body).hexdigest()
+                tail = f',"hash":"{record["hash"]}"'
                 if key is not None:
                     record["seal"] = hmac.new(key, record["hash"].encode(), "sha256").hexdigest()
-                return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+                    tail += f',"seal":"{record["seal"]}"'
+                return body[:-1] + tail.encode() + b"}\n"
 
             inode, size = self._appender.append(build)
             self._known = (inode, size, int(record["seq"]), str(record["hash"]))
@@ -158,24 +164,49 @@ def _last_of_segments(path: Path) -> tuple[int, str]:
 def verify(path: Path) -> VerificationResult:
     """Walk the whole chain (every segment, oldest first) and report the first break."""
     key = _seal_key()
-    previous = GENESIS
-    checked = 0
-    stream = read_records(path)
-    for index, record in enumerate(stream):
-        if record.get("prev_hash") != previous or record.get("seq") != index + 1:
-            return VerificationResult(
-                False, index, index, "a record was removed, inserted or reordered here"
-            )
-        if chain_hash(previous, record) != record.get("hash"):
-            return VerificationResult(False, index, index, "record altered")
-        if key is not None:
-            seal = hmac.new(key, str(record["hash"]).encode(), "sha256").hexdigest()
-            if record.get("seal") != seal:
-                return VerificationResult(False, index, index, "seal does not match the key")
-        previous = str(record["hash"])
-        checked = index + 1
-    if stream.stats.torn_lines:
-        return VerificationResult(
-            False, checked, checked, f"{stream.stats.torn_lines} unreadable line(s) in the trail"
-        )
-    return VerificationResult(True, checked, sealed=key is not None)
+    previous = GENESIS.encode()
+    index = 0
+    for line in _lines(path):
+        bad = _check_line(line, previous, index + 1, key)
+        if isinstance(bad, str):
+            return VerificationResult(False, index, index, bad)
+        previous = bad
+        index += 1
+    return VerificationResult(True, index, sealed=key is not None)
+
+
+def _check_line(line: bytes, previous: bytes, seq: int, key: bytes | None) -> bytes | str:
+    """The line's hash when it continues the chain, else why it does not."""
+    marker = line.rfind(b',"hash":"')
+    if marker < 0 or not line.endswith(b"}"):
+        return "unreadable record"
+    body = line[:marker] + b"}"
+    stored = line[marker + 9 : marker + 9 + 64]
+    # Position in the chain first: a removed, inserted or reordered record
+    # breaks the link even where its own hash is intact.
+    if (
+        b'"prev_hash":"' + previous + b'"' not in body
+        or b'"seq":' + str(seq).encode() + b"," not in body
+    ):
+        return "a record was removed, inserted or reordered here"
+    digest = hashlib.sha256(previous + body).hexdigest().encode()
+    if digest != stored:
+        return "record altered"
+    if key is not None:
+        seal = hmac.new(key, stored, "sha256").hexdigest().encode()
+        if line.find(b',"seal":"' + seal + b'"', marker) < 0:
+            return "seal does not match the key"
+    return stored
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    for segment in segment_paths(path):
+        opener = gzip.open if segment.name.endswith(".gz") else open
+        try:
+            with opener(segment, "rb") as handle:
+                for line in handle:
+                    stripped = line.rstrip(b"\n")
+                    if stripped:
+                        yield stripped
+        except FileNotFoundError:
+            continue
