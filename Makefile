@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/collection.py
 	$(BIN)/python benchmarks/alerting.py
 	$(BIN)/python benchmarks/anomaly.py
+	$(BIN)/python benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache
