@@ -26,7 +26,7 @@ from ff_otel import _clock, setup
 from ff_otel.pipeline.rollups import Bucket, bucket_key, load_buckets
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import read_json
-from ff_otel.store.layout import StoreError, StoreLayout
+from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 
 _STREAMS = {
@@ -75,7 +75,7 @@ def query(
     Raises ``ValueError`` naming an unknown stream, aggregate or time group, or
     a reversed range.
     """
-    layout = _layout(base_path)
+    layout = setup.store_layout(base_path)
     path = stream_path(layout, stream)
     where = dict(where or {})
     for group in group_by:
@@ -307,16 +307,3 @@ def stream_path(layout: StoreLayout, stream: str) -> Path:
     if not relative.endswith(".jsonl") or layout.analytics_path.resolve() not in path.parents:
         raise ValueError(f"unknown stream {stream!r}; known: {', '.join(_STREAMS)}")
     return path
-
-
-def _layout(base_path: str | Path | None) -> StoreLayout:
-    if base_path is not None:
-        layout = StoreLayout(base_path)
-    else:
-        handle = setup.current()
-        if handle is None:
-            raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-        layout = handle.layout
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
-    return layout

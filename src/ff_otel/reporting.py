@@ -8,7 +8,6 @@ from pathlib import Path
 from ff_otel import setup
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.pipeline import reports
-from ff_otel.store.layout import StoreError, StoreLayout
 
 
 def generate_report(
@@ -24,14 +23,7 @@ def generate_report(
     """
     start, stop = reports.report_window(period, end)
     handle = setup.current()
-    if base_path is not None:
-        layout = StoreLayout(base_path)
-    elif handle is not None:
-        layout = handle.layout
-    else:
-        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
+    layout = setup.store_layout(base_path)
     config = analytics or (handle.settings.analytics if handle else FFAnalyticsConfigDTO())
     business = handle.settings.business if handle else None
     if handle is not None and handle.pipeline is not None and handle.pipeline.acquire_collector():

@@ -59,7 +59,7 @@ from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
 from ff_otel.settings import ConfigError, FFOtelSettings, resolve_settings
 from ff_otel.store.appender import append_records
-from ff_otel.store.layout import StoreLayout
+from ff_otel.store.layout import StoreError, StoreLayout
 
 _logger = logging.getLogger("ff_otel")
 _lock = threading.RLock()
@@ -217,6 +217,19 @@ def shutdown() -> None:
 def current() -> FFOtel | None:
     """The running configuration, or None."""
     return _current
+
+
+def store_layout(base_path: str | Path | None = None) -> StoreLayout:
+    """The store at ``base_path``, or the configured one; clear errors when there is none."""
+    if base_path is not None:
+        layout = StoreLayout(base_path)
+    elif _current is not None:
+        layout = _current.layout
+    else:
+        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
+    if not layout.analytics_path.is_dir():
+        raise StoreError(f"no ff-otel store at {layout.base_path}")
+    return layout
 
 
 def _build(

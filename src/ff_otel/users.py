@@ -24,7 +24,7 @@ from ff_otel.privacy.erasure import erase_lines, lines_with
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.store.appender import append_records
-from ff_otel.store.layout import StoreError, StoreLayout
+from ff_otel.store.layout import StoreLayout
 
 _logger = logging.getLogger("ff_otel.privacy")
 
@@ -157,18 +157,13 @@ def _checked(user_id: object) -> str:
 
 
 def _store(base_path: str | Path | None) -> tuple[StoreLayout, Pseudonymizer]:
+    layout = setup.store_layout(base_path)
     handle = setup.current()
-    if base_path is None:
-        if handle is None or handle.pseudonymizer is None:
-            raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-        return handle.layout, handle.pseudonymizer
-    layout = StoreLayout(base_path)
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
-    same_store = handle is not None and (
-        handle.layout.base_path.resolve() == layout.base_path.resolve()
-    )
-    if same_store and handle is not None and handle.pseudonymizer is not None:
+    if (
+        handle is not None
+        and handle.pseudonymizer is not None
+        and handle.layout.base_path.resolve() == layout.base_path.resolve()
+    ):
         return handle.layout, handle.pseudonymizer
     return layout, Pseudonymizer(load_hash_key(layout.analytics_path))
 

@@ -13,7 +13,6 @@ from ff_otel.compliance import regulatory, retention
 from ff_otel.compliance.audit import VerificationResult, verify
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.store.layout import StoreError, StoreLayout
 
 
 def audit(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> bool:
@@ -37,20 +36,20 @@ def audit(actor: str, action: str, resource: str, outcome: str = "success", **de
 
 def verify_audit_trail(base_path: str | Path | None = None) -> VerificationResult:
     """Check the whole chain: ``ok``, ``records``, ``first_bad_index``, ``reason``."""
-    return verify(_layout(base_path).audit_logs)
+    return verify(setup.store_layout(base_path).audit_logs)
 
 
 def run_retention(
     now: datetime | str | None = None, base_path: str | Path | None = None
 ) -> dict[str, Any]:
     """Rotate, compress and delete by policy now (or as of ``now``); returns what was done."""
-    layout = _layout(base_path)
+    layout = setup.store_layout(base_path)
     return retention.run_retention(layout, _analytics(), None if now is None else _instant(now))
 
 
 def generate_regulatory_report(base_path: str | Path | None = None) -> dict[str, Any]:
     """Write ``compliance/regulatory_reports.json`` now and return it."""
-    layout = _layout(base_path)
+    layout = setup.store_layout(base_path)
     report = regulatory.write(layout, _analytics())
     trail_for(layout).append("system", "regulatory_report", str(layout.regulatory_reports_path))
     return report
@@ -68,7 +67,7 @@ def export_data(
 ) -> dict[str, Any]:
     """Export streams or whole categories to JSON Lines / CSV with a manifest; audited."""
     return exporting.export_data(
-        _layout(base_path),
+        setup.store_layout(base_path),
         streams,
         Path(destination),
         formats=formats,
@@ -85,16 +84,3 @@ def _instant(value: datetime | str) -> datetime:
 def _analytics() -> FFAnalyticsConfigDTO:
     handle = setup.current()
     return handle.settings.analytics if handle is not None else FFAnalyticsConfigDTO()
-
-
-def _layout(base_path: str | Path | None) -> StoreLayout:
-    handle = setup.current()
-    if base_path is not None:
-        layout = StoreLayout(base_path)
-    elif handle is not None:
-        layout = handle.layout
-    else:
-        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
-    return layout
