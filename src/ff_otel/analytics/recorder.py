@@ -32,6 +32,7 @@ from ff_otel.privacy.scrubber import Scrubber
 _logger = logging.getLogger("ff_otel.analytics")
 _DNT_KEYS = ("dnt", "do_not_track")
 _TRUTHY = (True, 1, "1", "true", "yes", "on")
+_INFO = SeverityNumber.INFO  # an enum member look-up costs more than the rest of a line
 
 
 def validate_event(
@@ -125,7 +126,7 @@ class UserEventRecorder:
                 event_data.pop(key, None)
         self._logger.emit(
             timestamp=epoch_ns if epoch_ns is not None else time.time_ns(),
-            severity_number=SeverityNumber.INFO,
+            severity_number=_INFO,
             severity_text="INFO",
             event_name=USER_EVENT,
             body=self.scrubber.body(event_data, "event_data"),

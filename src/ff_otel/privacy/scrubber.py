@@ -34,8 +34,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import itemgetter, ne
 from typing import Any, AnyStr
 
 from ff_otel.privacy.pseudonym import Pseudonymizer
@@ -135,50 +133,6 @@ class ScrubbingOptions:
     callback: Callable[[ScrubMatch], Any] | None = None
 
 
-_Layout = tuple[Callable[[dict[str, Any]], tuple[Any, ...]], tuple[str, ...], tuple[str, ...]]
-_IN_ORDER: _Layout = (lambda out: (), (), ())
-"""The layout of values that must be taken key by key, in order."""
-_SIMPLE = frozenset({str, tuple, list}) | _SCALARS
-_LAYOUT_LIMIT = 64
-
-
-class _Plan:
-    """What scrubbing one shape of attribute map takes: which keys, of which kind."""
-
-    __slots__ = ("entries", "layouts", "normal_keys", "specials", "values")
-
-    def __init__(self, entries: tuple[tuple[str, int], ...]) -> None:
-        self.entries = entries
-        self.normal_keys = tuple(key for key, kind in entries if kind == _NORMAL)
-        self.specials = tuple((key, kind) for key, kind in entries if kind != _NORMAL)
-        self.values = _getter(self.normal_keys)
-        self.layouts: dict[tuple[type, ...], _Layout] = {}
-
-    def layout(self, types: tuple[type, ...]) -> _Layout:
-        """Where the strings and sequences are among the values of these types."""
-        if not _SIMPLE.issuperset(types):
-            layout = _IN_ORDER
-        else:
-            pairs = tuple(zip(self.normal_keys, types, strict=True))
-            strings = tuple(key for key, kind in pairs if kind is str)
-            sequences = tuple(key for key, kind in pairs if kind is tuple or kind is list)
-            layout = (_getter(strings), strings, sequences)
-        if len(self.layouts) >= _LAYOUT_LIMIT:
-            self.layouts.clear()
-        self.layouts[types] = layout
-        return layout
-
-
-def _getter(keys: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """``lambda out: tuple(out[key] for key in keys)``, in C where it can be."""
-    if len(keys) >= 2:
-        return itemgetter(*keys)
-    if keys:
-        (key,) = keys
-        return lambda out: (out[key],)
-    return lambda out: ()
-
-
 class Scrubber:
     """Scrubs attribute maps, bodies and text; safe to share between threads."""
 
@@ -201,7 +155,7 @@ class Scrubber:
         self._sensitive_key = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
         self._extra_values = [re.compile(p) for p in options.extra_value_patterns]
         self._kinds: dict[str, int] = {}
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
         self._short: dict[str, str] = {}
         self._free: dict[str, tuple[int, str]] = {}
 
@@ -214,64 +168,33 @@ class Scrubber:
     def attributes_in_place(self, out: dict[str, Any], where: str = "attributes") -> dict[str, Any]:
         """Scrub a dict the caller owns (an exporter's own copy), changing only what must change."""
         # Attribute maps come in few shapes (one per call site, mostly): the
-        # keys that need looking at are worked out once per shape, and where
-        # the strings, sequences and scalars among their values sit once per
-        # shape and types. The strings go through C-level filters, so that
-        # Python code runs only for values that are new or change.
+        # keys that need looking at are worked out once per shape. Within the
+        # loop the common cases (a short string seen before, a user id) are
+        # decided inline.
         shape = tuple(out)
         plan = self._plans.get(shape)
         if plan is None:
             plan = self._plan(shape)
-        values = plan.values(out)
-        types = tuple(map(type, values))
-        layout = plan.layouts.get(types)
-        if layout is None:
-            layout = plan.layout(types)
-        if layout is _IN_ORDER:
-            return self._in_order(out, plan.entries, where)
-        strings, string_keys, sequence_keys = layout
-        if string_keys:
-            scrubbed_of = self._short.get
-            texts = strings(out)
-            # Only keys whose text is not cached, or scrubs to something else.
-            for key in compress(string_keys, map(ne, map(scrubbed_of, texts), texts)):
-                value = out[key]
-                scrubbed = scrubbed_of(value)
-                if scrubbed is None:
-                    scrubbed = self._uncached(value)
-                if scrubbed is not value:
-                    out[key] = scrubbed
-        for key in sequence_keys:
-            out[key] = self._sequence(out[key])
-        # Strings and sequences of strings are scrubbed without side effects,
-        # so doing them first keeps every callback and pseudonym in order.
-        for key, kind in plan.specials:
-            value = out[key]
-            if kind == _USER and type(value) is str and self._pseudonymize:
-                # _by_kind's answer, without its detours: the usual user.id.
-                out[key] = self._user(value)
-            else:
-                out[key] = self._by_kind(kind, value, where, key)
-        return out
-
-    def _in_order(
-        self, out: dict[str, Any], entries: tuple[tuple[str, int], ...], where: str
-    ) -> dict[str, Any]:
-        # Values of other types (a nested map, say) may reach the callback:
-        # then every key is taken in its order.
-        text = self.text
-        for key, kind in entries:
+        short = self._short
+        for key, kind in plan:
             value = out[key]
             if kind == _NORMAL:
                 kind_of_value = type(value)
                 if kind_of_value is str:
-                    scrubbed = text(value)
+                    scrubbed = short.get(value)
+                    if scrubbed is None:
+                        scrubbed = self._uncached(value)
                     if scrubbed is not value:
                         out[key] = scrubbed
+                elif kind_of_value in _SCALARS:
+                    pass
                 elif kind_of_value is tuple or kind_of_value is list:
                     out[key] = self._sequence(value)
-                elif kind_of_value not in _SCALARS:
+                else:
                     out[key] = self._value(value, where, key)
+            elif kind == _USER and type(value) is str and self._pseudonymize:
+                # _by_kind's answer, without its detours.
+                out[key] = self._user(value)
             else:
                 out[key] = self._by_kind(kind, value, where, key)
         return out
@@ -288,12 +211,12 @@ class Scrubber:
         text = self.text
         return [text(item) if type(item) is str else item for item in items]
 
-    def _plan(self, shape: tuple[str, ...]) -> _Plan:
+    def _plan(self, shape: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
         kinds = self._kinds
         for key in shape:
             if key not in kinds:
                 kinds[key] = self._kind_of(key)
-        plan = _Plan(tuple((key, kinds[key]) for key in shape if kinds[key] != _SAFE))
+        plan = tuple((key, kinds[key]) for key in shape if kinds[key] != _SAFE)
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[shape] = plan
@@ -439,12 +362,11 @@ class Scrubber:
 
 def _redact_emails(text: str) -> str:
     """``_EMAIL.sub("[REDACTED:email]", text)``, trying it only where an email can start."""
-    if not text.isascii():
-        return _EMAIL.sub("[REDACTED:email]", text)
     # A match holds exactly one "@" and starts where the run of local-part
     # characters before it starts (the pattern's look-behind and possessive
-    # local part say so). That run cannot reach back past the previous "@",
-    # so the backward searches never overlap. In ASCII text \w is [A-Za-z0-9_].
+    # local part say so). That run is found by matching the same character
+    # class on the reversed text before the "@"; it cannot reach back past the
+    # previous "@", so those searches never overlap.
     pieces: list[str] = []
     done = 0
     after_previous = 0
@@ -482,7 +404,7 @@ def _redact_at(
 
     The candidates are the places ``prefix`` occurs in ``haystack`` (the text,
     or its ASCII lower-case form); ``pattern.match`` at a position still sees
-    the text before it, for ``\b`` and look-behinds, as ``sub`` does.
+    the text before it (for word boundaries and look-behinds), as ``sub`` does.
     """
     haystack = haystack or text
     pieces: list[str] = []
