@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/alerting.py
 	$(BIN)/python benchmarks/anomaly.py
 	$(BIN)/python benchmarks/audit.py
+	$(BIN)/python benchmarks/privacy.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache
