@@ -1,7 +1,7 @@
 """The spec's "Testing Specifications", adapted only in import paths.
 
 Each of the spec's tests arrives with the capability behind it; this one
-covers initialisation, system metrics and user analytics.
+covers initialisation, system metrics, user analytics and business intelligence.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 
 from ff_otel import (
     FFAnalyticsConfigDTO,
+    FFBusinessIntelligenceDTO,
     FFConfigurationManagerConfigDTO,
     FFMetricsCollectionManager,
     FFSystemMetricsDTO,
@@ -72,6 +73,26 @@ class TestMetricsCollectionManager:
         )
 
         assert success
+
+    @pytest.mark.asyncio
+    async def test_business_intelligence_generation(
+        self, metrics_manager: FFMetricsCollectionManager
+    ) -> None:
+        """Test business intelligence generation."""
+        await metrics_manager.initialize_analytics_system()
+
+        # Add some test data
+        await metrics_manager.record_user_analytics(
+            "user1", "session1", "session_start", {"platform": "web"}
+        )
+        await metrics_manager.record_user_analytics(
+            "user2", "session2", "session_start", {"platform": "mobile"}
+        )
+
+        bi_data = await metrics_manager.generate_business_intelligence("day")
+
+        assert isinstance(bi_data, FFBusinessIntelligenceDTO)
+        assert bi_data.analysis_period == "day"
 
 
 async def test_initialize_reports_failure_instead_of_raising(tmp_path: object) -> None:

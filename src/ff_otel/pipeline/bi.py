@@ -17,10 +17,13 @@ Definitions (the README repeats them, PostHog/Amplitude style):
 - ``average_session_duration_minutes``: sessions that ended in the window;
 - ``user_satisfaction_trends``: mean rating per day, days with ratings only;
 - ``projected_growth_30_days``: least-squares line through daily active users
-  (at least two days), its value 30 days after ``end`` vs its value at ``end``, in %;
+  (at least two days; every UTC day from the first with activity in the last
+  max(period, 7) days to ``end``, a day without activity counting zero), its
+  value 30 days after ``end`` vs its value at ``end``, in %;
 - ``resource_utilization_trends``: mean per day (per hour for a day window);
 - stickiness: DAU (last day), WAU (last 7 days), MAU (last 30 days), DAU/MAU;
-- retention cohorts: users by week first seen, share active in each later week.
+- retention cohorts: users by week first seen (before ``end``), share active in
+  each later week of the window.
 
 Recommendations and bottlenecks come from the alerting thresholds. Costs and
 revenue come only from the optional business inputs; without them those
@@ -30,13 +33,13 @@ fields are absent, not zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ff_otel import _clock
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.models import FFBusinessIntelligenceDTO
-from ff_otel.pipeline.rollups import Bucket, bucket_key, load_buckets
+from ff_otel.pipeline.rollups import bucket_key, iter_documents
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
@@ -77,15 +80,14 @@ def generate(
     start, stop = window_of(period, end)
     days = PERIOD_DAYS[period]
     lookback = max(2 * days, 30)
-    hourly = load_buckets(layout, "hour", stop - timedelta(days=lookback), stop)
-    current = _within(hourly, start, stop)
-    previous = _within(hourly, start - timedelta(days=days), start)
+    scan = _Scan(start, stop, days, hourly_resources=period == "day")
+    for key, document in iter_documents(layout, "hour", stop - timedelta(days=lookback), stop):
+        scan.add(key, document)
     first_seen = _first_seen(layout)
     start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
     absent: set[str] = set()
 
-    active = _users(current)
-    before = _users(previous)
+    active, before = scan.active, scan.before
     new = {u for u in active if start_iso <= first_seen.get(u, stop_iso) < stop_iso}
     returning = active - new
     dto = FFBusinessIntelligenceDTO(analysis_period=period)
@@ -98,7 +100,7 @@ def generate(
     else:
         absent.add("user_growth_rate_percent")
 
-    features, previous_features = _features(current), _features(previous)
+    features, previous_features = scan.features, scan.previous_features
     ranked = sorted(features.items(), key=lambda item: (-item[1]["uses"], item[0]))
     dto.feature_adoption_rates = {
         name: round(100 * len(f["users"]) / len(active), 3) for name, f in ranked if active
@@ -121,33 +123,33 @@ def generate(
         if f["users"]
     }
 
-    by_hour = [0] * 24
-    for bucket in current:
-        for hour, count in enumerate(bucket.events["by_hour"]):
-            by_hour[hour] += count
+    by_hour = scan.by_hour
     dto.peak_usage_hours = [
         hour for hour in sorted(range(24), key=lambda h: (-by_hour[h], h)) if by_hour[hour]
     ][:3]
-    sessions = sum(b.sessions["count"] for b in current)
-    if sessions:
-        duration = sum(b.sessions["duration_sum"] for b in current)
-        dto.average_session_duration_minutes = round(duration / sessions / 60, 3)
+    if scan.sessions:
+        dto.average_session_duration_minutes = round(scan.duration / scan.sessions / 60, 3)
     else:
         absent.add("average_session_duration_minutes")
-    dto.user_satisfaction_trends = _daily_ratings(current)
+    dto.user_satisfaction_trends = [
+        round(total / count, 3) for _, (total, count) in sorted(scan.ratings.items())
+    ]
 
-    daily_active = _daily_users(hourly, stop - timedelta(days=max(days, 7)), stop)
+    daily_active = _daily_users(scan.daily_users, stop)
     projection = _projected_growth(daily_active)
     if projection is None:
         absent.add("projected_growth_30_days")
     else:
         dto.projected_growth_30_days = projection
-    dto.resource_utilization_trends = _resource_trends(current, hourly=period == "day")
+    dto.resource_utilization_trends = {
+        name: [round(total / count, 3) for _, (total, count) in sorted(points.items())]
+        for name, points in sorted(scan.resources.items())
+    }
     dto.scaling_recommendations = _scaling(dto, analytics, stop)
-    components = _components(current)
+    components = scan.components()
     dto.performance_bottlenecks = _bottlenecks(components, analytics)
     dto.user_experience_improvements = _ux(dto, previous_features, components, analytics)
-    dto.cost_optimization_opportunities = _cost_opportunities(current)
+    dto.cost_optimization_opportunities = scan.cost_opportunities()
     dormant = before - active
     dto.churn_risk_indicators = _churn(before, dormant, dto)
     if inputs and inputs.monthly_cost is not None and active:
@@ -177,34 +179,178 @@ def generate(
             "resurrecting": len(returning - before),
             "dormant": len(dormant),
         },
-        "stickiness": _stickiness(hourly, stop),
-        "retention_cohorts": _cohorts(current, first_seen),
-        "requests": _requests(current),
+        "stickiness": scan.stickiness(),
+        "retention_cohorts": _cohorts(scan.weekly, first_seen, stop_iso),
+        "requests": scan.requests_summary(),
     }
     return BIResult(dto, start, stop, extras, absent)
 
 
-def _within(buckets: list[Bucket], start: datetime, stop: datetime) -> list[Bucket]:
-    first = _clock.format_iso(start)[:13]
-    last = _clock.format_iso(stop - timedelta(microseconds=1))[:13]
-    return [b for b in buckets if first <= b.key <= last]
+def _hour_keys(start: datetime, stop: datetime) -> tuple[str, str]:
+    """The first and last hour bucket keys of ``[start, stop)``."""
+    return (
+        _clock.format_iso(start)[:13],
+        _clock.format_iso(stop - timedelta(microseconds=1))[:13],
+    )
 
 
-def _users(buckets: list[Bucket]) -> set[str]:
-    users: set[str] = set()
-    for bucket in buckets:
-        users |= bucket.users
-    return users
+class _Scan:
+    """What BI needs from the hourly documents, gathered in one pass over them.
+
+    Documents arrive oldest first and none is kept: only the window's sums,
+    sets of users and merged sketches are, so memory stays small however
+    many hours the look-back holds.
+    """
+
+    def __init__(
+        self, start: datetime, stop: datetime, days: int, *, hourly_resources: bool
+    ) -> None:
+        self.current = _hour_keys(start, stop)
+        self.previous = _hour_keys(start - timedelta(days=days), start)
+        self.daily = _hour_keys(stop - timedelta(days=max(days, 7)), stop)
+        self.recent = {span: _hour_keys(stop - timedelta(days=span), stop) for span in (1, 7, 30)}
+        self.hourly_resources = hourly_resources
+        self.active: set[str] = set()
+        self.before: set[str] = set()
+        self.features: dict[str, dict[str, Any]] = {}
+        self.previous_features: dict[str, dict[str, Any]] = {}
+        self.by_hour = [0] * 24
+        self.sessions: float = 0
+        self.duration: float = 0
+        self.ratings: dict[str, list[float]] = {}
+        self.daily_users: dict[str, set[str]] = {}
+        self.recent_users: dict[int, set[str]] = {span: set() for span in self.recent}
+        self.resources: dict[str, dict[str, list[float]]] = {}
+        self.cpu_count: float = 0
+        self.cpu_sum: float = 0
+        self.cpu_peak: float | None = None
+        self.spans: dict[str, dict[str, Any]] = {}
+        self.requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": _sketch_sum()}
+        self.weekly: dict[str, set[str]] = {}
+        self._week_of: dict[str, str] = {}
+
+    def add(self, key: str, document: dict[str, Any]) -> None:
+        users = document.get("users") or ()
+        for span, (first, last) in self.recent.items():
+            if first <= key <= last:
+                self.recent_users[span].update(users)
+        first, last = self.daily
+        if users and first <= key <= last:
+            self.daily_users.setdefault(key[:10], set()).update(users)
+        first, last = self.previous
+        if first <= key <= last:
+            self.before.update(users)
+            _add_features(self.previous_features, document)
+        first, last = self.current
+        if first <= key <= last:
+            self._add_current(key, document, users)
+
+    def _add_current(self, key: str, document: dict[str, Any], users: Any) -> None:
+        self.active.update(users)
+        _add_features(self.features, document)
+        day = key[:10]
+        week = self._week_of.get(day)
+        if week is None:
+            week = self._week_of[day] = bucket_key("week", day)
+        self.weekly.setdefault(week, set()).update(users)
+        by_hour = self.by_hour
+        for hour, count in enumerate((document.get("events") or {}).get("by_hour") or ()):
+            by_hour[hour] += count
+        sessions = document.get("sessions") or {}
+        self.sessions += sessions.get("count", 0)
+        self.duration += sessions.get("duration_sum", 0)
+        if sessions.get("ratings_count"):
+            cell = self.ratings.setdefault(day, [0.0, 0.0])
+            cell[0] += sessions["ratings_sum"]
+            cell[1] += sessions["ratings_count"]
+        resources = document.get("resources") or {}
+        point = key if self.hourly_resources else day
+        for name, summary in resources.items():
+            cell = self.resources.setdefault(name, {}).setdefault(point, [0.0, 0.0])
+            cell[0] += summary["sum"]
+            cell[1] += summary["count"]
+        cpu = resources.get("cpu_usage_percent")
+        if cpu is not None:
+            self.cpu_count += cpu["count"]
+            self.cpu_sum += cpu["sum"]
+            peak = self.cpu_peak
+            self.cpu_peak = cpu["max"] if peak is None else max(peak, cpu["max"])
+        for name, c in (document.get("spans") or {}).items():
+            entry = self.spans.get(name)
+            if entry is None:
+                entry = self.spans[name] = {"count": 0, "errors": 0, "latency": _sketch_sum()}
+            entry["count"] += c["count"]
+            entry["errors"] += c["errors"]
+            _add_sketch(entry["latency"], c.get("latency") or {})
+        requests = document.get("requests")
+        if requests:
+            self.requests["count"] += requests["count"]
+            self.requests["errors"] += requests["errors"]
+            _add_sketch(self.requests["latency"], requests.get("latency") or {})
+
+    def components(self) -> dict[str, dict[str, Any]]:
+        return {
+            name: {
+                "count": c["count"],
+                "errors": c["errors"],
+                "latency": LatencySketch.from_json(c["latency"]),
+            }
+            for name, c in self.spans.items()
+        }
+
+    def cost_opportunities(self) -> list[str]:
+        peak = self.cpu_peak
+        if peak is None:
+            return []
+        mean = self.cpu_sum / self.cpu_count
+        if peak < _UNDERUSED_CPU * 2 and mean < _UNDERUSED_CPU:
+            return [
+                f"CPU averaged {mean:.1f}% (peak {peak:.1f}%) over the window: "
+                "the host could be smaller"
+            ]
+        return []
+
+    def stickiness(self) -> dict[str, float]:
+        dau, wau, mau = (len(self.recent_users[span]) for span in (1, 7, 30))
+        return {
+            "dau": dau,
+            "wau": wau,
+            "mau": mau,
+            "dau_over_mau": round(dau / mau, 4) if mau else 0.0,
+        }
+
+    def requests_summary(self) -> dict[str, Any]:
+        sketch = LatencySketch.from_json(self.requests["latency"])
+        return {
+            "count": self.requests["count"],
+            "errors": self.requests["errors"],
+            "p50_ms": sketch.quantile(0.5),
+            "p95_ms": sketch.quantile(0.95),
+            "p99_ms": sketch.quantile(0.99),
+        }
 
 
-def _features(buckets: list[Bucket]) -> dict[str, dict[str, Any]]:
-    merged: dict[str, dict[str, Any]] = {}
-    for bucket in buckets:
-        for name, f in bucket.features.items():
-            entry = merged.setdefault(name, {"uses": 0, "users": set()})
-            entry["uses"] += f["uses"]
-            entry["users"] |= f["users"]
-    return merged
+def _sketch_sum() -> dict[str, Any]:
+    return {"count": 0, "zero": 0, "bins": {}}
+
+
+def _add_sketch(total: dict[str, Any], sketch: dict[str, Any]) -> None:
+    # Sketches add up bin by bin; kept in their stored form (text keys) until
+    # the end, so each document's bins are not converted one by one.
+    total["count"] += sketch.get("count", 0)
+    total["zero"] += sketch.get("zero", 0)
+    bins = total["bins"]
+    for index, count in (sketch.get("bins") or {}).items():
+        bins[index] = bins.get(index, 0) + count
+
+
+def _add_features(merged: dict[str, dict[str, Any]], document: dict[str, Any]) -> None:
+    for name, f in (document.get("features") or {}).items():
+        entry = merged.get(name)
+        if entry is None:
+            entry = merged[name] = {"uses": 0, "users": set()}
+        entry["uses"] += f["uses"]
+        entry["users"].update(f["users"])
 
 
 def _first_seen(layout: StoreLayout) -> dict[str, str]:
@@ -220,22 +366,20 @@ def _first_seen(layout: StoreLayout) -> dict[str, str]:
     return seen
 
 
-def _daily_ratings(buckets: list[Bucket]) -> list[float]:
-    per_day: dict[str, list[float]] = {}
-    for bucket in buckets:
-        s = bucket.sessions
-        if s["ratings_count"]:
-            day = per_day.setdefault(bucket.key[:10], [0.0, 0.0])
-            day[0] += s["ratings_sum"]
-            day[1] += s["ratings_count"]
-    return [round(total / count, 3) for _, (total, count) in sorted(per_day.items())]
+def _daily_users(per_day: dict[str, set[str]], stop: datetime) -> list[int]:
+    """Users per UTC day, from the first day anyone was active to the day ``stop`` ends.
 
-
-def _daily_users(buckets: list[Bucket], start: datetime, stop: datetime) -> list[int]:
-    per_day: dict[str, set[str]] = {}
-    for bucket in _within(buckets, start, stop):
-        per_day.setdefault(bucket.key[:10], set()).update(bucket.users)
-    return [len(users) for _, users in sorted(per_day.items())]
+    A day without activity is a day with no active users, not a missing day:
+    leaving it out would put the later days at the wrong place on the line.
+    """
+    if not per_day:
+        return []
+    day, last = date.fromisoformat(min(per_day)), (stop - timedelta(microseconds=1)).date()
+    counts = []
+    while day <= last:
+        counts.append(len(per_day.get(day.isoformat(), ())))
+        day += timedelta(days=1)
+    return counts
 
 
 def _fit(values: list[float]) -> tuple[float, float]:
@@ -256,20 +400,6 @@ def _projected_growth(daily_active: list[int]) -> float | None:
     if now <= 0:
         return None
     return round(100 * (slope * 30) / now, 3)
-
-
-def _resource_trends(buckets: list[Bucket], *, hourly: bool) -> dict[str, list[float]]:
-    grouped: dict[str, dict[str, list[float]]] = {}
-    for bucket in buckets:
-        key = bucket.key if hourly else bucket.key[:10]
-        for name, summary in bucket.resources.items():
-            cell = grouped.setdefault(name, {}).setdefault(key, [0.0, 0.0])
-            cell[0] += summary["sum"]
-            cell[1] += summary["count"]
-    return {
-        name: [round(total / count, 3) for _, (total, count) in sorted(points.items())]
-        for name, points in sorted(grouped.items())
-    }
 
 
 def _scaling(
@@ -312,17 +442,6 @@ def _scaling(
             "plan capacity for the growth"
         )
     return advice
-
-
-def _components(buckets: list[Bucket]) -> dict[str, dict[str, Any]]:
-    merged: dict[str, dict[str, Any]] = {}
-    for bucket in buckets:
-        for name, c in bucket.spans.items():
-            entry = merged.setdefault(name, {"count": 0, "errors": 0, "latency": LatencySketch()})
-            entry["count"] += c["count"]
-            entry["errors"] += c["errors"]
-            entry["latency"].merge(c["latency"])
-    return merged
 
 
 def _bottlenecks(
@@ -368,21 +487,6 @@ def _ux(
     return advice
 
 
-def _cost_opportunities(buckets: list[Bucket]) -> list[str]:
-    cpu = [b.resources["cpu_usage_percent"] for b in buckets if "cpu_usage_percent" in b.resources]
-    if not cpu:
-        return []
-    count = sum(s["count"] for s in cpu)
-    mean = sum(s["sum"] for s in cpu) / count
-    peak = max(s["max"] for s in cpu)
-    if peak < _UNDERUSED_CPU * 2 and mean < _UNDERUSED_CPU:
-        return [
-            f"CPU averaged {mean:.1f}% (peak {peak:.1f}%) over the window: "
-            "the host could be smaller"
-        ]
-    return []
-
-
 def _churn(before: set[str], dormant: set[str], dto: FFBusinessIntelligenceDTO) -> list[str]:
     signals = []
     if before and dormant:
@@ -398,22 +502,24 @@ def _churn(before: set[str], dormant: set[str], dto: FFBusinessIntelligenceDTO) 
     return signals
 
 
-def _stickiness(buckets: list[Bucket], stop: datetime) -> dict[str, float]:
-    dau = len(_users(_within(buckets, stop - timedelta(days=1), stop)))
-    wau = len(_users(_within(buckets, stop - timedelta(days=7), stop)))
-    mau = len(_users(_within(buckets, stop - timedelta(days=30), stop)))
-    return {"dau": dau, "wau": wau, "mau": mau, "dau_over_mau": round(dau / mau, 4) if mau else 0.0}
-
-
-def _cohorts(buckets: list[Bucket], first_seen: dict[str, str]) -> list[dict[str, Any]]:
-    active_by_week: dict[str, set[str]] = {}
-    for bucket in buckets:
-        week = bucket_key("week", bucket.key[:10])
-        active_by_week.setdefault(week, set()).update(bucket.users)
+def _cohorts(
+    active_by_week: dict[str, set[str]], first_seen: dict[str, str], stop_iso: str
+) -> list[dict[str, Any]]:
     weeks = sorted(active_by_week)
+    # Users by the week they were first seen, as of the window's end: someone
+    # who first came after it is in no cohort of this window yet.
+    week_of_day: dict[str, str] = {}
+    by_week: dict[str, set[str]] = {}
+    for user, seen in first_seen.items():
+        if seen < stop_iso:
+            day = seen[:10]
+            first_week = week_of_day.get(day)
+            if first_week is None:
+                first_week = week_of_day[day] = bucket_key("week", day)
+            by_week.setdefault(first_week, set()).add(user)
     cohorts = []
     for index, week in enumerate(weeks):
-        members = {u for u, seen in first_seen.items() if bucket_key("week", seen[:10]) == week}
+        members = by_week.get(week, set())
         if not members:
             continue
         retained = [
@@ -422,22 +528,6 @@ def _cohorts(buckets: list[Bucket], first_seen: dict[str, str]) -> list[dict[str
         ]
         cohorts.append({"cohort_week": week, "size": len(members), "retained_percent": retained})
     return cohorts
-
-
-def _requests(buckets: list[Bucket]) -> dict[str, Any]:
-    sketch = LatencySketch()
-    count = errors = 0
-    for bucket in buckets:
-        count += bucket.requests["count"]
-        errors += bucket.requests["errors"]
-        sketch.merge(bucket.requests["latency"])
-    return {
-        "count": count,
-        "errors": errors,
-        "p50_ms": sketch.quantile(0.5),
-        "p95_ms": sketch.quantile(0.95),
-        "p99_ms": sketch.quantile(0.99),
-    }
 
 
 def store(layout: StoreLayout, result: BIResult) -> None:

@@ -10,9 +10,10 @@ active users; sessions (count, total duration, ratings); and feature use
 ``aggregates/first_seen.jsonl``.
 
 Folding is incremental and idempotent. Records come from stream tails with
-their byte offsets, and each bucket remembers, per stream, the offset up to
-which it has folded: after a crash, records read again are skipped by the
-buckets that already hold them and folded into those that do not. A bucket is
+their byte offsets (a backlog in pieces of a few megabytes), and each bucket
+remembers, per stream, the offset up to which it has folded: after a crash,
+records read again are skipped by the buckets that already hold them and
+folded into those that do not. A bucket is
 *final* once ``aggregation_delay_minutes`` have passed after its end; records
 arriving later still reopen it.
 """
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import orjson
@@ -39,7 +41,7 @@ from ff_otel.store.tail import StreamTail, offset_in
 
 _RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
 STREAMS = ("spans", "events", "sessions", "resources")
-_READ_BYTES = 8 << 20
+_READ_BYTES = 4 << 20
 """How much of a stream's backlog is read and folded at a time."""
 _SERIAL_WRITES = 4
 _DOCUMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
@@ -213,6 +215,8 @@ class Bucket:
         events["by_hour"][int(stamp[11:13])] += 1
         user = event.get("user_hash")
         if isinstance(user, str):
+            # One string per user however many buckets and records hold it.
+            user = intern(user)
             self.users.add(user)
             for feature in event.get("features_used") or ():
                 entry = self.features.get(feature)
@@ -456,21 +460,29 @@ def _write_documents(documents: list[tuple[Path, Bucket]]) -> None:
             os.close(fd)
 
 
-def load_buckets(layout: StoreLayout, period: str, start: datetime, end: datetime) -> list[Bucket]:
-    """The stored buckets of ``period`` that overlap ``[start, end)``, oldest first."""
+def iter_documents(
+    layout: StoreLayout, period: str, start: datetime, end: datetime
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each stored bucket document of ``period`` overlapping ``[start, end)``, oldest first,
+    read one at a time (a document that cannot be read is skipped)."""
     folder = layout.analytics_path / "aggregates" / period
     if not folder.is_dir():
-        return []
+        return
     first, last = (
         bucket_key(period, _clock.format_iso(start)),
         bucket_key(period, _clock.format_iso(end - timedelta(microseconds=1))),
     )
-    buckets = []
     for path in sorted(folder.glob("*.json")):
         key = path.stem
         if first <= key <= last:
             try:
-                buckets.append(Bucket(period, key, read_json(path)))
+                document = read_json(path)
             except (FileNotFoundError, orjson.JSONDecodeError):
                 continue
-    return buckets
+            if isinstance(document, dict):
+                yield key, document
+
+
+def load_buckets(layout: StoreLayout, period: str, start: datetime, end: datetime) -> list[Bucket]:
+    """The stored buckets of ``period`` that overlap ``[start, end)``, oldest first."""
+    return [Bucket(period, key, data) for key, data in iter_documents(layout, period, start, end)]

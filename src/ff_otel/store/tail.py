@@ -50,7 +50,8 @@ class StreamTail:
         return {"inode": self._inode or 0, "offset": self._offset}
 
     def resume(self, position: dict[str, int]) -> None:
-        """Continue from a checkpoint, if it is of the file now at the path (or rewrote it)."""
+        """Continue from a checkpoint, if it is of the file now at the path (or rewrote it),
+        or of a segment it was rotated into since (finished first, then the new file)."""
         try:
             inode = self.path.stat().st_ino
         except FileNotFoundError:
@@ -59,6 +60,8 @@ class StreamTail:
         old_inode = position.get("inode")
         if old_inode == inode:
             self._inode, self._offset = inode, offset
+        elif old_inode and _segment_with_inode(self.path, old_inode) is not None:
+            self._inode, self._offset = old_inode, offset
         elif _rewrite_map(self.path, inode) is not None:
             self._inode = inode
             self._offset = _offset_after_rewrite(self.path, old_inode, inode, offset)
