@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/anomaly.py
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/privacy.py
+	$(BIN)/python benchmarks/bi.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache

@@ -103,3 +103,17 @@ async def test_initialize_reports_failure_instead_of_raising(tmp_path: object) -
     config = FFConfigurationManagerConfigDTO()
     config.storage.base_path = blocker / "store"  # type: ignore[assignment]
     assert await FFMetricsCollectionManager(config).initialize_analytics_system() is False
+
+
+async def test_a_store_that_was_never_created_is_a_clear_error(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from ff_otel import StoreError
+
+    config = FFConfigurationManagerConfigDTO()
+    config.storage.base_path = Path(str(tmp_path)) / "never-initialised"  # type: ignore[assignment]
+    manager = FFMetricsCollectionManager(config)
+    with pytest.raises(StoreError, match="initialize_analytics_system"):
+        await manager.generate_business_intelligence("day")
+    with pytest.raises(StoreError, match="no ff-otel store"):
+        await manager.collect_system_metrics()

@@ -188,6 +188,10 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
         return handle.pipeline
 
     def _pipeline_of_its_own(self) -> Pipeline:
+        if not self.layout.analytics_path.is_dir():
+            raise StoreError(
+                f"no ff-otel store at {self.base_path}: call initialize_analytics_system() first"
+            )
         if self._own_pipeline is None:
             self._own_pipeline = Pipeline(
                 self.layout,
