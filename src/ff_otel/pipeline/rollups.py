@@ -20,8 +20,6 @@ arriving later still reopen it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -34,7 +32,7 @@ import orjson
 from ff_otel import _clock
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.appender import append_records
-from ff_otel.store.documents import read_json
+from ff_otel.store.documents import read_json, replace_file, sync_folder
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamTail, offset_in
@@ -433,17 +431,7 @@ def _write_documents(documents: list[tuple[Path, Bucket]]) -> None:
 
     def write(item: tuple[Path, Bucket]) -> None:
         path, bucket = item
-        data = orjson.dumps(bucket.to_json(), option=_DOCUMENT_OPTIONS)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        replace_file(path, orjson.dumps(bucket.to_json(), option=_DOCUMENT_OPTIONS))
 
     if len(documents) <= _SERIAL_WRITES:
         for item in documents:
@@ -453,11 +441,7 @@ def _write_documents(documents: list[tuple[Path, Bucket]]) -> None:
             # list() re-raises the first failure here.
             list(pool.map(write, documents))
     for folder in folders:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        sync_folder(folder)
 
 
 def iter_documents(

@@ -19,6 +19,13 @@ def write_json_atomic(path: Path, document: Any) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp file in the same folder, fsync, rename, fsync folder."""
+    replace_file(path, data)
+    sync_folder(path.parent)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Temp file beside ``path``, fsync, rename over it; the rename is durable after
+    :func:`sync_folder` (kept apart so that many replacements can share one folder sync)."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -29,11 +36,14 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+
+
+def sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     finally:
-        os.close(dir_fd)
+        os.close(fd)
 
 
 def read_json(path: Path) -> Any:
