@@ -39,6 +39,7 @@ from typing import Any
 from ff_otel import _clock
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.models import FFBusinessIntelligenceDTO
+from ff_otel.pipeline import insights
 from ff_otel.pipeline.rollups import bucket_key, iter_documents
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.appender import append_records
@@ -46,9 +47,6 @@ from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
-_CPU_THRESHOLD = 90.0
-_ABANDONMENT_WORTH_NOTING = 50.0
-_LOW_ADOPTION = 5.0
 _UNDERUSED_CPU = 20.0
 
 
@@ -136,7 +134,7 @@ def generate(
     ]
 
     daily_active = _daily_users(scan.daily_users, stop)
-    projection = _projected_growth(daily_active)
+    projection = insights.projected_growth(daily_active)
     if projection is None:
         absent.add("projected_growth_30_days")
     else:
@@ -145,13 +143,15 @@ def generate(
         name: [round(total / count, 3) for _, (total, count) in sorted(points.items())]
         for name, points in sorted(scan.resources.items())
     }
-    dto.scaling_recommendations = _scaling(dto, analytics, stop)
+    dto.scaling_recommendations = insights.scaling_recommendations(dto, analytics, stop)
     components = scan.components()
-    dto.performance_bottlenecks = _bottlenecks(components, analytics)
-    dto.user_experience_improvements = _ux(dto, previous_features, components, analytics)
+    dto.performance_bottlenecks = insights.performance_bottlenecks(components, analytics)
+    dto.user_experience_improvements = insights.experience_improvements(
+        dto, previous_features, components, analytics
+    )
     dto.cost_optimization_opportunities = scan.cost_opportunities()
     dormant = before - active
-    dto.churn_risk_indicators = _churn(before, dormant, dto)
+    dto.churn_risk_indicators = insights.churn_signals(before, dormant, dto)
     if inputs and inputs.monthly_cost is not None and active:
         dto.cost_per_user = round(inputs.monthly_cost * days / 30 / len(active), 4)
     else:
@@ -380,126 +380,6 @@ def _daily_users(per_day: dict[str, set[str]], stop: datetime) -> list[int]:
         counts.append(len(per_day.get(day.isoformat(), ())))
         day += timedelta(days=1)
     return counts
-
-
-def _fit(values: list[float]) -> tuple[float, float]:
-    """Least-squares intercept and slope of values over 0..n-1."""
-    n = len(values)
-    mean_x = (n - 1) / 2
-    mean_y = sum(values) / n
-    spread = sum((x - mean_x) ** 2 for x in range(n))
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values)) / spread
-    return mean_y - slope * mean_x, slope
-
-
-def _projected_growth(daily_active: list[int]) -> float | None:
-    if len(daily_active) < 2:
-        return None
-    intercept, slope = _fit([float(v) for v in daily_active])
-    now = intercept + slope * (len(daily_active) - 1)
-    if now <= 0:
-        return None
-    return round(100 * (slope * 30) / now, 3)
-
-
-def _scaling(
-    dto: FFBusinessIntelligenceDTO, analytics: FFAnalyticsConfigDTO, stop: datetime
-) -> list[str]:
-    alerting = analytics.alerting_config
-    limits = {
-        "cpu_usage_percent": _CPU_THRESHOLD,
-        "memory_usage_percent": alerting.memory_usage_threshold_percent,
-        "disk_usage_percent": alerting.disk_usage_threshold_percent,
-    }
-    advice: list[str] = []
-    for name, limit in limits.items():
-        points = dto.resource_utilization_trends.get(name) or []
-        if not points:
-            continue
-        latest = points[-1]
-        if latest >= limit:
-            advice.append(
-                f"{name} at {latest:.1f}%, over its {limit:g}% threshold: add capacity now"
-            )
-            continue
-        if len(points) < 2:
-            continue
-        _, slope = _fit(points)
-        if slope <= 0:
-            continue
-        steps = (limit - latest) / slope
-        step = timedelta(hours=1) if dto.analysis_period == "day" else timedelta(days=1)
-        reach = stop + steps * step
-        if reach - stop <= timedelta(days=30):
-            advice.append(
-                f"{name} rising {slope:.2f} points per {'hour' if step.seconds else 'day'} "
-                f"from {latest:.1f}%: reaches {limit:g}% around {reach.date().isoformat()}; "
-                "plan capacity"
-            )
-    if dto.projected_growth_30_days >= 50:
-        advice.append(
-            f"daily active users projected +{dto.projected_growth_30_days:.0f}% in 30 days: "
-            "plan capacity for the growth"
-        )
-    return advice
-
-
-def _bottlenecks(
-    components: dict[str, dict[str, Any]], analytics: FFAnalyticsConfigDTO
-) -> list[str]:
-    alerting = analytics.alerting_config
-    found: list[tuple[float, str]] = []
-    for name, c in components.items():
-        p95 = c["latency"].quantile(0.95) or 0.0
-        rate = 100 * c["errors"] / c["count"] if c["count"] else 0.0
-        reasons = []
-        if p95 > alerting.response_time_threshold_ms:
-            reasons.append(f"p95 {p95:.0f} ms > {alerting.response_time_threshold_ms:g} ms")
-        if rate > alerting.error_rate_threshold_percent:
-            reasons.append(f"{rate:.1f}% errors > {alerting.error_rate_threshold_percent:g}%")
-        if reasons:
-            found.append((p95, f"{name}: {'; '.join(reasons)} over {c['count']} spans"))
-    return [text for _, text in sorted(found, key=lambda item: -item[0])]
-
-
-def _ux(
-    dto: FFBusinessIntelligenceDTO,
-    previous_features: dict[str, dict[str, Any]],
-    components: dict[str, dict[str, Any]],
-    analytics: FFAnalyticsConfigDTO,
-) -> list[str]:
-    advice = []
-    for name, rate in sorted(dto.feature_abandonment_rates.items(), key=lambda i: -i[1]):
-        if rate >= _ABANDONMENT_WORTH_NOTING:
-            users = len(previous_features[name]["users"])
-            advice.append(
-                f"feature {name!r}: {rate:.0f}% of the previous window's {users} users "
-                "did not use it again"
-            )
-    for name, rate in sorted(dto.feature_adoption_rates.items(), key=lambda i: i[1]):
-        if rate < _LOW_ADOPTION:
-            advice.append(f"feature {name!r} reaches only {rate:.1f}% of active users")
-    threshold = analytics.alerting_config.response_time_threshold_ms
-    for name, c in sorted(components.items()):
-        p95 = c["latency"].quantile(0.95) or 0.0
-        if p95 > threshold:
-            advice.append(f"users wait on {name}: p95 {p95:.0f} ms (threshold {threshold:g} ms)")
-    return advice
-
-
-def _churn(before: set[str], dormant: set[str], dto: FFBusinessIntelligenceDTO) -> list[str]:
-    signals = []
-    if before and dormant:
-        share = 100 * len(dormant) / len(before)
-        signals.append(
-            f"{len(dormant)} of {len(before)} users active in the previous window "
-            f"were not active in this one ({share:.0f}%)"
-        )
-    if dto.user_growth_rate_percent < 0:
-        signals.append(
-            f"active users fell {-dto.user_growth_rate_percent:.1f}% vs the previous window"
-        )
-    return signals
 
 
 def _cohorts(
