@@ -1,6 +1,7 @@
-"""The periodic pipeline: interval snapshots, health, and (later) rollups, alerts and BI."""
+"""The periodic pipeline: snapshots, health, sessions, rollups, BI, reports and housekeeping."""
 
 from ff_otel.pipeline.health import CheckResult, register_health_check
-from ff_otel.pipeline.runner import Pipeline, SystemHealth
+from ff_otel.pipeline.runner import Pipeline
+from ff_otel.pipeline.status import SystemHealth
 
 __all__ = ["CheckResult", "Pipeline", "SystemHealth", "register_health_check"]

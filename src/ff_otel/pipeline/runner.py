@@ -12,8 +12,6 @@ logged and counted; the next one runs as usual.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import socket
 import threading
 import time
@@ -32,15 +30,20 @@ from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSample
 from ff_otel.models import FFSystemMetricsDTO
 from ff_otel.pipeline import reports
 from ff_otel.pipeline.health import (
-    STATUS_SCORE,
     CheckResult,
-    HealthStatus,
     registry,
     worst,
 )
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity, percentile
 from ff_otel.pipeline.levels import policy_for
 from ff_otel.pipeline.rollups import Rollups
+from ff_otel.pipeline.status import (
+    SystemHealth,
+    component_health,
+    exporter_health,
+    reliability,
+    store_health,
+)
 from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
@@ -50,7 +53,6 @@ from ff_otel.store.tail import StreamTail
 
 _logger = logging.getLogger("ff_otel.pipeline")
 _WINDOW_INTERVALS = 5
-_LOW_DISK_BYTES = 100 * 1024 * 1024
 _RESOURCE_FIELDS = {
     "cpu_usage_percent",
     "memory_usage_mb",
@@ -62,27 +64,6 @@ _RESOURCE_FIELDS = {
 _SESSION_FIELDS = {"concurrent_users", "active_sessions"}
 _RETENTION_EVERY_SECONDS = 3600.0
 _REGULATORY_EVERY_SECONDS = 86_400.0
-
-
-@dataclass
-class SystemHealth:
-    """Overall status, each component with its reason, and the latest metrics."""
-
-    status: HealthStatus
-    checked_at: str
-    components: list[CheckResult]
-    metrics: FFSystemMetricsDTO | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "checked_at": self.checked_at,
-            "components": {
-                r.name: {"status": r.status, "detail": r.detail, "source": r.source}
-                for r in self.components
-            },
-            "metrics": self.metrics.to_dict() if self.metrics else None,
-        }
 
 
 @dataclass
@@ -335,7 +316,7 @@ class Pipeline:
                 name: round(c.error_rate_percent, 3) for name, c in activity.components.items()
             },
             data_quality_score=self._data_quality(),
-            system_reliability_score=_reliability(activity, results),
+            system_reliability_score=reliability(activity, results),
         )
         if reading is not None:
             metrics.cpu_usage_percent = round(reading.cpu_usage_percent, 2)
@@ -364,64 +345,10 @@ class Pipeline:
 
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
         results = registry.run_all()
-        results.append(self._store_health(reading))
+        results.append(store_health(self.layout, self.analytics))
         for signal, stats in self._export_stats().items():
-            results.append(_exporter_health(signal, stats))
-        results.extend(self._component_health())
-        return results
-
-    def _store_health(self, reading: ResourceReading | None) -> CheckResult:
-        analytics = self.layout.analytics_path
-        if not os.access(analytics, os.W_OK | os.X_OK):
-            return CheckResult(
-                "store", "unhealthy", f"{analytics} is not writable", None, "builtin"
-            )
-        usage = shutil.disk_usage(analytics)
-        used_percent = 100.0 * usage.used / usage.total if usage.total else 0.0
-        threshold = self.analytics.alerting_config.disk_usage_threshold_percent
-        free = f"{usage.free / 2**30:.1f} GiB free ({100 - used_percent:.1f}%)"
-        if usage.free < _LOW_DISK_BYTES:
-            return CheckResult(
-                "store", "unhealthy", f"almost no disk left: {free}", None, "builtin"
-            )
-        if used_percent >= threshold:
-            return CheckResult(
-                "store",
-                "degraded",
-                f"disk {used_percent:.1f}% used ≥ {threshold:g}%; {free}",
-                None,
-                "builtin",
-            )
-        return CheckResult("store", "healthy", f"writable; {free}", None, "builtin")
-
-    def _component_health(self) -> list[CheckResult]:
-        alerting = self.analytics.alerting_config
-        totals: dict[str, tuple[int, int, float]] = {}
-        for interval in self._window:
-            for name, c in interval.items():
-                spans, errors, p95 = totals.get(name, (0, 0, 0.0))
-                totals[name] = (spans + c.spans, errors + c.errors, max(p95, c.p95_ms))
-        results = []
-        for name, (spans, errors, p95) in sorted(totals.items()):
-            rate = 100.0 * errors / spans if spans else 0.0
-            reasons: list[str] = []
-            status: HealthStatus = "healthy"
-            if rate > 2 * alerting.error_rate_threshold_percent:
-                status = "unhealthy"
-                reasons.append(
-                    f"error rate {rate:.1f}% > 2 x {alerting.error_rate_threshold_percent:g}%"
-                )
-            elif rate > alerting.error_rate_threshold_percent:
-                status = "degraded"
-                reasons.append(
-                    f"error rate {rate:.1f}% > {alerting.error_rate_threshold_percent:g}%"
-                )
-            if p95 > alerting.response_time_threshold_ms:
-                status = worst([status, "degraded"])
-                reasons.append(f"p95 {p95:.0f} ms > {alerting.response_time_threshold_ms:g} ms")
-            summary = f"{spans} spans, {rate:.1f}% errors, p95 {p95:.1f} ms"
-            detail = "; ".join(reasons) + f" ({summary})" if reasons else summary
-            results.append(CheckResult(name, status, detail, None, "component"))
+            results.append(exporter_health(signal, stats))
+        results.extend(component_health(self._window, self.analytics))
         return results
 
     def _write(
@@ -493,26 +420,6 @@ class Pipeline:
             stats.last_error,
             exc_info=exc,
         )
-
-
-def _exporter_health(signal: str, stats: ExportStats) -> CheckResult:
-    name = f"exporter.{signal}"
-    if stats.last_export_ok is False:
-        return CheckResult(
-            name, "unhealthy", f"last export failed: {stats.last_error}", None, "builtin"
-        )
-    if stats.last_export_ok is None:
-        return CheckResult(name, "healthy", "nothing exported yet", None, "builtin")
-    return CheckResult(
-        name, "healthy", f"{stats.exported} exported, {stats.failures} failures", None, "builtin"
-    )
-
-
-def _reliability(activity: IntervalActivity, results: list[CheckResult]) -> float:
-    """Request success ratio times the checks' mean score (healthy 1, degraded .5, unhealthy 0)."""
-    checks = [STATUS_SCORE[r.status] for r in results if r.source != "component"]
-    check_score = sum(checks) / len(checks) if checks else 1.0
-    return round(activity.success_rate_percent / 100 * check_score, 4)
 
 
 def application_metric_values(points: list[dict[str, Any]]) -> dict[str, float]:

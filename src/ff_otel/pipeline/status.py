@@ -1,0 +1,122 @@
+"""The system's health: built-in checks and statuses derived from what happened.
+
+The store is ``unhealthy`` when it is not writable or has under 100 MiB free,
+``degraded`` past the disk threshold; an exporter is ``unhealthy`` when its last
+export failed; a span component is ``degraded`` above the error-rate or p95
+thresholds and ``unhealthy`` above twice the error-rate threshold, over the
+last intervals. ``system_reliability_score`` = request success ratio times the
+checks' mean score.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.exporters._guard import ExportStats
+from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.pipeline.health import STATUS_SCORE, CheckResult, HealthStatus, worst
+from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
+from ff_otel.store.layout import StoreLayout
+
+_LOW_DISK_BYTES = 100 * 1024 * 1024
+
+
+@dataclass
+class SystemHealth:
+    """Overall status, each component with its reason, and the latest metrics."""
+
+    status: HealthStatus
+    checked_at: str
+    components: list[CheckResult]
+    metrics: FFSystemMetricsDTO | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "checked_at": self.checked_at,
+            "components": {
+                r.name: {"status": r.status, "detail": r.detail, "source": r.source}
+                for r in self.components
+            },
+            "metrics": self.metrics.to_dict() if self.metrics else None,
+        }
+
+
+def store_health(layout: StoreLayout, analytics: FFAnalyticsConfigDTO) -> CheckResult:
+    """Writable, and with disk left (degraded past the alerting config's disk threshold)."""
+    folder = layout.analytics_path
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return CheckResult("store", "unhealthy", f"{folder} is not writable", None, "builtin")
+    usage = shutil.disk_usage(folder)
+    used_percent = 100.0 * usage.used / usage.total if usage.total else 0.0
+    threshold = analytics.alerting_config.disk_usage_threshold_percent
+    free = f"{usage.free / 2**30:.1f} GiB free ({100 - used_percent:.1f}%)"
+    if usage.free < _LOW_DISK_BYTES:
+        return CheckResult("store", "unhealthy", f"almost no disk left: {free}", None, "builtin")
+    if used_percent >= threshold:
+        return CheckResult(
+            "store",
+            "degraded",
+            f"disk {used_percent:.1f}% used ≥ {threshold:g}%; {free}",
+            None,
+            "builtin",
+        )
+    return CheckResult("store", "healthy", f"writable; {free}", None, "builtin")
+
+
+def component_health(
+    window: Iterable[dict[str, ComponentActivity]], analytics: FFAnalyticsConfigDTO
+) -> list[CheckResult]:
+    """Each span component's status over the window of recent intervals."""
+
+    alerting = analytics.alerting_config
+    totals: dict[str, tuple[int, int, float]] = {}
+    for interval in window:
+        for name, c in interval.items():
+            spans, errors, p95 = totals.get(name, (0, 0, 0.0))
+            totals[name] = (spans + c.spans, errors + c.errors, max(p95, c.p95_ms))
+    results = []
+    for name, (spans, errors, p95) in sorted(totals.items()):
+        rate = 100.0 * errors / spans if spans else 0.0
+        reasons: list[str] = []
+        status: HealthStatus = "healthy"
+        if rate > 2 * alerting.error_rate_threshold_percent:
+            status = "unhealthy"
+            reasons.append(
+                f"error rate {rate:.1f}% > 2 x {alerting.error_rate_threshold_percent:g}%"
+            )
+        elif rate > alerting.error_rate_threshold_percent:
+            status = "degraded"
+            reasons.append(f"error rate {rate:.1f}% > {alerting.error_rate_threshold_percent:g}%")
+        if p95 > alerting.response_time_threshold_ms:
+            status = worst([status, "degraded"])
+            reasons.append(f"p95 {p95:.0f} ms > {alerting.response_time_threshold_ms:g} ms")
+        summary = f"{spans} spans, {rate:.1f}% errors, p95 {p95:.1f} ms"
+        detail = "; ".join(reasons) + f" ({summary})" if reasons else summary
+        results.append(CheckResult(name, status, detail, None, "component"))
+    return results
+
+
+def exporter_health(signal: str, stats: ExportStats) -> CheckResult:
+    name = f"exporter.{signal}"
+    if stats.last_export_ok is False:
+        return CheckResult(
+            name, "unhealthy", f"last export failed: {stats.last_error}", None, "builtin"
+        )
+    if stats.last_export_ok is None:
+        return CheckResult(name, "healthy", "nothing exported yet", None, "builtin")
+    return CheckResult(
+        name, "healthy", f"{stats.exported} exported, {stats.failures} failures", None, "builtin"
+    )
+
+
+def reliability(activity: IntervalActivity, results: list[CheckResult]) -> float:
+    """Request success ratio times the checks' mean score (healthy 1, degraded .5, unhealthy 0)."""
+    checks = [STATUS_SCORE[r.status] for r in results if r.source != "component"]
+    check_score = sum(checks) / len(checks) if checks else 1.0
+    return round(activity.success_rate_percent / 100 * check_score, 4)
