@@ -57,23 +57,27 @@ exits 0: a benchmark on a shared machine is evidence, not a gate.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
-import platform
 import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ff_otel
+from _common import (
+    DEFAULT_ROUNDS,
+    environment,
+    interleaved_rounds,
+    isolate_from_environment,
+)
 from ff_otel.privacy import Pseudonymizer, Scrubber
 
 EVENTS_PER_SECOND_TARGET = 50_000.0
@@ -83,8 +87,6 @@ LOGFIRE_8KB_US = 74.0
 
 DEFAULT_EVENTS = 200_000
 DEFAULT_STORE_RUNS = 3
-DEFAULT_ROUNDS = 31
-WARMUP_ROUNDS = 2
 
 USERS = 3_000
 CALLER_BURST = 1_000  # below the log batch size: the batch thread stays asleep
@@ -109,36 +111,6 @@ class Measurement:
     met: bool
     rounds: int
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def interleaved_rounds(
-    variants: Sequence[Callable[[], object]],
-    rounds: int,
-    settle: Callable[[], object] | None = None,
-) -> list[list[int]]:
-    """Nanoseconds each variant took, per round, alternating their order every round.
-
-    ``settle`` runs after every timed region, outside it. The first
-    ``WARMUP_ROUNDS`` rounds warm caches and are not returned.
-    """
-    samples: list[list[int]] = [[] for _ in variants]
-    forward = list(range(len(variants)))
-    for round_index in range(WARMUP_ROUNDS + rounds):
-        order = forward if round_index % 2 == 0 else forward[::-1]
-        for index in order:
-            gc.collect()
-            gc.disable()
-            try:
-                start = time.perf_counter_ns()
-                variants[index]()
-                elapsed = time.perf_counter_ns() - start
-            finally:
-                gc.enable()
-            if settle is not None:
-                settle()
-            if round_index >= WARMUP_ROUNDS:
-                samples[index].append(elapsed)
-    return samples
 
 
 # --- 1. record_user_event into the store -------------------------------------
@@ -620,25 +592,6 @@ def details_text(measurements: Sequence[Measurement], cpu: int) -> str:
     )
 
 
-def environment() -> dict[str, Any]:
-    """What the figures were measured on."""
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-    }
-
-
-def _isolate_from_environment() -> None:
-    # The targets are about the default configuration: an OTLP endpoint,
-    # sampler, config file or kill switch inherited from the shell would
-    # measure something else.
-    for name in list(os.environ):
-        if name.startswith("FF_OTEL_") or name.startswith("OTEL_"):
-            del os.environ[name]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
@@ -663,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events < CALLER_BURST or args.store_runs < 1 or args.rounds < 1:
         parser.error(f"need --events >= {CALLER_BURST}, --store-runs >= 1 and --rounds >= 1")
-    _isolate_from_environment()
+    isolate_from_environment()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ff-otel-bench-privacy-") as scratch:
         events, cpu = bench_user_events(Path(scratch), args.events, args.store_runs, args.rounds)

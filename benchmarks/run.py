@@ -25,16 +25,14 @@ always exits 0: a benchmark on a shared machine is evidence, not a gate.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from pathlib import Path
@@ -48,6 +46,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 import ff_otel
+from _common import (
+    DEFAULT_ROUNDS,
+    environment,
+    interleaved_rounds,
+    isolate_from_environment,
+)
 from ff_otel.exporters.spans import FlatfileSpanExporter
 from ff_otel.privacy import Pseudonymizer, Scrubber
 from ff_otel.store.layout import StoreLayout
@@ -57,8 +61,6 @@ DECORATED_RATIO_TARGET = 1.10
 UNTRACED_ADDED_NS_TARGET = 1_000.0
 EXPORT_SPEEDUP_TARGET = 5.0
 
-DEFAULT_ROUNDS = 31
-WARMUP_ROUNDS = 2
 
 # Calls per timed burst with a tracer. The BatchSpanProcessor wakes its export
 # thread once 512 spans are queued; staying below that keeps the export (which
@@ -91,36 +93,6 @@ class Comparison:
     target: str
     met: bool
     rounds: int
-
-
-def interleaved_rounds(
-    variants: Sequence[Callable[[], object]],
-    rounds: int,
-    settle: Callable[[], object] | None = None,
-) -> list[list[int]]:
-    """Nanoseconds each variant took, per round, alternating their order every round.
-
-    ``settle`` runs after every timed region, outside it (flushing, truncating).
-    The first ``WARMUP_ROUNDS`` rounds warm caches and are not returned.
-    """
-    samples: list[list[int]] = [[] for _ in variants]
-    forward = list(range(len(variants)))
-    for round_index in range(WARMUP_ROUNDS + rounds):
-        order = forward if round_index % 2 == 0 else forward[::-1]
-        for index in order:
-            gc.collect()
-            gc.disable()
-            try:
-                start = time.perf_counter_ns()
-                variants[index]()
-                elapsed = time.perf_counter_ns() - start
-            finally:
-                gc.enable()
-            if settle is not None:
-                settle()
-            if round_index >= WARMUP_ROUNDS:
-                samples[index].append(elapsed)
-    return samples
 
 
 def _work() -> int:
@@ -394,25 +366,6 @@ def results_table(comparisons: Sequence[Comparison]) -> str:
     return "\n".join([*lines, "", "baselines:", *baselines])
 
 
-def environment() -> dict[str, Any]:
-    """What the figures were measured on."""
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-    }
-
-
-def _isolate_from_environment() -> None:
-    # The targets are about the default configuration: an OTLP endpoint,
-    # sampler, config file or kill switch inherited from the shell would
-    # measure something else.
-    for name in list(os.environ):
-        if name.startswith("FF_OTEL_") or name.startswith("OTEL_"):
-            del os.environ[name]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
@@ -423,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"timed rounds per comparison (default: {DEFAULT_ROUNDS})",
     )
     args = parser.parse_args(argv)
-    _isolate_from_environment()
+    isolate_from_environment()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ff-otel-bench-") as scratch:
         scratch_path = Path(scratch)
