@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock
-from ff_otel.alerting.engine import Silence, replay
+from ff_otel.alerting.state import Silence, replay
 from ff_otel.compliance.trails import audit_act
 from ff_otel.models import FFAnalyticsAlertDTO
 from ff_otel.store.appender import append_records
