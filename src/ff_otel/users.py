@@ -106,19 +106,13 @@ def erase_user(user_id: str, base_path: str | Path | None = None) -> int:
     if handle is not None and handle.pipeline is not None:
         handle.pipeline.forget_user(pseudonym)
     pseudonymizer.forget(user_id)
-    audit_act(
+    _record_request(
         layout,
         "erasure",
-        f"erasure:{pseudonymizer.reference('erasure', user_id)}",
-        records_removed=removed,
-    )
-    _privacy_event(
-        layout,
-        "erasure",
-        erasure_ref=pseudonymizer.reference("erasure", user_id),
+        pseudonymizer.reference("erasure", user_id),
+        begin,
         records_removed=removed,
         files=files,
-        duration_ms=round((time.perf_counter() - begin) * 1000, 3),
     )
     return removed
 
@@ -132,18 +126,12 @@ def export_user_data(user_id: str, base_path: str | Path | None = None) -> list[
         handle.force_flush()
     begin = time.perf_counter()
     found = lines_with(layout, pseudonymizer.user(user_id).encode())
-    audit_act(
+    _record_request(
         layout,
         "access_export",
-        f"access:{pseudonymizer.reference('access', user_id)}",
+        pseudonymizer.reference("access", user_id),
+        begin,
         records_exported=len(found),
-    )
-    _privacy_event(
-        layout,
-        "access_export",
-        access_ref=pseudonymizer.reference("access", user_id),
-        records_exported=len(found),
-        duration_ms=round((time.perf_counter() - begin) * 1000, 3),
     )
     return found
 
@@ -168,8 +156,21 @@ def _store(base_path: str | Path | None) -> tuple[StoreLayout, Pseudonymizer]:
     return layout, Pseudonymizer(load_hash_key(layout.analytics_path))
 
 
-def _privacy_event(layout: StoreLayout, event_type: str, **details: Any) -> None:
+def _record_request(
+    layout: StoreLayout, kind: str, reference: str, begin: float, **details: Any
+) -> None:
+    """A served privacy request: an audit record and a privacy event, both by reference."""
+    ref_field = "erasure_ref" if kind == "erasure" else "access_ref"
+    audit_act(layout, kind, f"{ref_field.removesuffix('_ref')}:{reference}", **details)
     append_records(
         layout.privacy_events,
-        [{"timestamp": _clock.now_iso(), "event_type": event_type, **details}],
+        [
+            {
+                "timestamp": _clock.now_iso(),
+                "event_type": kind,
+                ref_field: reference,
+                **details,
+                "duration_ms": round((time.perf_counter() - begin) * 1000, 3),
+            }
+        ],
     )
