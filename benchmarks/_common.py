@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 DEFAULT_ROUNDS = 31
@@ -60,3 +62,9 @@ def isolate_from_environment() -> None:
     for name in list(os.environ):
         if name.startswith("FF_OTEL_") or name.startswith("OTEL_"):
             del os.environ[name]
+
+
+def write_results(path: Path, env: dict[str, Any], took: float, results: list[Any]) -> None:
+    """The run's figures as JSON (``--json PATH``)."""
+    document = {"environment": env, "seconds": round(took, 2), "results": results}
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

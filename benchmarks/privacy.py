@@ -57,7 +57,6 @@ exits 0: a benchmark on a shared machine is evidence, not a gate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -77,6 +76,7 @@ from _common import (
     environment,
     interleaved_rounds,
     isolate_from_environment,
+    write_results,
 )
 from ff_otel.privacy import Pseudonymizer, Scrubber
 
@@ -634,12 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(details_text(measurements, cpu))
     if args.json is not None:
-        document = {
-            "environment": env,
-            "seconds": round(took, 2),
-            "results": [asdict(m) for m in measurements],
-        }
-        args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        write_results(args.json, env, took, [asdict(m) for m in measurements])
     return 0
 
 

@@ -25,7 +25,6 @@ always exits 0: a benchmark on a shared machine is evidence, not a gate.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -51,6 +50,7 @@ from _common import (
     environment,
     interleaved_rounds,
     isolate_from_environment,
+    write_results,
 )
 from ff_otel.exporters.spans import FlatfileSpanExporter
 from ff_otel.privacy import Pseudonymizer, Scrubber
@@ -394,12 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(results_table(comparisons))
     if args.json is not None:
-        document = {
-            "environment": env,
-            "seconds": round(took, 2),
-            "results": [asdict(c) for c in comparisons],
-        }
-        args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        write_results(args.json, env, took, [asdict(c) for c in comparisons])
     return 0
 
 
