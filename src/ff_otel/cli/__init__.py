@@ -1,0 +1,18 @@
+"""``ff-otel``: the operator's command line over a store.
+
+Every command takes ``--base-path`` (default ``./ff_data`` or
+``FF_OTEL_BASE_PATH``) and, where it prints data, ``--json``. See
+:mod:`ff_otel.cli._common` for the exit codes.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ff_otel import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ff-otel")
+def main() -> None:
+    """Inspect and operate an ff-otel store: health, alerts, BI, compliance, replay."""

@@ -1,0 +1,1 @@
+"""pytest plugin for users testing their own instrumentation (registered via ``pytest11``)."""
