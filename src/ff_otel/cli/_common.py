@@ -38,10 +38,14 @@ class CommandError(click.ClickException):
         click.echo(f"ff-otel: error: {self.format_message()}", err=True)
 
 
+class BadNewsError(CommandError):
+    """The command ran, and its answer is a failure (unhealthy, chain broken, undelivered)."""
+
+    exit_code = EXIT_BAD_NEWS
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    error = CommandError(message)
-    error.exit_code = code
-    raise error
+    raise (BadNewsError if code == EXIT_BAD_NEWS else CommandError)(message)
 
 
 def base_path_option(func: F) -> F:
