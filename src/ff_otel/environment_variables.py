@@ -18,6 +18,15 @@ FF_OTEL_OTLP_ENDPOINT = "FF_OTEL_OTLP_ENDPOINT"
 FF_OTEL_SYSTEM_METRICS = "FF_OTEL_SYSTEM_METRICS"
 """``true``/``false``: collect psutil system metrics."""
 
+FF_OTEL_LOGGING = "FF_OTEL_LOGGING"
+"""``true``/``false``: send standard ``logging`` records to the store (default false).
+
+When unset, the standard ``OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true`` also
+switches it on."""
+
+FF_OTEL_LOGGING_LEVEL = "FF_OTEL_LOGGING_LEVEL"
+"""Lowest level of ``logging`` records sent to the store (default ``INFO``)."""
+
 FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES = "FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES"
 """Minutes without an event after which a user session counts as ended (default 30)."""
 
@@ -38,3 +47,7 @@ OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
+OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED = (
+    "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
+)
+"""The SDK's switch for its logging handler; ``true`` turns on ff-otel's logging bridge."""

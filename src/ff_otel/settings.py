@@ -8,13 +8,14 @@ does not hide ``FF_OTEL_COLLECTION_INTERVAL_SECONDS`` from the environment.
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ff_otel import environment_variables as env
 from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
@@ -48,7 +49,19 @@ class FFOtelSettings(BaseModel):
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
+    logging: bool = False
+    logging_level: str = "INFO"
     disabled: bool = False
+
+    @field_validator("logging_level")
+    @classmethod
+    def _is_a_logging_level(cls, value: str) -> str:
+        number = logging.getLevelName(value.strip().upper())
+        if not isinstance(number, int):
+            raise ValueError(
+                f"unknown logging level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+            )
+        return str(logging.getLevelName(number))
 
     @property
     def analytics_path(self) -> Path:
@@ -127,6 +140,14 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         out["session_idle_timeout_minutes"] = environ[env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES]
     if env.FF_OTEL_SYSTEM_METRICS in environ:
         out["system_metrics"] = _parse_bool(env.FF_OTEL_SYSTEM_METRICS, environ)
+    if env.FF_OTEL_LOGGING in environ:
+        out["logging"] = _parse_bool(env.FF_OTEL_LOGGING, environ)
+    elif env.OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED in environ:
+        # The SDK's reading: only "true" switches its logging handler on.
+        raw = environ[env.OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED]
+        out["logging"] = raw.strip().lower() == "true"
+    if env.FF_OTEL_LOGGING_LEVEL in environ:
+        out["logging_level"] = environ[env.FF_OTEL_LOGGING_LEVEL]
     for name in (env.FF_OTEL_DISABLED, env.OTEL_SDK_DISABLED):
         if name in environ and _parse_bool(name, environ):
             out["disabled"] = True

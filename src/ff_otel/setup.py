@@ -46,6 +46,7 @@ from ff_otel.exporters.scrubbing import (
     ScrubbingMetricExporter,
     ScrubbingSpanExporter,
 )
+from ff_otel.instrumentation import logging_bridge
 from ff_otel.instrumentation.system_metrics import (
     SystemSampler,
     register_host_instruments,
@@ -83,6 +84,7 @@ class FFOtel:
     metric_exporter: FlatfileMetricExporter | None = None
     log_exporter: FlatfileLogExporter | None = None
     pipeline: Pipeline | None = None
+    log_bridge: logging_bridge.LoggingBridge | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -103,6 +105,8 @@ class FFOtel:
         if self._closed:
             return
         self._closed = True
+        if self.log_bridge is not None:
+            logging_bridge.detach(self.log_bridge)
         # Spans and logs first, so that the final metric collection (which
         # runs the pipeline one last time) sees everything.
         for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
@@ -138,6 +142,8 @@ def configure(
     business: FFBusinessInputsDTO | None = None,
     alert_rules: list[AlertRule] | None = None,
     notifications: FFNotificationSettingsDTO | None = None,
+    logging: bool | None = None,
+    logging_level: str | None = None,
 ) -> FFOtel:
     """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
 
@@ -145,7 +151,9 @@ def configure(
     TOML file; code beats environment beats file. ``scrubbing`` adds patterns
     and a callback to the scrubber that runs before every exporter;
     ``business`` gives the BI cost and revenue inputs; ``alert_rules`` add to
-    the built-in rules and ``notifications`` says how to reach people. Raises
+    the built-in rules and ``notifications`` says how to reach people;
+    ``logging`` sends standard ``logging`` records at ``logging_level`` and
+    above to the store with their trace context. Raises
     :class:`~ff_otel.ConfigError` for an invalid value and
     :class:`~ff_otel.StoreError` when the store cannot be created, in both
     cases before changing what is already running.
@@ -161,6 +169,8 @@ def configure(
             "business": business,
             "alert_rules": alert_rules,
             "notifications": notifications,
+            "logging": logging,
+            "logging_level": logging_level,
         }
     )
     layout = StoreLayout(settings.base_path)
@@ -178,6 +188,10 @@ def configure(
             _globals.switch_providers(
                 handle.tracer_provider, handle.meter_provider, handle.logger_provider
             )
+            if settings.logging:
+                handle.log_bridge = logging_bridge.attach(
+                    handle.logger_provider, settings.logging_level
+                )
         else:
             _runtime.tracer = None
             _globals.release_providers()
