@@ -55,8 +55,13 @@ def acknowledge(path: Path, alert_id: str, acknowledged_by: str) -> bool:
     return True
 
 
-def resolve(path: Path, alert_id: str, resolution_notes: str) -> bool:
-    """Resolve an alert by hand; False for an unknown or already resolved id."""
+def resolve(
+    path: Path, alert_id: str, resolution_notes: str, resolved_by: str | None = None
+) -> bool:
+    """Resolve an alert by hand; False for an unknown or already resolved id.
+
+    The audit record names ``resolved_by`` (default: the process's OS user).
+    """
     record = current_alerts(path).get(alert_id)
     if record is None or record.get("state") == "resolved":
         return False
@@ -73,7 +78,9 @@ def resolve(path: Path, alert_id: str, resolution_notes: str) -> bool:
         resolution_time_seconds=int(now - fired) if isinstance(fired, (int, float)) else None,
         resolved_at_epoch=now,
     )
-    audit_act(_layout_of(path), "alert_resolve", alert_id, notes=resolution_notes)
+    audit_act(
+        _layout_of(path), "alert_resolve", alert_id, actor=resolved_by, notes=resolution_notes
+    )
     return True
 
 

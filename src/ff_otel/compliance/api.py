@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,17 +34,31 @@ def audit(actor: str, action: str, resource: str, outcome: str = "success", **de
     return True
 
 
-def verify_audit_trail(base_path: str | Path | None = None) -> VerificationResult:
-    """Check the whole chain: ``ok``, ``records``, ``first_bad_index``, ``reason``."""
-    return verify(setup.store_layout(base_path).audit_logs)
+def verify_audit_trail(
+    base_path: str | Path | None = None, *, progress: Callable[[int], None] | None = None
+) -> VerificationResult:
+    """Check the whole chain: ``ok``, ``records``, ``first_bad_index``, ``reason``.
+
+    ``progress`` is called with the records checked so far, every 10,000 records.
+    """
+    return verify(setup.store_layout(base_path).audit_logs, progress)
 
 
 def run_retention(
-    now: datetime | str | None = None, base_path: str | Path | None = None
+    now: datetime | str | None = None,
+    base_path: str | Path | None = None,
+    *,
+    analytics: FFAnalyticsConfigDTO | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Rotate, compress and delete by policy now (or as of ``now``); returns what was done."""
+    """Rotate, compress and delete by policy now (or as of ``now``); returns what was done.
+
+    The policy is ``analytics`` (default: the configured one, else the defaults);
+    ``progress`` is called with each file examined.
+    """
     layout = setup.store_layout(base_path)
-    return retention.run_retention(layout, _analytics(), None if now is None else _instant(now))
+    moment = None if now is None else _instant(now)
+    return retention.run_retention(layout, analytics or _analytics(), moment, progress)
 
 
 def generate_regulatory_report(base_path: str | Path | None = None) -> dict[str, Any]:
@@ -64,8 +78,12 @@ def export_data(
     end: datetime | str | None = None,
     actor: str | None = None,
     base_path: str | Path | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Export streams or whole categories to JSON Lines / CSV with a manifest; audited."""
+    """Export streams or whole categories to JSON Lines / CSV with a manifest; audited.
+
+    ``progress`` is called with a file's name and its records so far, every 10,000.
+    """
     return exporting.export_data(
         setup.store_layout(base_path),
         streams,
@@ -74,6 +92,7 @@ def export_data(
         start=start,
         end=end,
         actor=actor,
+        progress=progress,
     )
 
 

@@ -26,7 +26,7 @@ import hmac
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,8 +161,12 @@ def _last_of_segments(path: Path) -> tuple[int, str]:
     return int(last.get("seq", 0)), str(last["hash"])
 
 
-def verify(path: Path) -> VerificationResult:
-    """Walk the whole chain (every segment, oldest first) and report the first break."""
+def verify(path: Path, progress: Callable[[int], None] | None = None) -> VerificationResult:
+    """Walk the whole chain (every segment, oldest first) and report the first break.
+
+    ``progress`` (for a progress bar) is called with the records checked so far,
+    every 10,000 records.
+    """
     key = _seal_key()
     previous = GENESIS.encode()
     index = 0
@@ -172,6 +176,8 @@ def verify(path: Path) -> VerificationResult:
             return VerificationResult(False, index, index, bad)
         previous = bad
         index += 1
+        if progress is not None and index % 10_000 == 0:
+            progress(index)
     return VerificationResult(True, index, sealed=key is not None)
 
 

@@ -23,6 +23,7 @@ import fcntl
 import gzip
 import os
 import shutil
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,16 @@ def retention_days(analytics: FFAnalyticsConfigDTO) -> dict[str, int]:
 
 
 def run_retention(
-    layout: StoreLayout, analytics: FFAnalyticsConfigDTO, now: datetime | None = None
+    layout: StoreLayout,
+    analytics: FFAnalyticsConfigDTO,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Rotate, compress and delete by policy at ``now``; returns what was done."""
+    """Rotate, compress and delete by policy at ``now``; returns what was done.
+
+    ``progress`` (for a progress bar) is called with each file's store-relative
+    path as it is examined.
+    """
     moment = _clock.now() if now is None else _clock.parse_instant(now)
     summary: dict[str, Any] = {"rotated": [], "compressed": [], "deleted": []}
     streams = [
@@ -70,6 +78,8 @@ def run_retention(
         if _segment_stamp(p) is None and not p.name.startswith(".")
     ]
     for path in streams:
+        if progress is not None:
+            progress(_relative(layout, path))
         if _rotate_if_due(path, moment):
             summary["rotated"].append(_relative(layout, path))
     days = retention_days(analytics)
@@ -77,6 +87,8 @@ def run_retention(
         stamp = _segment_stamp(segment)
         if stamp is None:
             continue
+        if progress is not None:
+            progress(_relative(layout, segment))
         age = moment - stamp
         if age > timedelta(days=days[data_class(layout, segment)]):
             segment.unlink(missing_ok=True)
