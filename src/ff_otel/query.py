@@ -9,10 +9,15 @@ with ``status`` ``error``), ``sum:F``, ``avg:F``, ``min:F``, ``max:F``,
 Fields are dotted paths into nested records; a key that itself holds dots
 (``attributes.http.route``) is found too.
 
-Span counts, errors and latency percentiles by component and time, and event
-counts and distinct users by event type and time, are answered from the hourly
-rollups when the range starts and ends on whole hours; everything else streams
-the raw records, never loading a whole file.
+``requests`` is the spans that are requests (kind ``server``, or a root
+span), as the interval snapshots and the rollups count them.
+
+Span counts, errors and latency percentiles by component and time, the same
+for requests by time, event counts and distinct users by event type and time,
+and the average, minimum and maximum of the resource readings
+(``cpu_usage_percent``, ``memory_usage_percent``, ``disk_usage_percent``) by
+time are answered from the hourly rollups when the range starts and ends on
+whole hours; everything else streams the raw records, never loading a whole file.
 """
 
 from __future__ import annotations
@@ -50,6 +55,13 @@ _STREAMS = {
     "privacy_events": "compliance/privacy_events.jsonl",
     "security_events": "compliance/security_events.jsonl",
 }
+_VIEWS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "requests": (
+        "spans",
+        lambda span: span.get("kind") == "server" or not span.get("parent_span_id"),
+    ),
+}
+_RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
 _TIME_GROUPS = ("minute", "hour", "day", "week", "month")
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 _FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
@@ -57,7 +69,7 @@ _FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
 
 def streams() -> list[str]:
     """The stream names ``query`` knows (a relative ``.jsonl`` path works too)."""
-    return list(_STREAMS)
+    return [*_STREAMS, *_VIEWS]
 
 
 def query(
@@ -76,7 +88,8 @@ def query(
     a reversed range.
     """
     layout = setup.store_layout(base_path)
-    path = stream_path(layout, stream)
+    source, keep = _VIEWS.get(stream, (stream, None))
+    path = stream_path(layout, source)
     where = dict(where or {})
     for group in group_by:
         if group.startswith("time:") and group[5:] not in _TIME_GROUPS:
@@ -91,6 +104,8 @@ def query(
         return from_rollups
     groups: dict[tuple[Any, ...], list[_Accumulator]] = {}
     for record in read_records(path, start_iso, end_iso):
+        if keep is not None and not keep(record):
+            continue
         if any(_get(record, field) != value for field, value in where.items()):
             continue
         key = tuple(_group_value(record, group) for group in group_by)
@@ -199,8 +214,13 @@ def _from_rollups(
             {"component"},
             {"count", "errors", *(f"{q}:duration_ms" for q in _QUANTILES)},
         )
+    elif stream == "requests":
+        fields, allowed = set(), {"count", "errors", *(f"{q}:duration_ms" for q in _QUANTILES)}
     elif stream == "events":
         fields, allowed = {"event_type"}, {"count", "distinct:user_hash"}
+    elif stream == "resource_usage":
+        fields = set()
+        allowed = {f"{kind}:{name}" for kind in ("avg", "min", "max") for name in _RESOURCE_FIELDS}
     else:
         return None
     plain = [g for g in group_by if not g.startswith("time:")]
@@ -239,9 +259,14 @@ class _Cell:
         self.count = 0
         self.sketch = LatencySketch()
         self.users: set[str] = set()
+        self.total = 0.0
+        self.low: float | None = None
+        self.high: float | None = None
 
     def add(self, parts: dict[str, Any]) -> None:
-        if self.spec == "count":
+        if "resources" in parts:
+            self._add_resource(parts["resources"])
+        elif self.spec == "count":
             self.count += parts["count"]
         elif self.spec == "errors":
             self.count += parts["errors"]
@@ -250,12 +275,28 @@ class _Cell:
         else:
             self.sketch.merge(parts["latency"])
 
+    def _add_resource(self, resources: dict[str, dict[str, float]]) -> None:
+        summary = resources.get(self.spec.partition(":")[2])
+        if not summary or not summary.get("count"):
+            return
+        self.count += int(summary["count"])
+        self.total += summary["sum"]
+        self.low = summary["min"] if self.low is None else min(self.low, summary["min"])
+        self.high = summary["max"] if self.high is None else max(self.high, summary["max"])
+
     def result(self) -> Any:
+        kind = self.spec.partition(":")[0]
         if self.spec in ("count", "errors"):
             return self.count
         if self.spec == "distinct:user_hash":
             return len(self.users)
-        return self.sketch.quantile(_QUANTILES[self.spec.partition(":")[0]])
+        if kind == "avg":
+            return self.total / self.count if self.count else None
+        if kind == "min":
+            return self.low
+        if kind == "max":
+            return self.high
+        return self.sketch.quantile(_QUANTILES[kind])
 
 
 def _bucket_rows(bucket: Bucket, stream: str, where: dict[str, Any]) -> list[dict[str, Any]]:
@@ -265,6 +306,13 @@ def _bucket_rows(bucket: Bucket, stream: str, where: dict[str, Any]) -> list[dic
             for name, c in bucket.spans.items()
             if where.get("component", name) == name
         ]
+    if stream == "requests":
+        requests = bucket.requests
+        if not requests["count"]:
+            return []
+        return [{key: requests[key] for key in ("count", "errors", "latency")}]
+    if stream == "resource_usage":
+        return [{"resources": bucket.resources}] if bucket.resources else []
     return [
         {"event_type": kind, "count": count, "users": bucket.users}
         for kind, count in bucket.events["by_type"].items()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -105,6 +105,136 @@ def read_records(
 ) -> RecordStream:
     """Records of the stream at ``path`` with ``start <= time_field < end``."""
     return RecordStream(path, start, end, time_field)
+
+
+def read_recent(
+    path: Path | str,
+    since: datetime | str | None = None,
+    *,
+    max_bytes: int | None = None,
+    disorder_seconds: float = 900.0,
+) -> list[dict[str, Any]]:
+    """The newest records of a stream with ``timestamp >= since``, in file order.
+
+    For views of what just happened (the last hour of a stream that holds a
+    month): the stream is read backwards from its end, a block at a time, and
+    the reading stops at the first block whose records are all older than
+    ``since`` by more than ``disorder_seconds``. Streams are appended in time
+    order up to that much disorder (a span is written after it ends, a batch a
+    few seconds after its records); a record written later than that after its
+    own timestamp (a span longer than 15 minutes, a back-filled user event)
+    can be missed here. :func:`read_records` is the exact reader.
+
+    With ``since`` None, the newest records up to ``max_bytes``; ``max_bytes``
+    also bounds a read with ``since`` (the newest records are kept). A torn
+    last line (a write in progress) is left out.
+    """
+    stop = None
+    if since is not None:
+        since_iso = _clock.to_iso(since)
+        stop = _clock.format_iso(
+            _clock.parse_instant(since_iso) - timedelta(seconds=disorder_seconds)
+        )
+    else:
+        since_iso = None
+    budget = max_bytes
+    blocks: list[list[dict[str, Any]]] = []
+    target = Path(path)
+    for segment in reversed(segment_paths(target)):
+        if stop is not None and segment != target:
+            rotated = _rotated_at(segment)
+            if rotated is not None and rotated < stop:
+                break  # every record of a rotated segment predates its rotation
+        try:
+            reader = (
+                _read_backwards_gzip(segment)
+                if segment.name.endswith(".gz")
+                else _read_backwards(segment)
+            )
+            for size, block in reader:
+                records = [r for r in block if since_iso is None or _stamp(r) >= since_iso]
+                blocks.append(records)
+                if budget is not None:
+                    budget -= size
+                    if budget <= 0:
+                        return _oldest_first(blocks)
+                if stop is not None and block and all(_stamp(r) < stop for r in block):
+                    return _oldest_first(blocks)
+        except FileNotFoundError:
+            continue  # rotated away or deleted while being read
+    return _oldest_first(blocks)
+
+
+_BACKWARD_BLOCK = 1 << 20
+
+
+def _read_backwards(path: Path) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """(bytes read, complete records) of ``path``, block by block from its end."""
+    with path.open("rb") as handle:
+        position = handle.seek(0, 2)
+        carry = b""
+        first = True
+        while position > 0:
+            size = min(_BACKWARD_BLOCK, position)
+            position -= size
+            handle.seek(position)
+            data = handle.read(size) + carry
+            cut = data.find(b"\n") + 1 if position > 0 else 0
+            if position > 0 and cut == 0:
+                carry = data  # one line longer than a block: read on
+                continue
+            carry, data = data[:cut], data[cut:]
+            if first:
+                # A line without its newline is a write in progress.
+                data = data[: data.rfind(b"\n") + 1]
+                first = False
+            yield size, _parse_lines(data)
+
+
+def _read_backwards_gzip(path: Path) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    # A compressed segment cannot be read from its end: it is read whole
+    # (compressed segments are days old, so only long look-backs reach one).
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    yield len(data), _parse_lines(data[: data.rfind(b"\n") + 1])
+
+
+def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+    records = []
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _stamp(record: dict[str, Any]) -> str:
+    stamp = record.get("timestamp")
+    return stamp if isinstance(stamp, str) else ""
+
+
+def _rotated_at(segment: Path) -> str | None:
+    """The rotation moment a segment's name carries, in the store's timestamp form."""
+    parts = segment.name.split(".")
+    if len(parts) < 3:
+        return None
+    try:
+        moment = datetime.strptime(parts[-2] if parts[-1] == "jsonl" else parts[-3], _SEGMENT)
+    except ValueError:
+        return None
+    return _clock.format_iso(moment.replace(tzinfo=UTC))
+
+
+_SEGMENT = "%Y%m%dT%H%M%S"
+
+
+def _oldest_first(blocks: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [record for block in reversed(blocks) for record in block]
 
 
 def _open_segment(path: Path) -> IO[bytes]:
