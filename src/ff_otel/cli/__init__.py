@@ -10,9 +10,13 @@ from __future__ import annotations
 import click
 
 from ff_otel import __version__
+from ff_otel.cli._common import CommandGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=CommandGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="ff-otel")
 def main() -> None:
     """Inspect and operate an ff-otel store: health, alerts, BI, compliance, replay."""
