@@ -40,6 +40,12 @@ from ff_otel.exporters import (
     otlp_exporters,
 )
 from ff_otel.exporters._guard import ExportStats
+from ff_otel.exporters.circuit import (
+    CircuitLogExporter,
+    CircuitMetricExporter,
+    CircuitSpanExporter,
+    CollectorCircuit,
+)
 from ff_otel.exporters.logs import register_event_route
 from ff_otel.exporters.scrubbing import (
     ScrubbingLogExporter,
@@ -84,6 +90,8 @@ class FFOtel:
     metric_exporter: FlatfileMetricExporter | None = None
     log_exporter: FlatfileLogExporter | None = None
     pipeline: Pipeline | None = None
+    collector: CollectorCircuit | None = None
+    """The OTLP collector's circuit (batches failed or not sent while it was down), if any."""
     log_bridge: logging_bridge.LoggingBridge | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -327,15 +335,22 @@ def _build(
             otlp = otlp_exporters(settings.otlp_endpoint)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        # Outermost, so that nothing is scrubbed for a collector known to be down.
+        circuit = handle.collector = CollectorCircuit(settings.otlp_endpoint)
         tracer_provider.add_span_processor(
-            BatchSpanProcessor(ScrubbingSpanExporter(otlp.spans, scrubber))
+            BatchSpanProcessor(
+                CircuitSpanExporter(ScrubbingSpanExporter(otlp.spans, scrubber), circuit)
+            )
         )
         logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(ScrubbingLogExporter(otlp.logs, scrubber))
+            BatchLogRecordProcessor(
+                CircuitLogExporter(ScrubbingLogExporter(otlp.logs, scrubber), circuit)
+            )
         )
         readers.append(
             PeriodicExportingMetricReader(
-                ScrubbingMetricExporter(otlp.metrics, scrubber), export_interval_millis=interval_ms
+                CircuitMetricExporter(ScrubbingMetricExporter(otlp.metrics, scrubber), circuit),
+                export_interval_millis=interval_ms,
             )
         )
     handle.meter_provider = MeterProvider(

@@ -5,7 +5,9 @@ default, or ``http/protobuf``); headers, compression, timeouts and TLS come
 from the standard ``OTEL_EXPORTER_OTLP_*`` variables, which the exporters
 read themselves (metric temporality too: collectors get the OTel default,
 cumulative, unless ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`` says
-otherwise).
+otherwise). Only the endpoint is passed in: for gRPC, TLS follows the SDK's
+own rule (``https://`` means TLS; otherwise ``OTEL_EXPORTER_OTLP_INSECURE``
+when set, else ``http://`` means plaintext), so nothing here overrides it.
 """
 
 from __future__ import annotations
@@ -29,40 +31,63 @@ class OtlpExporters:
     logs: LogRecordExporter
 
 
+def otlp_protocol(protocol: str | None = None) -> str:
+    """``protocol``, else ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``grpc``.
+
+    Raises ``ValueError`` naming the variable when the protocol is unknown.
+    """
+    protocol = (protocol or os.environ.get(OTEL_EXPORTER_OTLP_PROTOCOL) or "grpc").strip()
+    if protocol not in _PROTOCOLS:
+        raise ValueError(
+            f"{OTEL_EXPORTER_OTLP_PROTOCOL}={protocol!r} is not supported; use one of {_PROTOCOLS}"
+        )
+    return protocol
+
+
+def otlp_span_exporter(endpoint: str, protocol: str | None = None) -> SpanExporter:
+    """The standard OTLP span exporter alone (what ``ff-otel replay`` sends through)."""
+    if otlp_protocol(protocol) == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=endpoint)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpSpanExporter,
+    )
+
+    return HttpSpanExporter(endpoint=_signal_url(endpoint, "traces"))
+
+
 def otlp_exporters(endpoint: str, protocol: str | None = None) -> OtlpExporters:
     """OTLP exporters for all three signals sending to ``endpoint``.
 
     Raises ``ValueError`` naming the variable when the protocol is unknown.
     """
-    protocol = (protocol or os.environ.get(OTEL_EXPORTER_OTLP_PROTOCOL) or "grpc").strip()
+    protocol = otlp_protocol(protocol)
+    spans = otlp_span_exporter(endpoint, protocol)
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        insecure = endpoint.startswith("http://")
         return OtlpExporters(
-            spans=OTLPSpanExporter(endpoint=endpoint, insecure=insecure),
-            metrics=OTLPMetricExporter(endpoint=endpoint, insecure=insecure),
-            logs=OTLPLogExporter(endpoint=endpoint, insecure=insecure),
+            spans=spans,
+            metrics=OTLPMetricExporter(endpoint=endpoint),
+            logs=OTLPLogExporter(endpoint=endpoint),
         )
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import (
-            OTLPLogExporter as HttpLogExporter,
-        )
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-            OTLPMetricExporter as HttpMetricExporter,
-        )
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-            OTLPSpanExporter as HttpSpanExporter,
-        )
-
-        base = endpoint.rstrip("/")
-        return OtlpExporters(
-            spans=HttpSpanExporter(endpoint=f"{base}/v1/traces"),
-            metrics=HttpMetricExporter(endpoint=f"{base}/v1/metrics"),
-            logs=HttpLogExporter(endpoint=f"{base}/v1/logs"),
-        )
-    raise ValueError(
-        f"{OTEL_EXPORTER_OTLP_PROTOCOL}={protocol!r} is not supported; use one of {_PROTOCOLS}"
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
     )
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpMetricExporter,
+    )
+
+    return OtlpExporters(
+        spans=spans,
+        metrics=HttpMetricExporter(endpoint=_signal_url(endpoint, "metrics")),
+        logs=HttpLogExporter(endpoint=_signal_url(endpoint, "logs")),
+    )
+
+
+def _signal_url(endpoint: str, signal: str) -> str:
+    # OTLP/HTTP takes one URL per signal under the base endpoint, as the
+    # SDK does for OTEL_EXPORTER_OTLP_ENDPOINT.
+    return f"{endpoint.rstrip('/')}/v1/{signal}"

@@ -1,0 +1,225 @@
+"""Pause sending to a collector that is down, so its outage costs nothing and exits stay short.
+
+The standard OTLP exporters retry each batch with backoff until
+``OTEL_EXPORTER_OTLP_TIMEOUT`` (10 s by default) runs out. Against a collector
+that is down, every batch of every signal pays that in turn: the export
+threads fall behind, their queues overflow, and a flush or the flush at
+process exit waits one timeout per queued batch (the SDK gives each processor
+up to 30 s at shutdown).
+
+One :class:`CollectorCircuit` per collector is shared by the span, log and
+metric exporters sending to it. After a batch fails (after the exporter's own
+retries), batches of every signal fail at once, unsent, for a pause that
+doubles from 1 s up to 10 s; the first batch after a pause is sent for real,
+and its success resumes normal sending. Each real attempt keeps the SDK's
+retries and timeout; only attempts that would repeat a known failure are
+skipped. The local store is unaffected (its exporters do not go through
+here), which makes ``ff-otel replay --since`` the way to send the gap later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from ff_otel import _clock
+
+FIRST_PAUSE_SECONDS = 1.0
+MAX_PAUSE_SECONDS = 10.0
+
+_logger = logging.getLogger("ff_otel.exporters")
+
+
+@dataclass
+class CircuitStats:
+    """What a collector's exporters did: batches that failed, records not sent while paused."""
+
+    failed_batches: int = 0
+    skipped_batches: int = 0
+    skipped_records: int = 0
+    down_since: str | None = None
+    """When the current outage's first failed batch ended (store timestamp form); None while up."""
+    last_success: str | None = None
+
+
+class CollectorCircuit:
+    """Whether to send to one collector now; shared by its three exporters (thread-safe)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.stats = CircuitStats()
+        self._lock = threading.Lock()
+        self._pause = 0.0
+        self._closed_until = 0.0  # monotonic; sending is allowed from then on
+        self._skipped_this_outage = 0
+        self._gap_start: str | None = None
+
+    def allows(self) -> bool:
+        """True when a batch should be sent; False while paused after a failure."""
+        return time.monotonic() >= self._closed_until
+
+    def skipped(self, records: int) -> None:
+        with self._lock:
+            self.stats.skipped_batches += 1
+            self.stats.skipped_records += records
+            self._skipped_this_outage += records
+
+    def succeeded(self) -> None:
+        with self._lock:
+            gap_start = self._gap_start
+            skipped = self._skipped_this_outage
+            self._pause = 0.0
+            self._closed_until = 0.0
+            self._skipped_this_outage = 0
+            self._gap_start = None
+            self.stats.down_since = None
+            self.stats.last_success = _clock.now_iso()
+        if gap_start is not None:
+            _logger.warning(
+                "ff-otel: the collector at %s accepts telemetry again; %d record(s) were "
+                "not sent to it and are in the local store. To send its spans: "
+                "ff-otel replay --to %s --since %s --until %s",
+                self.endpoint,
+                skipped,
+                self.endpoint,
+                gap_start,
+                self.stats.last_success,
+            )
+
+    def failed(self, records: int) -> None:
+        with self._lock:
+            first = self._gap_start is None
+            self._pause = min(MAX_PAUSE_SECONDS, max(FIRST_PAUSE_SECONDS, self._pause * 2))
+            self._closed_until = time.monotonic() + self._pause
+            self.stats.failed_batches += 1
+            self._skipped_this_outage += records
+            if first:
+                self.stats.down_since = _clock.now_iso()
+                # Spans that ended after the last delivery may not have reached
+                # the collector: the gap to replay starts there.
+                self._gap_start = self.stats.last_success or self.stats.down_since
+            gap_start = self._gap_start
+        if first:
+            _logger.warning(
+                "ff-otel: the collector at %s did not accept a batch of %d record(s); "
+                "sending to it pauses (retried every %g-%g s) while the local store keeps "
+                "recording. Its spans can be sent later with: ff-otel replay --to %s --since %s",
+                self.endpoint,
+                records,
+                FIRST_PAUSE_SECONDS,
+                MAX_PAUSE_SECONDS,
+                self.endpoint,
+                gap_start,
+            )
+
+
+class CircuitSpanExporter(SpanExporter):
+    """Sends through ``inner`` unless the collector's circuit is paused."""
+
+    def __init__(self, inner: SpanExporter, circuit: CollectorCircuit) -> None:
+        self._inner = inner
+        self._circuit = circuit
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        ok = _send(
+            self._circuit,
+            len(spans),
+            lambda: self._inner.export(spans),
+            SpanExportResult.SUCCESS,
+        )
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+class CircuitLogExporter(LogRecordExporter):
+    """Sends through ``inner`` unless the collector's circuit is paused."""
+
+    def __init__(self, inner: LogRecordExporter, circuit: CollectorCircuit) -> None:
+        self._inner = inner
+        self._circuit = circuit
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        ok = _send(
+            self._circuit,
+            len(batch),
+            lambda: self._inner.export(batch),
+            LogRecordExportResult.SUCCESS,
+        )
+        return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()  # type: ignore[no-untyped-call]
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+class CircuitMetricExporter(MetricExporter):
+    """Sends through ``inner`` unless the collector's circuit is paused."""
+
+    def __init__(self, inner: MetricExporter, circuit: CollectorCircuit) -> None:
+        super().__init__(
+            preferred_temporality=inner._preferred_temporality,
+            preferred_aggregation=inner._preferred_aggregation,
+        )
+        self._inner = inner
+        self._circuit = circuit
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        points = sum(
+            len(metric.data.data_points)
+            for resource in metrics_data.resource_metrics
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+        )
+        ok = _send(
+            self._circuit,
+            points,
+            lambda: self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs),
+            MetricExportResult.SUCCESS,
+        )
+        return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+def _send(
+    circuit: CollectorCircuit, records: int, export: Callable[[], Enum], success: Enum
+) -> bool:
+    if not circuit.allows():
+        circuit.skipped(records)
+        return False
+    try:
+        ok = export() is success
+    except Exception:
+        # The SDK's exporters report failure by result; anything raised is a
+        # fault that must not reach the processor's thread either.
+        _logger.exception("ff-otel: exporting to the collector at %s raised", circuit.endpoint)
+        ok = False
+    if ok:
+        circuit.succeeded()
+    else:
+        circuit.failed(records)
+    return ok
