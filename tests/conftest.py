@@ -14,6 +14,9 @@ import rotel
 
 import ff_otel
 
+# pytester runs a user's test file in a subprocess (the ff_otel.testing plugin's tests).
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
