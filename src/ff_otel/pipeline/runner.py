@@ -258,6 +258,16 @@ class Pipeline:
         checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}
         if self.sessions is not None:
             checkpoint["sessions"] = self.sessions.state()
+        else:
+            # A pipeline without session tracking (the facade or the CLI folding
+            # rollups in a process of its own) keeps the open sessions the
+            # service's collector left, for the next collector to restore.
+            try:
+                sessions = read_json(self._checkpoint_path).get("sessions")
+            except (FileNotFoundError, ValueError, AttributeError):
+                sessions = None
+            if isinstance(sessions, dict):
+                checkpoint["sessions"] = sessions
         checkpoint["rollups"] = self.rollups.positions()
         write_json_atomic(self._checkpoint_path, checkpoint)
 
