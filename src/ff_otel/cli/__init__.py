@@ -11,6 +11,7 @@ import click
 
 from ff_otel import __version__
 from ff_otel.cli._common import CommandGroup
+from ff_otel.cli.replay import replay
 
 
 @click.group(
@@ -20,3 +21,6 @@ from ff_otel.cli._common import CommandGroup
 @click.version_option(__version__, prog_name="ff-otel")
 def main() -> None:
     """Inspect and operate an ff-otel store: health, alerts, BI, compliance, replay."""
+
+
+main.add_command(replay)
