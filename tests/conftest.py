@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -57,9 +57,12 @@ AGENT = Path(rotel.__file__).parent / "rotel-agent"
 
 @dataclass
 class Collector:
+    """A rotel agent printing what it receives to ``output``; stop() and start() keep its ports."""
+
     grpc_endpoint: str
     http_endpoint: str
     output: Path
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def wait_for(self, *texts: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
@@ -71,6 +74,49 @@ class Collector:
             time.sleep(0.1)
         missing = [text for text in texts if text not in seen]
         raise AssertionError(f"collector never received {missing}; it printed:\n{seen[-3000:]}")
+
+    def start(self) -> None:
+        """Start the agent on this collector's ports (again), appending to the same output."""
+        grpc_port, http_port = (
+            int(endpoint.rsplit(":", 1)[1]) for endpoint in (self.grpc_endpoint, self.http_endpoint)
+        )
+        folder = self.output.parent
+        with self.output.open("ab") as sink:
+            self._process = subprocess.Popen(
+                [
+                    str(AGENT),
+                    "start",
+                    "--exporter",
+                    "blackhole",
+                    "--debug-log",
+                    "traces",
+                    "--debug-log",
+                    "metrics",
+                    "--debug-log",
+                    "logs",
+                    "--debug-log-verbosity",
+                    "detailed",
+                    "--otlp-grpc-endpoint",
+                    f"127.0.0.1:{grpc_port}",
+                    "--otlp-http-endpoint",
+                    f"127.0.0.1:{http_port}",
+                    "--pid-file",
+                    str(folder / "rotel.pid"),
+                    "--log-file",
+                    str(folder / "rotel.log"),
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_listening(grpc_port, self._process)
+        _wait_listening(http_port, self._process)
+
+    def stop(self) -> None:
+        """Stop the agent (a collector going down); start() brings it back on the same ports."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
 
 
 def free_port() -> int:
@@ -94,42 +140,13 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float 
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[Collector]:
     grpc_port, http_port = free_port(), free_port()
-    output = tmp_path / "collector.out"
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                str(AGENT),
-                "start",
-                "--exporter",
-                "blackhole",
-                "--debug-log",
-                "traces",
-                "--debug-log",
-                "metrics",
-                "--debug-log",
-                "logs",
-                "--debug-log-verbosity",
-                "detailed",
-                "--otlp-grpc-endpoint",
-                f"127.0.0.1:{grpc_port}",
-                "--otlp-http-endpoint",
-                f"127.0.0.1:{http_port}",
-                "--pid-file",
-                str(tmp_path / "rotel.pid"),
-                "--log-file",
-                str(tmp_path / "rotel.log"),
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    running = Collector(
+        grpc_endpoint=f"http://127.0.0.1:{grpc_port}",
+        http_endpoint=f"http://127.0.0.1:{http_port}",
+        output=tmp_path / "collector.out",
+    )
+    running.start()
     try:
-        _wait_listening(grpc_port, process)
-        _wait_listening(http_port, process)
-        yield Collector(
-            grpc_endpoint=f"http://127.0.0.1:{grpc_port}",
-            http_endpoint=f"http://127.0.0.1:{http_port}",
-            output=output,
-        )
+        yield running
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        running.stop()
