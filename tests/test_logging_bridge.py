@@ -337,7 +337,8 @@ def test_an_app_without_logging_config_still_prints_its_warnings(base_path: Path
         timeout=120,
         check=True,
     )
-    assert run.stderr.splitlines() == [
+    # Other lines (warnings of other libraries) may come and go; these must be there, once.
+    assert [line for line in run.stderr.splitlines() if "printed" in line] == [
         "printed as before",
         "ff-otel's own error, printed",
         "printed and stored",
@@ -368,7 +369,9 @@ def test_basic_config_after_configure_still_adds_its_console_handler(base_path: 
         timeout=120,
         check=True,
     )
-    assert run.stderr.splitlines() == ["console: to the console and the store"]
+    assert [line for line in run.stderr.splitlines() if line.startswith("console:")] == [
+        "console: to the console and the store"
+    ]
     assert run.stdout.strip() == "['to the console and the store']"
 
 
