@@ -11,7 +11,13 @@ import click
 
 from ff_otel import __version__
 from ff_otel.cli._common import CommandGroup
+from ff_otel.cli.alerts import alerts
+from ff_otel.cli.bi import bi, report
+from ff_otel.cli.compliance import audit, erase_user, retention
+from ff_otel.cli.data import export, query
+from ff_otel.cli.init import init
 from ff_otel.cli.replay import replay
+from ff_otel.cli.status import status
 
 
 @click.group(
@@ -23,4 +29,14 @@ def main() -> None:
     """Inspect and operate an ff-otel store: health, alerts, BI, compliance, replay."""
 
 
+main.add_command(init)
+main.add_command(status)
+main.add_command(alerts)
+main.add_command(bi)
+main.add_command(report)
+main.add_command(query)
+main.add_command(export)
+main.add_command(audit)
+main.add_command(retention)
+main.add_command(erase_user)
 main.add_command(replay)

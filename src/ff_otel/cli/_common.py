@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 import orjson
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +28,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
 from ff_otel import _clock
@@ -272,6 +274,18 @@ def styled(value: object) -> Text:
     """``value`` as text, coloured by what it means (statuses, severities, states)."""
     text = str(value)
     return Text(text, style=_STYLES.get(text.lower(), ""))
+
+
+def table(*columns: str) -> Table:
+    """A table in the CLI's one style: bold header, a rule under it, no outer frame."""
+    return Table(
+        *columns, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold"
+    )
+
+
+def plain(value: object) -> Text:
+    """Data as text, never read as rich markup (a ``[`` in a detail stays a ``[``)."""
+    return Text("-" if value is None else str(value))
 
 
 def number(value: object, digits: int = 1) -> str:

@@ -1,0 +1,269 @@
+"""``ff-otel alerts``: list, acknowledge, resolve and silence alerts.
+
+Every change is a line appended to ``system_metrics/alerts.jsonl`` through
+:mod:`ff_otel.alerting.operations`, the same calls the facade makes, and is
+audited there; a running service's collector reads it on its next interval.
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ff_otel import _clock
+from ff_otel.alerting import operations
+from ff_otel.alerting.state import Silence
+from ff_otel.cli._common import (
+    base_path_option,
+    console,
+    duration_option,
+    examples,
+    fail,
+    json_option,
+    number,
+    open_store,
+    plain,
+    print_json,
+    styled,
+    table,
+    time_option,
+)
+from ff_otel.config import AlertSeverity
+from ff_otel.store.layout import StoreLayout
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+_BY_HELP = "Who is acting (recorded in the alert and the audit trail). Default: your OS user."
+
+
+@click.group(
+    epilog=examples(
+        "ff-otel alerts list",
+        "ff-otel alerts ack alert_1795949245681_6e37e5 --by dana",
+        "ff-otel alerts resolve alert_1795949245681_6e37e5 --notes 'rolled back 2.4.1'",
+        "ff-otel alerts silence --match rule=high_disk_usage --duration 2h --comment resize",
+    )
+)
+def alerts() -> None:
+    """List, acknowledge, resolve and silence alerts (audited)."""
+
+
+@alerts.command(
+    "list",
+    epilog=examples("ff-otel alerts list --severity critical", "ff-otel alerts list --all --json"),
+)
+@base_path_option
+@json_option
+@click.option(
+    "--all", "show_all", is_flag=True, help="Every alert's latest state, not only firing ones."
+)
+@click.option(
+    "--severity",
+    type=click.Choice([s.value for s in AlertSeverity]),
+    help="Only alerts of this severity.",
+)
+def list_alerts(base_path: Path, as_json: bool, show_all: bool, severity: str | None) -> None:
+    """Firing alerts (acknowledged ones included), newest first."""
+    layout = open_store(base_path)
+    records = [
+        record
+        for record in operations.current_alerts(layout.alerts).values()
+        if (show_all or record.get("state") == "firing")
+        and (severity is None or record.get("severity") == severity)
+    ]
+    records.sort(key=lambda r: str(r.get("fired_at") or r.get("timestamp")), reverse=True)
+    if as_json:
+        print_json([_public(record) for record in records])
+        return
+    if not records:
+        what = "alerts" if show_all else "firing alerts"
+        console.print(f"No {what}{f' of severity {severity}' if severity else ''}.")
+        return
+    rows = table("alert id", "severity", "state", "alert", "value", "since")
+    for record in records:
+        value = f"{number(record.get('current_value'))} / {number(record.get('threshold_value'))}"
+        rows.add_row(
+            plain(record.get("alert_id")),
+            styled(record.get("severity")),
+            _state(record),
+            plain(record.get("title")),
+            value,
+            plain(record.get("fired_at") or record.get("timestamp")),
+        )
+    console.print(rows)
+
+
+@alerts.command("ack", epilog=examples("ff-otel alerts ack alert_1795949245681_6e37e5 --by dana"))
+@click.argument("alert_id")
+@base_path_option
+@json_option
+@click.option("--by", "actor", default=_operator, show_default="your OS user", help=_BY_HELP)
+def ack(alert_id: str, base_path: Path, as_json: bool, actor: str) -> None:
+    """Acknowledge a firing alert: someone is on it, so it stops escalating."""
+    layout = open_store(base_path)
+    _known(layout, alert_id, "acknowledged")
+    if not operations.acknowledge(layout.alerts, alert_id, actor):
+        fail(f"alert {alert_id} is no longer open; nothing to acknowledge")
+    _done(layout, alert_id, as_json, f"Acknowledged {alert_id} (assigned to {actor}).")
+
+
+@alerts.command(
+    "resolve",
+    epilog=examples("ff-otel alerts resolve alert_1795949245681_6e37e5 --notes 'disk resized'"),
+)
+@click.argument("alert_id")
+@base_path_option
+@json_option
+@click.option("--notes", default="", help="What was done (kept with the alert and audited).")
+@click.option("--by", "actor", default=_operator, show_default="your OS user", help=_BY_HELP)
+def resolve(alert_id: str, base_path: Path, as_json: bool, notes: str, actor: str) -> None:
+    """Resolve an alert by hand; it stays resolved through the rule's cooldown."""
+    layout = open_store(base_path)
+    _known(layout, alert_id, "resolved")
+    if not operations.resolve(layout.alerts, alert_id, notes, resolved_by=actor):
+        fail(f"alert {alert_id} is already resolved")
+    _done(layout, alert_id, as_json, f"Resolved {alert_id}.")
+
+
+@alerts.command(
+    "silence",
+    epilog=examples(
+        "ff-otel alerts silence --match rule=high_disk_usage --duration 2h --comment 'resize'",
+        "ff-otel alerts silence --match component=llm --match severity=warning "
+        "--until 2026-12-01T08:00",
+    ),
+)
+@base_path_option
+@json_option
+@click.option(
+    "--match",
+    "matchers",
+    multiple=True,
+    required=True,
+    metavar="LABEL=VALUE",
+    help="A label the alerts must have (rule, component, severity, alert_type, a rule's own); "
+    "repeat to require several.",
+)
+@duration_option("--duration", help="How long the silence lasts, e.g. 30m, 2h, 1d.")
+@time_option("--until", help="When the silence ends (instead of --duration).")
+@click.option("--comment", default="", help="Why (kept with the silence and audited).")
+@click.option("--by", "actor", default=_operator, show_default="your OS user", help=_BY_HELP)
+def silence(
+    base_path: Path,
+    as_json: bool,
+    matchers: tuple[str, ...],
+    duration: timedelta | None,
+    until: datetime | None,
+    comment: str,
+    actor: str,
+) -> None:
+    """Keep matching alerts from notifying for a while (they are still recorded)."""
+    if (duration is None) == (until is None):
+        fail("give exactly one of --duration or --until")
+    labels = {}
+    for matcher in matchers:
+        label, sep, value = matcher.partition("=")
+        if not sep or not label.strip():
+            fail(f"bad --match {matcher!r}: use LABEL=VALUE, e.g. rule=high_disk_usage")
+        labels[label.strip()] = value.strip()
+    layout = open_store(base_path)
+    silence_id = operations.silence(
+        layout.alerts,
+        labels,
+        ends_at=until,
+        duration_minutes=None if duration is None else duration.total_seconds() / 60,
+        created_by=actor,
+        comment=comment,
+    )
+    created = next(
+        s for s in operations.active_silences(layout.alerts) if s.silence_id == silence_id
+    )
+    if as_json:
+        print_json(_silence_dict(created))
+        return
+    console.print(
+        plain(
+            f"Silenced alerts matching {_matchers(labels)} until "
+            f"{_clock.epoch_to_iso(created.ends_at)} ({silence_id})."
+        )
+    )
+
+
+@alerts.command("silences", epilog=examples("ff-otel alerts silences --json"))
+@base_path_option
+@json_option
+def silences(base_path: Path, as_json: bool) -> None:
+    """Silences in force now."""
+    layout = open_store(base_path)
+    active = operations.active_silences(layout.alerts)
+    if as_json:
+        print_json([_silence_dict(s) for s in active])
+        return
+    if not active:
+        console.print("No silences in force.")
+        return
+    rows = table("silence id", "matches", "until", "by", "comment")
+    for s in active:
+        rows.add_row(
+            plain(s.silence_id),
+            plain(_matchers(s.matchers)),
+            plain(_clock.epoch_to_iso(s.ends_at)),
+            plain(s.created_by),
+            plain(s.comment),
+        )
+    console.print(rows)
+
+
+def _known(layout: StoreLayout, alert_id: str, wanted: str) -> None:
+    record = operations.current_alerts(layout.alerts).get(alert_id)
+    if record is None:
+        fail(f"no alert {alert_id!r} in {layout.alerts} (see `ff-otel alerts list --all`)")
+    if record.get("state") == "resolved":
+        fail(f"alert {alert_id} is already resolved; it cannot be {wanted}")
+
+
+def _done(layout: StoreLayout, alert_id: str, as_json: bool, message: str) -> None:
+    record = operations.current_alerts(layout.alerts)[alert_id]
+    if as_json:
+        print_json(_public(record))
+    else:
+        console.print(plain(message))
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """The alert as stored (the DTO's fields, state, rule, labels), minus internal clocks."""
+    return {key: value for key, value in record.items() if not key.endswith("_epoch")}
+
+
+def _state(record: dict[str, Any]) -> Any:
+    state = styled(record.get("state"))
+    if record.get("acknowledged") and record.get("state") == "firing":
+        state.append(f", acked by {record.get('assigned_to') or '?'}", style="cyan")
+    if record.get("silenced"):
+        state.append(", silenced", style="dim")
+    return state
+
+
+def _matchers(labels: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in labels.items())
+
+
+def _silence_dict(s: Silence) -> dict[str, Any]:
+    return {
+        "silence_id": s.silence_id,
+        "matchers": s.matchers,
+        "starts_at": _clock.epoch_to_iso(s.starts_at),
+        "ends_at": _clock.epoch_to_iso(s.ends_at),
+        "created_by": s.created_by,
+        "comment": s.comment,
+    }

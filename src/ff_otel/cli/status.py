@@ -1,0 +1,229 @@
+"""``ff-otel status``: is it healthy? One glance, from what the store's collector wrote.
+
+The running service's collector writes a health record (``health_checks.jsonl``)
+and a performance snapshot (``performance.jsonl``) every interval; ``status``
+shows the latest of each, with the alerts now firing. It changes nothing, so it
+is safe beside a running service. Exit 1 when the system is unhealthy, a
+critical alert is firing, no health was ever recorded, or (with ``--max-age``)
+the latest record is too old to trust.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.text import Text
+
+from ff_otel import _clock
+from ff_otel.alerting import operations
+from ff_otel.cli._common import (
+    EXIT_BAD_NEWS,
+    base_path_option,
+    console,
+    examples,
+    json_option,
+    number,
+    open_store,
+    plain,
+    print_json,
+    styled,
+    table,
+)
+from ff_otel.store.documents import read_json
+from ff_otel.store.layout import StoreLayout
+from ff_otel.store.reader import read_records
+
+_RECENT = timedelta(hours=1)
+_STALE_INTERVALS = 3
+
+
+@click.command(
+    epilog=examples(
+        "ff-otel status",
+        "ff-otel status --json | jq .status",
+        "ff-otel status --max-age 300 || page-the-on-call   # also fail when nothing collects",
+    )
+)
+@base_path_option
+@json_option
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Also exit 1 when the latest health record is older than this (no collector running).",
+)
+@click.pass_context
+def status(ctx: click.Context, base_path: Path, as_json: bool, max_age: float | None) -> None:
+    """Overall health, each component's status and why, the last interval, firing alerts.
+
+    Exit 0 when healthy or degraded; 1 when unhealthy, when a critical alert is
+    firing, when no health has been recorded yet, or when --max-age is exceeded.
+    """
+    layout = open_store(base_path)
+    health = _latest(layout.health_checks)
+    snapshot = _latest(layout.performance)
+    firing = [
+        record
+        for record in operations.current_alerts(layout.alerts).values()
+        if record.get("state") == "firing"
+    ]
+    report = _report(layout, health, snapshot, firing, max_age)
+    if as_json:
+        print_json(report)
+    else:
+        _print(report)
+    if not report["ok"]:
+        ctx.exit(EXIT_BAD_NEWS)
+
+
+def _latest(path: Path) -> dict[str, Any] | None:
+    """The stream's newest record: the last hour first (a live store), else the whole stream."""
+    latest = None
+    for record in read_records(path, start=_clock.now() - _RECENT):
+        latest = record
+    if latest is None:
+        for record in read_records(path):
+            latest = record
+    return latest
+
+
+def _interval_seconds(layout: StoreLayout) -> float | None:
+    try:
+        metadata = read_json(layout.metadata_path)
+        return float(metadata["collection_config"]["interval_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _report(
+    layout: StoreLayout,
+    health: dict[str, Any] | None,
+    snapshot: dict[str, Any] | None,
+    firing: list[dict[str, Any]],
+    max_age: float | None,
+) -> dict[str, Any]:
+    interval = _interval_seconds(layout)
+    checked_at = health.get("timestamp") if health else None
+    age = (
+        (_clock.now() - _clock.parse_instant(checked_at)).total_seconds()
+        if isinstance(checked_at, str)
+        else None
+    )
+    stale = age is not None and interval is not None and age > _STALE_INTERVALS * interval
+    overall = str(health.get("status", "unknown")) if health else "unknown"
+    severities = Counter(str(a.get("severity")) for a in firing)
+    reasons = []
+    if health is None:
+        reasons.append("no health recorded yet (no collector has completed an interval)")
+    elif overall == "unhealthy":
+        bad = [c["component"] for c in health.get("checks", []) if c.get("status") == "unhealthy"]
+        reasons.append(f"unhealthy: {', '.join(bad) or 'see components'}")
+    if severities["critical"]:
+        reasons.append(f"{severities['critical']} critical alert(s) firing")
+    if max_age is not None and age is not None and age > max_age:
+        reasons.append(f"latest health record is {age:.0f} s old (> --max-age {max_age:g} s)")
+    firing.sort(key=lambda a: str(a.get("fired_at") or a.get("timestamp")), reverse=True)
+    return {
+        "ok": not reasons,
+        "status": overall,
+        "reasons": reasons,
+        "checked_at": checked_at,
+        "age_seconds": None if age is None else round(age, 1),
+        "collection_interval_seconds": interval,
+        "stale": stale,
+        "host": health.get("host") if health else None,
+        "components": health.get("checks", []) if health else [],
+        "metrics": snapshot,
+        "alerts": {
+            "firing": len(firing),
+            "acknowledged": sum(1 for a in firing if a.get("acknowledged")),
+            "by_severity": dict(severities),
+            "newest": [_alert_summary(a) for a in firing[:5]],
+        },
+    }
+
+
+def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:
+    keys = ("alert_id", "severity", "title", "fired_at", "acknowledged", "assigned_to")
+    return {key: alert.get(key) for key in keys}
+
+
+def _print(report: dict[str, Any]) -> None:
+    headline = styled(report["status"].upper())
+    when = ""
+    if report["checked_at"]:
+        when = f"  checked {report['checked_at']} ({_ago(report['age_seconds'])})"
+        if report["host"]:
+            when += f" on {report['host']}"
+    console.print("Health: ", headline, plain(when), sep="")
+    if report["stale"]:
+        console.print(
+            f"[yellow]stale:[/yellow] the collector writes every "
+            f"{number(report['collection_interval_seconds'], 0)} s; is the service running?"
+        )
+    if report["components"]:
+        checks = table("component", "status", "source", "detail")
+        for check in report["components"]:
+            checks.add_row(
+                plain(check.get("component")),
+                styled(check.get("status")),
+                plain(check.get("source", "")),
+                plain(check.get("detail", "")),
+            )
+        console.print(checks)
+    _print_metrics(report["metrics"])
+    _print_alerts(report["alerts"])
+    for reason in report["reasons"]:
+        console.print(Text("✗ ", style="bold red"), plain(reason), sep="")
+
+
+def _print_metrics(snapshot: dict[str, Any] | None) -> None:
+    if not snapshot:
+        console.print("Last interval: no performance snapshot yet")
+        return
+    parts = [
+        f"{number(snapshot.get('throughput_requests_per_second'))} req/s",
+        f"p95 {number(snapshot.get('response_time_ms'))} ms",
+        f"success {number(snapshot.get('success_rate_percent'))}%",
+        f"errors {number(snapshot.get('error_count'))}",
+        f"CPU {number(snapshot.get('cpu_usage_percent'), 0)}%",
+        f"memory {number(snapshot.get('memory_usage_mb'), 0)} MB",
+        f"disk {number(snapshot.get('disk_usage_percent'), 0)}%",
+        f"reliability {number(snapshot.get('system_reliability_score'), 2)}",
+        f"data quality {number(snapshot.get('data_quality_score'), 2)}",
+    ]
+    period = number(snapshot.get("collection_period_seconds"), 0)
+    console.print(
+        plain(f"Last interval ({period} s, {snapshot.get('timestamp')}): " + " · ".join(parts))
+    )
+
+
+def _print_alerts(alerts: dict[str, Any]) -> None:
+    if not alerts["firing"]:
+        console.print("Alerts: none firing")
+        return
+    by = ", ".join(f"{n} {severity}" for severity, n in sorted(alerts["by_severity"].items()))
+    console.print(
+        f"Alerts: [red]{alerts['firing']} firing[/red] ({by}; "
+        f"{alerts['acknowledged']} acknowledged) — see `ff-otel alerts list`"
+    )
+    for alert in alerts["newest"]:
+        line = plain(f" {alert['title']}  {alert['alert_id']}")
+        console.print("  ", styled(alert["severity"]), line, sep="")
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown age"
+    delta = timedelta(seconds=max(0.0, seconds))
+    if delta < timedelta(minutes=2):
+        return f"{delta.total_seconds():.0f} s ago"
+    if delta < timedelta(hours=2):
+        return f"{delta.total_seconds() / 60:.0f} min ago"
+    if delta < timedelta(days=2):
+        return f"{delta.total_seconds() / 3600:.0f} h ago"
+    return f"{delta.days} days ago"
