@@ -22,13 +22,16 @@ whole hours; everything else streams the raw records, never loading a whole file
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock, setup
-from ff_otel.pipeline.rollups import Bucket, bucket_key, load_buckets
+from ff_otel.pipeline.rollups import bucket_key
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
@@ -229,21 +232,20 @@ def _from_rollups(
     per_type = "event_type" in plain or "event_type" in where
     if stream == "events" and per_type and "distinct:user_hash" in aggregates:
         return None  # rollups keep active users per hour, not per event type
-    low = _clock.parse_instant(start) if start else None
-    high = _clock.parse_instant(end) if end else None
-    buckets = (
-        _all_hours(layout)
-        if low is None or high is None
-        else load_buckets(layout, "hour", low, high)
-    )
-    if low is not None:
-        buckets = [b for b in buckets if b.key >= start[:13]]  # type: ignore[index]
-    if high is not None:
-        buckets = [b for b in buckets if b.key < end[:13]]  # type: ignore[index]
+    folder = layout.analytics_path / "aggregates" / "hour"
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".json"))
+    except FileNotFoundError:
+        names = []
     groups: dict[tuple[Any, ...], list[_Cell]] = {}
-    for bucket in buckets:
-        for parts in _bucket_rows(bucket, stream, where):
-            values = {**parts, **{g: bucket_key(g[5:], bucket.key + ":00:00") for g in time_groups}}
+    for name in names:
+        hour = name.removesuffix(".json")
+        if (start is not None and hour < start[:13]) or (end is not None and hour >= end[:13]):
+            continue
+        for parts in _document_rows(folder / name, stream):
+            if any(parts.get(field) != value for field, value in where.items()):
+                continue
+            values = {**parts, **{g: bucket_key(g[5:], hour + ":00:00") for g in time_groups}}
             key = tuple(values.get(g) for g in group_by)
             cells = groups.setdefault(key, [_Cell(spec) for spec in aggregates])
             for cell in cells:
@@ -257,7 +259,9 @@ class _Cell:
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.count = 0
-        self.sketch = LatencySketch()
+        # Sketches are merged only when asked for a quantile, and not at all
+        # for a cell of one hour: a week of hourly points reads 168 as stored.
+        self.sketches: list[LatencySketch] = []
         self.users: set[str] = set()
         self.total = 0.0
         self.low: float | None = None
@@ -273,7 +277,7 @@ class _Cell:
         elif self.spec == "distinct:user_hash":
             self.users |= parts["users"]
         else:
-            self.sketch.merge(parts["latency"])
+            self.sketches.append(parts["latency"])
 
     def _add_resource(self, resources: dict[str, dict[str, float]]) -> None:
         summary = resources.get(self.spec.partition(":")[2])
@@ -296,33 +300,84 @@ class _Cell:
             return self.low
         if kind == "max":
             return self.high
-        return self.sketch.quantile(_QUANTILES[kind])
+        if len(self.sketches) == 1:
+            return self.sketches[0].quantile(_QUANTILES[kind])
+        merged = LatencySketch()
+        for sketch in self.sketches:
+            merged.merge(sketch)
+        return merged.quantile(_QUANTILES[kind])
 
 
-def _bucket_rows(bucket: Bucket, stream: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+_CACHED_STREAMS = ("spans", "requests", "resource_usage")
+_CACHE_ENTRIES = 4096
+_cache: OrderedDict[tuple[str, str], tuple[tuple[int, int, int], list[dict[str, Any]]]] = (
+    OrderedDict()
+)
+_cache_lock = threading.Lock()
+
+
+def _document_rows(path: Path, stream: str) -> list[dict[str, Any]]:
+    """What an hour's rollup document holds for ``stream``, one row per component or type.
+
+    Span, request and resource rows are small and are kept (a few thousand
+    documents' worth) while their document is unchanged, so a chart polling the
+    last week reads only the hour that is still filling; rows holding an
+    hour's users are not kept.
+    """
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return []
+    key, identity = (str(path), stream), (status.st_ino, status.st_mtime_ns, status.st_size)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == identity:
+            _cache.move_to_end(key)
+            return hit[1]
+    try:
+        document = read_json(path)
+    except (FileNotFoundError, ValueError):
+        return []
+    rows = _rows_of(document, stream) if isinstance(document, dict) else []
+    if stream in _CACHED_STREAMS:
+        with _cache_lock:
+            _cache[key] = (identity, rows)
+            _cache.move_to_end(key)
+            while len(_cache) > _CACHE_ENTRIES:
+                _cache.popitem(last=False)
+    return rows
+
+
+def _rows_of(document: dict[str, Any], stream: str) -> list[dict[str, Any]]:
     if stream == "spans":
         return [
-            {"component": name, "count": c["count"], "errors": c["errors"], "latency": c["latency"]}
-            for name, c in bucket.spans.items()
-            if where.get("component", name) == name
+            {
+                "component": name,
+                "count": c["count"],
+                "errors": c["errors"],
+                "latency": LatencySketch.from_json(c["latency"]),
+            }
+            for name, c in (document.get("spans") or {}).items()
         ]
     if stream == "requests":
-        requests = bucket.requests
-        if not requests["count"]:
+        requests = document.get("requests") or {}
+        if not requests.get("count"):
             return []
-        return [{key: requests[key] for key in ("count", "errors", "latency")}]
+        return [
+            {
+                "count": requests["count"],
+                "errors": requests["errors"],
+                "latency": LatencySketch.from_json(requests["latency"]),
+            }
+        ]
     if stream == "resource_usage":
-        return [{"resources": bucket.resources}] if bucket.resources else []
+        resources = document.get("resources")
+        return [{"resources": resources}] if resources else []
+    users = frozenset(document.get("users") or ())
     return [
-        {"event_type": kind, "count": count, "users": bucket.users}
-        for kind, count in bucket.events["by_type"].items()
-        if where.get("event_type", kind) == kind
+        {"event_type": kind, "count": count, "users": users}
+        for kind, count in ((document.get("events") or {}).get("by_type") or {}).items()
     ]
-
-
-def _all_hours(layout: StoreLayout) -> list[Bucket]:
-    folder = layout.analytics_path / "aggregates" / "hour"
-    return [Bucket("hour", p.stem, read_json(p)) for p in sorted(folder.glob("*.json"))]
 
 
 def _group_value(record: dict[str, Any], group: str) -> Any:

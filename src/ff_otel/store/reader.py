@@ -117,28 +117,31 @@ def read_recent(
     """The newest records of a stream with ``timestamp >= since``, in file order.
 
     For views of what just happened (the last hour of a stream that holds a
-    month): the stream is read backwards from its end, a block at a time, and
-    the reading stops at the first block whose records are all older than
-    ``since`` by more than ``disorder_seconds``. Streams are appended in time
-    order up to that much disorder (a span is written after it ends, a batch a
-    few seconds after its records); a record written later than that after its
-    own timestamp (a span longer than 15 minutes, a back-filled user event)
-    can be missed here. :func:`read_records` is the exact reader.
+    month): the stream is read backwards from its end, newest line first, and
+    the reading stops after a run of records all older than ``since`` by more
+    than ``disorder_seconds``. Streams are appended in time order up to that
+    much disorder (a span is written after it ends, a batch a few seconds
+    after its records); a record written later than that after its own
+    timestamp (a span longer than 15 minutes, a back-filled user event) can
+    be missed here, though one such record alone does not end the reading.
+    :func:`read_records` is the exact reader.
 
     With ``since`` None, the newest records up to ``max_bytes``; ``max_bytes``
     also bounds a read with ``since`` (the newest records are kept). A torn
     last line (a write in progress) is left out.
     """
-    stop = None
-    if since is not None:
-        since_iso = _clock.to_iso(since)
-        stop = _clock.format_iso(
-            _clock.parse_instant(since_iso) - timedelta(seconds=disorder_seconds)
-        )
-    else:
-        since_iso = None
-    budget = max_bytes
-    blocks: list[list[dict[str, Any]]] = []
+    since_iso = _clock.to_iso(since) if since is not None else None
+    stop = (
+        _clock.format_iso(_clock.parse_instant(since_iso) - timedelta(seconds=disorder_seconds))
+        if since_iso is not None
+        else None
+    )
+    remaining = max_bytes
+    block_size = (
+        _BACKWARD_BLOCK if max_bytes is None else max(4096, min(max_bytes, _BACKWARD_BLOCK))
+    )
+    newest_first: list[dict[str, Any]] = []
+    older_run = 0
     target = Path(path)
     for segment in reversed(segment_paths(target)):
         if stop is not None and segment != target:
@@ -146,36 +149,49 @@ def read_recent(
             if rotated is not None and rotated < stop:
                 break  # every record of a rotated segment predates its rotation
         try:
-            reader = (
-                _read_backwards_gzip(segment)
+            lines = (
+                _gzip_lines(segment)
                 if segment.name.endswith(".gz")
-                else _read_backwards(segment)
+                else _lines_backwards(segment, block_size)
             )
-            for size, block in reader:
-                records = [r for r in block if since_iso is None or _stamp(r) >= since_iso]
-                blocks.append(records)
-                if budget is not None:
-                    budget -= size
-                    if budget <= 0:
-                        return _oldest_first(blocks)
-                if stop is not None and block and all(_stamp(r) < stop for r in block):
-                    return _oldest_first(blocks)
+            for line in lines:
+                if remaining is not None:
+                    if remaining <= 0:
+                        return newest_first[::-1]
+                    remaining -= len(line) + 1
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                stamp = _stamp(record)
+                if stop is not None and stamp < stop:
+                    older_run += 1
+                    if older_run >= _OLDER_RUN:
+                        return newest_first[::-1]
+                    continue
+                older_run = 0
+                if since_iso is None or stamp >= since_iso:
+                    newest_first.append(record)
         except FileNotFoundError:
             continue  # rotated away or deleted while being read
-    return _oldest_first(blocks)
+    return newest_first[::-1]
 
 
 _BACKWARD_BLOCK = 1 << 20
+_OLDER_RUN = 64
+"""Records in a row older than the window (and its disorder) that end a backwards read."""
 
 
-def _read_backwards(path: Path) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """(bytes read, complete records) of ``path``, block by block from its end."""
+def _lines_backwards(path: Path, block: int) -> Iterator[bytes]:
+    """The complete lines of ``path``, last first, read a block at a time from its end."""
     with path.open("rb") as handle:
         position = handle.seek(0, 2)
         carry = b""
         first = True
         while position > 0:
-            size = min(_BACKWARD_BLOCK, position)
+            size = min(block, position)
             position -= size
             handle.seek(position)
             data = handle.read(size) + carry
@@ -188,29 +204,19 @@ def _read_backwards(path: Path) -> Iterator[tuple[int, list[dict[str, Any]]]]:
                 # A line without its newline is a write in progress.
                 data = data[: data.rfind(b"\n") + 1]
                 first = False
-            yield size, _parse_lines(data)
+            for line in reversed(data.split(b"\n")):
+                if line:
+                    yield line
 
 
-def _read_backwards_gzip(path: Path) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def _gzip_lines(path: Path) -> Iterator[bytes]:
     # A compressed segment cannot be read from its end: it is read whole
     # (compressed segments are days old, so only long look-backs reach one).
     with gzip.open(path, "rb") as handle:
         data = handle.read()
-    yield len(data), _parse_lines(data[: data.rfind(b"\n") + 1])
-
-
-def _parse_lines(data: bytes) -> list[dict[str, Any]]:
-    records = []
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+    for line in reversed(data[: data.rfind(b"\n") + 1].split(b"\n")):
+        if line:
+            yield line
 
 
 def _stamp(record: dict[str, Any]) -> str:
@@ -231,10 +237,6 @@ def _rotated_at(segment: Path) -> str | None:
 
 
 _SEGMENT = "%Y%m%dT%H%M%S"
-
-
-def _oldest_first(blocks: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [record for block in reversed(blocks) for record in block]
 
 
 def _open_segment(path: Path) -> IO[bytes]:
