@@ -8,6 +8,9 @@ cumulative, unless ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`` says
 otherwise). Only the endpoint is passed in: for gRPC, TLS follows the SDK's
 own rule (``https://`` means TLS; otherwise ``OTEL_EXPORTER_OTLP_INSECURE``
 when set, else ``http://`` means plaintext), so nothing here overrides it.
+For OTLP/HTTP, ``OTEL_EXPORTER_OTLP_CERTIFICATE`` is kept even where the
+general ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` are set (see
+:mod:`ff_otel.exporters._otlp_http`).
 """
 
 from __future__ import annotations
@@ -54,7 +57,11 @@ def otlp_span_exporter(endpoint: str, protocol: str | None = None) -> SpanExport
         OTLPSpanExporter as HttpSpanExporter,
     )
 
-    return HttpSpanExporter(endpoint=_signal_url(endpoint, "traces"))
+    from ff_otel.exporters._otlp_http import http_session
+
+    return HttpSpanExporter(
+        endpoint=_signal_url(endpoint, "traces"), session=http_session("traces")
+    )
 
 
 def otlp_exporters(endpoint: str, protocol: str | None = None) -> OtlpExporters:
@@ -80,10 +87,14 @@ def otlp_exporters(endpoint: str, protocol: str | None = None) -> OtlpExporters:
         OTLPMetricExporter as HttpMetricExporter,
     )
 
+    from ff_otel.exporters._otlp_http import http_session
+
     return OtlpExporters(
         spans=spans,
-        metrics=HttpMetricExporter(endpoint=_signal_url(endpoint, "metrics")),
-        logs=HttpLogExporter(endpoint=_signal_url(endpoint, "logs")),
+        metrics=HttpMetricExporter(
+            endpoint=_signal_url(endpoint, "metrics"), session=http_session("metrics")
+        ),
+        logs=HttpLogExporter(endpoint=_signal_url(endpoint, "logs"), session=http_session("logs")),
     )
 
 
