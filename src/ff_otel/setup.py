@@ -115,6 +115,8 @@ class FFOtel:
         self._closed = True
         if self.log_bridge is not None:
             logging_bridge.detach(self.log_bridge)
+        if self.collector is not None:
+            self.collector.closing()
         # Spans and logs first, so that the final metric collection (which
         # runs the pipeline one last time) sees everything.
         for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):

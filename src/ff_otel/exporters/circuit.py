@@ -13,7 +13,8 @@ retries), batches of every signal fail at once, unsent, for a pause that
 doubles from 1 s up to 10 s; the first batch after a pause is sent for real,
 and its success resumes normal sending. Each real attempt keeps the SDK's
 retries and timeout; only attempts that would repeat a known failure are
-skipped. The local store is unaffected (its exporters do not go through
+skipped. When the process shuts down, a collector already found down is not
+tried again. The local store is unaffected (its exporters do not go through
 here), which makes ``ff-otel replay --since`` the way to send the gap later.
 """
 
@@ -64,10 +65,22 @@ class CollectorCircuit:
         self._closed_until = 0.0  # monotonic; sending is allowed from then on
         self._skipped_this_outage = 0
         self._gap_start: str | None = None
+        self._closing = False
 
     def allows(self) -> bool:
         """True when a batch should be sent; False while paused after a failure."""
+        if self._closing and self._gap_start is not None:
+            return False
         return time.monotonic() >= self._closed_until
+
+    def closing(self) -> None:
+        """The process is shutting down: a collector already found down is not tried again.
+
+        Its telemetry is in the local store; waiting out another timeout at
+        exit would only delay the process (a flush already under way still
+        finishes its attempt).
+        """
+        self._closing = True
 
     def skipped(self, records: int) -> None:
         with self._lock:
