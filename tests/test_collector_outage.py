@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import ff_otel
+
 from .conftest import Collector, free_port, records
 
 APP = Path(__file__).with_name("collector_outage_app.py")
@@ -198,3 +200,38 @@ def test_the_app_and_its_store_ride_out_a_collector_outage(
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["sent"] >= len(down) + len(still_down)
     collector.wait_for(*(f"marker: Str({m})" for m in [*down, *still_down, *after]), timeout=60)
+
+
+def test_at_shutdown_a_collector_found_down_is_not_tried_again(
+    collector: Collector, base_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Exports happen only when flushed or shut down, never on the SDK's timer.
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    handle = ff_otel.configure(
+        base_path=base_path, service_name="exiting", otlp_endpoint=collector.grpc_endpoint
+    )
+    with ff_otel.span("delivered"):
+        pass
+    assert ff_otel.force_flush()
+    collector.wait_for("delivered")
+    collector.stop()
+    with ff_otel.span("found.down"):
+        pass
+    ff_otel.force_flush()
+    assert handle.collector is not None
+    assert handle.collector.stats.failed_batches == 1
+    for _ in range(3):
+        with ff_otel.span("kept.locally"):
+            pass
+    while not handle.collector.allows():  # the pause after the failure is over
+        time.sleep(0.05)
+
+    ff_otel.shutdown()
+
+    # The last spans (and the final metric export) were not sent to a
+    # collector known to be down; the store has them.
+    assert handle.collector.stats.failed_batches == 1
+    assert handle.collector.stats.skipped_records >= 3
+    names = [r["name"] for r in records(handle.layout.spans)]
+    assert names == ["delivered", "found.down", *["kept.locally"] * 3]
