@@ -14,6 +14,7 @@ from ff_otel.cli._common import CommandGroup
 from ff_otel.cli.alerts import alerts
 from ff_otel.cli.bi import bi, report
 from ff_otel.cli.compliance import audit, erase_user, retention
+from ff_otel.cli.dashboard import dashboard
 from ff_otel.cli.data import export, query
 from ff_otel.cli.init import init
 from ff_otel.cli.replay import replay
@@ -40,3 +41,4 @@ main.add_command(audit)
 main.add_command(retention)
 main.add_command(erase_user)
 main.add_command(replay)
+main.add_command(dashboard)

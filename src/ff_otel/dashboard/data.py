@@ -1,0 +1,341 @@
+"""What the dashboard's overview, alert and chart endpoints answer.
+
+Short ranges (1 h, 6 h) come from the collector's per-interval records
+(``performance.jsonl`` snapshots and ``resource_usage.jsonl`` readings), read
+backwards from the end of the stream; long ranges (24 h, 7 d) from the hourly
+rollups through :func:`ff_otel.query`. Either way a chart gets points of the
+same meaning: request rate, request p95 and error rate, each component's p95
+and error rate, CPU and memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.alerting import operations
+from ff_otel.dashboard.context import StoreView, epoch_ms, iso, latest
+from ff_otel.query import query
+from ff_otel.store.reader import read_recent
+
+RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600}
+_FROM_INTERVALS = ("1h", "6h")
+_POINTS = 120
+"""Points per short-range chart: enough for a smooth line, few enough to read."""
+_SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
+_RECENTLY_RESOLVED = timedelta(hours=24)
+_ALERT_FIELDS = (
+    "alert_id",
+    "title",
+    "message",
+    "severity",
+    "state",
+    "acknowledged",
+    "assigned_to",
+    "affected_component",
+    "metric_name",
+    "current_value",
+    "threshold_value",
+    "recommended_actions",
+    "fired_at",
+    "timestamp",
+    "escalated",
+    "silenced",
+    "labels",
+    "rule",
+    "resolution_notes",
+)
+
+
+def overview(view: StoreView) -> dict[str, Any]:
+    """The latest health record and performance snapshot, and how fresh they are."""
+    now = _clock.now()
+    health = latest(view.layout.health_checks)
+    snapshot = latest(view.layout.performance)
+    result: dict[str, Any] = {
+        "now": iso(now),
+        "store": str(view.layout.base_path),
+        "service": view.settings.service_name,
+        "interval_seconds": view.interval_seconds,
+        "health": None,
+        "snapshot": None,
+    }
+    if health is not None:
+        checked = _clock.parse_instant(health["timestamp"])
+        age = (now - checked).total_seconds()
+        result["health"] = {
+            "status": health.get("status"),
+            "checked_at": health["timestamp"],
+            "age_seconds": round(age, 1),
+            # Three missed intervals: no collector is writing to this store.
+            "stale": age > 3 * view.interval_seconds + 5,
+            "components": [
+                {
+                    "name": check.get("component"),
+                    "status": check.get("status"),
+                    "detail": check.get("detail"),
+                    "source": check.get("source"),
+                }
+                for check in health.get("checks") or ()
+            ],
+        }
+    if snapshot is not None:
+        result["snapshot"] = {
+            name: snapshot.get(name)
+            for name in (
+                "timestamp",
+                "collection_period_seconds",
+                "response_time_ms",
+                "throughput_requests_per_second",
+                "success_rate_percent",
+                "error_count",
+                "cpu_usage_percent",
+                "memory_usage_percent",
+                "memory_usage_mb",
+                "active_sessions",
+                "concurrent_users",
+                "system_reliability_score",
+                "data_quality_score",
+            )
+        }
+    return result
+
+
+def alerts(view: StoreView) -> dict[str, Any]:
+    """Firing alerts (acknowledged ones too), pending ones, those resolved in the last 24 h,
+    and the silences in force."""
+    path = view.layout.alerts
+    current = operations.current_alerts(path)
+    since = iso(_clock.now() - _RECENTLY_RESOLVED)
+    firing, pending, resolved = [], [], []
+    for record in current.values():
+        state = record.get("state")
+        if state == "firing":
+            firing.append(_alert(record))
+        elif state == "pending":
+            pending.append(_alert(record))
+        elif state == "resolved" and str(record.get("timestamp")) >= since:
+            resolved.append(_alert(record))
+    firing.sort(key=lambda a: str(a.get("fired_at") or a.get("timestamp")), reverse=True)
+    firing.sort(key=lambda a: _SEVERITY_RANK.get(str(a.get("severity")), 9))
+    resolved.sort(key=lambda a: str(a.get("timestamp")), reverse=True)
+    return {
+        "firing": firing,
+        "pending": pending,
+        "resolved": resolved[:20],
+        "silences": [
+            {
+                "silence_id": s.silence_id,
+                "matchers": s.matchers,
+                "ends_at": _clock.epoch_to_iso(s.ends_at),
+                "created_by": s.created_by,
+                "comment": s.comment,
+            }
+            for s in operations.active_silences(path)
+        ],
+    }
+
+
+def _alert(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: record.get(name) for name in _ALERT_FIELDS}
+
+
+def series(view: StoreView, range_name: str) -> dict[str, Any]:
+    """Chart points over ``range_name`` (1h, 6h, 24h, 7d); ``ValueError`` for another."""
+    if range_name not in RANGES:
+        raise ValueError(f"unknown range {range_name!r}; use one of {', '.join(RANGES)}")
+    alerting = view.settings.analytics.alerting_config
+    thresholds = {
+        "latency_ms": alerting.response_time_threshold_ms,
+        "error_rate_percent": alerting.error_rate_threshold_percent,
+        "memory_percent": alerting.memory_usage_threshold_percent,
+        "cpu_percent": 90.0,
+    }
+    if range_name in _FROM_INTERVALS:
+        result = _from_intervals(view, RANGES[range_name])
+    else:
+        result = _from_rollups(view, RANGES[range_name])
+    return {"range": range_name, "thresholds": thresholds, **result}
+
+
+class _Steps:
+    """Points of a short-range chart: one per step, the step's intervals combined."""
+
+    def __init__(self, start_ms: float, step_ms: float) -> None:
+        self.start_ms, self.step_ms = start_ms, step_ms
+        self.cells: dict[int, dict[str, list[float]]] = {}
+
+    def add(self, stamp_ms: float, values: dict[str, float | None]) -> None:
+        cell = self.cells.setdefault(int((stamp_ms - self.start_ms) // self.step_ms), {})
+        for name, value in values.items():
+            if isinstance(value, (int, float)):
+                cell.setdefault(name, []).append(float(value))
+
+    def line(self, name: str, combine: str = "mean") -> list[list[float]]:
+        points = []
+        for index in sorted(self.cells):
+            values = self.cells[index].get(name)
+            if values:
+                value = max(values) if combine == "max" else sum(values) / len(values)
+                points.append([self.start_ms + (index + 1) * self.step_ms, round(value, 3)])
+        return points
+
+    def names(self) -> set[str]:
+        return {name for cell in self.cells.values() for name in cell}
+
+
+def _from_intervals(view: StoreView, seconds: int) -> dict[str, Any]:
+    now = _clock.now()
+    since = now - timedelta(seconds=seconds)
+    snapshots = read_recent(view.layout.performance, since)
+    readings = read_recent(view.layout.resource_usage, since)
+    # A store younger than the range is drawn over its own life, not squeezed
+    # into the right edge of an empty hour.
+    first = min(
+        (records[0]["timestamp"] for records in (snapshots, readings) if records), default=None
+    )
+    start_ms = since.timestamp() * 1000
+    if first is not None:
+        start_ms = max(start_ms, epoch_ms(first) - 1000 * view.interval_seconds)
+    covered = (now.timestamp() * 1000 - start_ms) / 1000
+    step = max(view.interval_seconds, covered / _POINTS)
+    perf = _Steps(start_ms, step * 1000)
+    for snapshot in snapshots:
+        rate = snapshot.get("throughput_requests_per_second")
+        success = snapshot.get("success_rate_percent")
+        values: dict[str, float | None] = {
+            "rate": rate,
+            "p95": snapshot.get("response_time_ms") if rate else None,
+            "error_rate": 100.0 - success if isinstance(success, (int, float)) and rate else None,
+        }
+        for name, p95 in (snapshot.get("component_response_times") or {}).items():
+            values[f"p95:{name}"] = p95
+        for name, rate_percent in (snapshot.get("component_error_rates") or {}).items():
+            values[f"errors:{name}"] = rate_percent
+        perf.add(epoch_ms(snapshot["timestamp"]), values)
+    resources = _Steps(start_ms, step * 1000)
+    for reading in readings:
+        resources.add(
+            epoch_ms(reading["timestamp"]),
+            {
+                "cpu": reading.get("cpu_usage_percent"),
+                "memory": reading.get("memory_usage_percent"),
+            },
+        )
+    components = sorted(
+        {name.partition(":")[2] for name in perf.names() if name.startswith(("p95:", "errors:"))}
+    )
+    return {
+        "source": "interval snapshots",
+        "start": start_ms,
+        "end": now.timestamp() * 1000,
+        "step_seconds": step,
+        "requests": {
+            "rate": perf.line("rate"),
+            "p95": perf.line("p95", "max"),
+            "error_rate": perf.line("error_rate"),
+        },
+        "components": {
+            name: {
+                "p95": perf.line(f"p95:{name}", "max"),
+                "error_rate": perf.line(f"errors:{name}"),
+            }
+            for name in components
+        },
+        "resources": {
+            "cpu": resources.line("cpu"),
+            "cpu_max": resources.line("cpu", "max"),
+            "memory": resources.line("memory"),
+            "memory_max": resources.line("memory", "max"),
+        },
+    }
+
+
+def _from_rollups(view: StoreView, seconds: int) -> dict[str, Any]:
+    now = _clock.now()
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(seconds=seconds)
+    base = view.layout.base_path
+    requests = query(
+        "requests",
+        start=start,
+        end=end,
+        group_by=["time:hour"],
+        aggregates=["count", "errors", "p50:duration_ms", "p95:duration_ms", "p99:duration_ms"],
+        base_path=base,
+    )
+    spans = query(
+        "spans",
+        start=start,
+        end=end,
+        group_by=["time:hour", "component"],
+        aggregates=["count", "errors", "p95:duration_ms"],
+        base_path=base,
+    )
+    resources = query(
+        "resource_usage",
+        start=start,
+        end=end,
+        group_by=["time:hour"],
+        aggregates=[
+            "avg:cpu_usage_percent",
+            "max:cpu_usage_percent",
+            "avg:memory_usage_percent",
+            "max:memory_usage_percent",
+        ],
+        base_path=base,
+    )
+    now_ms = now.timestamp() * 1000
+
+    def at(row: dict[str, Any]) -> float:
+        # A point stands at its hour's end (the current hour: now), as the
+        # short ranges put each step's point at the step's end.
+        return min(epoch_ms(row["time:hour"] + ":00:00") + 3_600_000, now_ms)
+
+    def hour_seconds(row: dict[str, Any]) -> float:
+        begin = epoch_ms(row["time:hour"] + ":00:00")
+        return max(1.0, (min(begin + 3_600_000, now_ms) - begin) / 1000)
+
+    components: dict[str, dict[str, list[list[float]]]] = {}
+    for row in spans:
+        entry = components.setdefault(str(row["component"]), {"p95": [], "error_rate": []})
+        entry["p95"].append([at(row), _round(row["p95:duration_ms"])])
+        entry["error_rate"].append([at(row), _percent(row["errors"], row["count"])])
+    first_hours = [rows[0]["time:hour"] for rows in (requests, spans, resources) if rows]
+    start_ms = start.timestamp() * 1000
+    if first_hours:
+        start_ms = max(start_ms, epoch_ms(min(first_hours) + ":00:00"))
+    return {
+        "source": "hourly rollups",
+        "start": start_ms,
+        "end": now_ms,
+        "step_seconds": 3600,
+        "requests": {
+            "rate": [[at(r), round(r["count"] / hour_seconds(r), 3)] for r in requests],
+            "p50": _points(requests, at, "p50:duration_ms"),
+            "p95": _points(requests, at, "p95:duration_ms"),
+            "p99": _points(requests, at, "p99:duration_ms"),
+            "error_rate": [[at(r), _percent(r["errors"], r["count"])] for r in requests],
+        },
+        "components": dict(sorted(components.items())),
+        "resources": {
+            "cpu": _points(resources, at, "avg:cpu_usage_percent"),
+            "cpu_max": _points(resources, at, "max:cpu_usage_percent"),
+            "memory": _points(resources, at, "avg:memory_usage_percent"),
+            "memory_max": _points(resources, at, "max:memory_usage_percent"),
+        },
+    }
+
+
+def _points(rows: Iterable[dict[str, Any]], at: Any, field: str) -> list[list[float]]:
+    return [[at(row), _round(row[field])] for row in rows if row.get(field) is not None]
+
+
+def _round(value: Any) -> float:
+    return round(float(value), 3)
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 3) if whole else 0.0

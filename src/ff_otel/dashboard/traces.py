@@ -1,0 +1,214 @@
+"""Slow operations, their traces as span trees, and recent errors.
+
+These views are about what just happened: they read the newest spans and
+error records backwards from the end of their streams (the last hour, and at
+most a bounded number of bytes, so a very busy store still answers quickly;
+the answer says what time it actually covers).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from ff_otel import _clock
+from ff_otel.dashboard.context import StoreView, epoch_ms, iso
+from ff_otel.store.reader import read_recent
+
+WINDOW = timedelta(hours=1)
+_SPAN_BYTES = 24 * 1024 * 1024
+"""The most of ``spans.jsonl`` one view reads (about 40,000 spans)."""
+_TRACE_BYTES = 64 * 1024 * 1024
+_ERROR_BYTES = 8 * 1024 * 1024
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_KEEP_TRACES = 3
+_MAX_ATTRIBUTES = 40
+_MAX_TEXT = 300
+
+
+def slow_operations(view: StoreView, limit: int = 10) -> dict[str, Any]:
+    """Operations (span name and component) of the last hour, slowest p95 first,
+    each with its slowest and its latest traces."""
+    since = _clock.now() - WINDOW
+    spans = read_recent(view.layout.spans, since, max_bytes=_SPAN_BYTES)
+    operations: dict[tuple[str, str], _Operation] = {}
+    for span in spans:
+        key = (str(span.get("name")), str(span.get("component")))
+        operation = operations.get(key)
+        if operation is None:
+            operation = operations[key] = _Operation(*key)
+        operation.add(span)
+    ranked = sorted(operations.values(), key=lambda o: o.p95(), reverse=True)
+    return {
+        "window_start": iso(since),
+        "covers_from": spans[0]["timestamp"] if spans else None,
+        "spans": len(spans),
+        "operations": [operation.to_dict() for operation in ranked[:limit]],
+    }
+
+
+class _Operation:
+    def __init__(self, name: str, component: str) -> None:
+        self.name, self.component = name, component
+        self.durations: list[float] = []
+        self.errors = 0
+        self.slowest: list[dict[str, Any]] = []
+        self.latest: list[dict[str, Any]] = []
+
+    def add(self, span: dict[str, Any]) -> None:
+        duration = float(span.get("duration_ms") or 0.0)
+        self.durations.append(duration)
+        failed = span.get("status") == "error"
+        self.errors += failed
+        call = {
+            "trace_id": span.get("trace_id"),
+            "timestamp": span.get("timestamp"),
+            "duration_ms": round(duration, 3),
+            "status": "error" if failed else "ok",
+        }
+        self.latest.append(call)
+        if len(self.latest) > _KEEP_TRACES:
+            del self.latest[0]
+        if len(self.slowest) < _KEEP_TRACES or duration > self.slowest[-1]["duration_ms"]:
+            self.slowest.append(call)
+            self.slowest.sort(key=lambda c: c["duration_ms"], reverse=True)
+            del self.slowest[_KEEP_TRACES:]
+
+    def p95(self) -> float:
+        return _nearest_rank(sorted(self.durations), 0.95)
+
+    def to_dict(self) -> dict[str, Any]:
+        ordered = sorted(self.durations)
+        return {
+            "name": self.name,
+            "component": self.component,
+            "calls": len(ordered),
+            "errors": self.errors,
+            "p50_ms": round(_nearest_rank(ordered, 0.5), 3),
+            "p95_ms": round(_nearest_rank(ordered, 0.95), 3),
+            "max_ms": round(ordered[-1], 3),
+            "slowest": self.slowest,
+            "latest": self.latest[::-1],
+        }
+
+
+def _nearest_rank(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return 0.0
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def trace(view: StoreView, trace_id: str, around: str | None = None) -> dict[str, Any] | None:
+    """One trace as a span tree (depth-first, children by start time); None when not found.
+
+    ``around`` (a timestamp of the trace, as the operations view lists it)
+    says how far back to look; without it, the last hour.
+    """
+    if not _TRACE_ID.fullmatch(trace_id):
+        raise ValueError(f"not a trace id (32 lowercase hex digits): {trace_id[:40]!r}")
+    since = _clock.now() - WINDOW
+    if around is not None:
+        since = min(since, _clock.parse_instant(around) - timedelta(minutes=2))
+    spans = [
+        span
+        for span in read_recent(view.layout.spans, since, max_bytes=_TRACE_BYTES)
+        if span.get("trace_id") == trace_id
+    ]
+    if not spans:
+        return None
+    by_id = {str(span.get("span_id")): span for span in spans}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for span in spans:
+        parent = span.get("parent_span_id")
+        children.setdefault(parent if parent in by_id else None, []).append(span)
+    for siblings in children.values():
+        siblings.sort(key=lambda s: str(s.get("timestamp")))
+    begin = min(epoch_ms(str(s["timestamp"])) for s in spans)
+    finish = max(epoch_ms(str(s["timestamp"])) + float(s.get("duration_ms") or 0) for s in spans)
+    rows: list[dict[str, Any]] = []
+    stack = [(span, 0) for span in reversed(children.get(None, []))]
+    while stack:
+        span, depth = stack.pop()
+        rows.append(_span_row(span, depth, begin))
+        stack.extend((child, depth + 1) for child in reversed(children.get(span["span_id"], [])))
+    return {
+        "trace_id": trace_id,
+        "timestamp": min(str(s["timestamp"]) for s in spans),
+        "duration_ms": round(finish - begin, 3),
+        "services": sorted({str(s.get("service")) for s in spans}),
+        "spans": rows,
+    }
+
+
+def _span_row(span: dict[str, Any], depth: int, begin_ms: float) -> dict[str, Any]:
+    attributes = span.get("attributes") or {}
+    return {
+        "span_id": span.get("span_id"),
+        "parent_span_id": span.get("parent_span_id"),
+        "depth": depth,
+        "name": span.get("name"),
+        "component": span.get("component"),
+        "kind": span.get("kind"),
+        "status": span.get("status"),
+        "status_message": _short(span.get("status_message")),
+        "offset_ms": round(epoch_ms(str(span["timestamp"])) - begin_ms, 3),
+        "duration_ms": round(float(span.get("duration_ms") or 0.0), 3),
+        "attributes": {
+            str(key): _short(value) for key, value in list(attributes.items())[:_MAX_ATTRIBUTES]
+        },
+        "events": [
+            {
+                "name": event.get("name"),
+                "offset_ms": round(epoch_ms(str(event["timestamp"])) - begin_ms, 3)
+                if isinstance(event.get("timestamp"), str)
+                else None,
+                "attributes": {
+                    str(key): _short(value)
+                    for key, value in list((event.get("attributes") or {}).items())[:10]
+                },
+            }
+            for event in span.get("events") or ()
+        ],
+    }
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _MAX_TEXT:
+        return value[:_MAX_TEXT] + "…"
+    if isinstance(value, (list, tuple)):
+        return [_short(item) for item in value[:20]]
+    return value
+
+
+def recent_errors(view: StoreView, limit: int = 10) -> dict[str, Any]:
+    """The last hour's failures (failed spans, error logs) by component, operation and type."""
+    since = _clock.now() - WINDOW
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    per_component: Counter[str] = Counter()
+    for record in read_recent(view.layout.error_rates, since, max_bytes=_ERROR_BYTES):
+        kind = record.get("record_type")
+        if kind not in ("span_error", "log_error"):
+            continue  # interval summaries count errors; they are not errors themselves
+        component = str(record.get("component") or record.get("scope") or "-")
+        name = str(record.get("name") or record.get("event_name") or "-")
+        error_type = str(record.get("error_type") or record.get("severity") or "-")
+        per_component[component] += 1
+        group = groups.setdefault(
+            (component, name, error_type),
+            {"component": component, "operation": name, "error_type": error_type, "count": 0},
+        )
+        group["count"] += 1
+        group["last_seen"] = record.get("timestamp")
+        group["message"] = _short(record.get("message") or record.get("body"))
+        if record.get("trace_id"):
+            group["trace_id"] = record.get("trace_id")
+    ranked = sorted(groups.values(), key=lambda g: g["count"], reverse=True)
+    return {
+        "window_start": iso(since),
+        "total": sum(per_component.values()),
+        "by_component": dict(per_component.most_common()),
+        "groups": ranked[:limit],
+    }
