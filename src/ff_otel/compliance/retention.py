@@ -145,12 +145,26 @@ def _rotate_if_due(path: Path, moment: datetime) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_ino != os.stat(path).st_ino:
             return False  # rotated by someone else meanwhile
-        target = path.with_name(f"{path.stem}.{moment.strftime(_STAMP)}.jsonl")
+        target = _free_segment_name(path, moment)
         os.rename(path, target)
         path.touch()
         return True
     finally:
         os.close(fd)
+
+
+def _free_segment_name(path: Path, moment: datetime) -> Path:
+    """``<name>.<stamp>.jsonl`` for a rotation at ``moment``, never an existing segment's name.
+
+    A second rotation stamped with the same second (a stream past 64 MiB twice
+    in a second, or retention run twice with the same ``now``) takes the next
+    free second, so it neither overwrites the earlier segment nor sorts before it.
+    """
+    while True:
+        target = path.with_name(f"{path.stem}.{moment.strftime(_STAMP)}.jsonl")
+        if not target.exists() and not target.with_name(target.name + ".gz").exists():
+            return target
+        moment += timedelta(seconds=1)
 
 
 def _first_record_day(path: Path) -> str | None:
