@@ -111,7 +111,7 @@ def list_alerts(base_path: Path, as_json: bool, show_all: bool, severity: str | 
 def ack(alert_id: str, base_path: Path, as_json: bool, actor: str) -> None:
     """Acknowledge a firing alert: someone is on it, so it stops escalating."""
     layout = open_store(base_path)
-    _known(layout, alert_id, "acknowledged")
+    _known(layout, alert_id, "; nothing to acknowledge")
     if not operations.acknowledge(layout.alerts, alert_id, actor):
         fail(f"alert {alert_id} is no longer open; nothing to acknowledge")
     _done(layout, alert_id, as_json, f"Acknowledged {alert_id} (assigned to {actor}).")
@@ -129,7 +129,7 @@ def ack(alert_id: str, base_path: Path, as_json: bool, actor: str) -> None:
 def resolve(alert_id: str, base_path: Path, as_json: bool, notes: str, actor: str) -> None:
     """Resolve an alert by hand; it stays resolved through the rule's cooldown."""
     layout = open_store(base_path)
-    _known(layout, alert_id, "resolved")
+    _known(layout, alert_id)
     if not operations.resolve(layout.alerts, alert_id, notes, resolved_by=actor):
         fail(f"alert {alert_id} is already resolved")
     _done(layout, alert_id, as_json, f"Resolved {alert_id}.")
@@ -224,12 +224,12 @@ def silences(base_path: Path, as_json: bool) -> None:
     console.print(rows)
 
 
-def _known(layout: StoreLayout, alert_id: str, wanted: str) -> None:
+def _known(layout: StoreLayout, alert_id: str, wanted: str = "") -> None:
     record = operations.current_alerts(layout.alerts).get(alert_id)
     if record is None:
         fail(f"no alert {alert_id!r} in {layout.alerts} (see `ff-otel alerts list --all`)")
     if record.get("state") == "resolved":
-        fail(f"alert {alert_id} is already resolved; it cannot be {wanted}")
+        fail(f"alert {alert_id} is already resolved{wanted}")
 
 
 def _done(layout: StoreLayout, alert_id: str, as_json: bool, message: str) -> None:
