@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,22 @@ from ff_otel.store.layout import StoreLayout
 
 _trails: dict[Path, AuditTrail] = {}
 _lock = threading.Lock()
+
+
+def _forget_inherited_trails() -> None:
+    # A forked child shares its parent's open audit file, and a flock belongs
+    # to the open file: appends from the two (or from two sibling workers)
+    # would no longer exclude each other and could fork the hash chain. The
+    # child closes its copies (the parent's file and lock are unaffected) and
+    # opens its own on its first append.
+    global _lock
+    _lock = threading.Lock()
+    for trail in _trails.values():
+        trail.close()
+    _trails.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_trails)
 
 
 def trail_for(layout: StoreLayout, service: str | None = None) -> AuditTrail:

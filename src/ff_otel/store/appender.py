@@ -9,8 +9,10 @@ reader counts it) and never swallows the next good record.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -72,7 +74,7 @@ def append_bytes(path: Path, payload: bytes | bytearray) -> None:
     try:
         _write_whole_lines(fd, os.fstat(fd).st_size, payload)
     finally:
-        os.close(fd)
+        _close(fd)
 
 
 def _write_whole_lines(fd: int, size: int, payload: bytes | bytearray) -> int:
@@ -143,7 +145,7 @@ def _open_locked(path: Path) -> int:
     again so nothing lands in a segment that was already closed.
     """
     while True:
-        fd = os.open(path, _OPEN_FLAGS, 0o644)
+        fd = _open(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -153,6 +155,46 @@ def _open_locked(path: Path) -> int:
             if current is not None and current.st_ino == os.fstat(fd).st_ino:
                 return fd
         except BaseException:
-            os.close(fd)
+            _close(fd)
             raise
+        _close(fd)
+
+
+_open_fds: set[int] = set()
+"""Descriptors ``append_bytes`` has open right now."""
+_fds_lock = threading.Lock()
+"""Held while a descriptor is opened or closed, and across a fork: the set is then exact."""
+
+
+def _open(path: Path) -> int:
+    with _fds_lock:
+        fd = os.open(path, _OPEN_FLAGS, 0o644)
+        _open_fds.add(fd)
+    return fd
+
+
+def _close(fd: int) -> None:
+    with _fds_lock:
+        _open_fds.discard(fd)
         os.close(fd)
+
+
+def _close_inherited_descriptors() -> None:
+    # A child forked while another thread was appending has a copy of that
+    # thread's descriptor. A flock belongs to the open file, not the process:
+    # the copy would keep the file locked after the parent's write (or take
+    # the lock with it), stalling every writer of the file for as long as the
+    # child lives. Closing the copy, never unlocking it, leaves the parent's
+    # write alone.
+    for fd in _open_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _open_fds.clear()
+    _fds_lock.release()
+
+
+os.register_at_fork(
+    before=_fds_lock.acquire,
+    after_in_parent=_fds_lock.release,
+    after_in_child=_close_inherited_descriptors,
+)
