@@ -49,6 +49,13 @@ def redact_value_patterns(text: str) -> str:
     """``text`` with emails, bearer tokens, JWTs, secret parameters and card numbers replaced."""
     if "@" in text:
         text = _redact_emails(text)
+    if "%40" in text:
+        # "@" percent-encoded, as clients and forms send it in a query string:
+        # the same email. Decoded "%40"s stay decoded (same meaning in a URL).
+        decoded = text.replace("%40", "@")
+        redacted = _redact_emails(decoded)
+        if redacted != decoded:
+            text = redacted
     if "earer" in text or "EARER" in text:
         text = _redact_bearer_tokens(text)
     if "eyJ" in text:
