@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
@@ -94,6 +96,7 @@ class FFOtel:
     """The OTLP collector's circuit (batches failed or not sent while it was down), if any."""
     log_bridge: logging_bridge.LoggingBridge | None = None
     _closed: bool = field(default=False, repr=False)
+    _configured_with: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def enabled(self) -> bool:
@@ -130,6 +133,24 @@ class FFOtel:
             self.pipeline.close()
             if self.pipeline.alerts is not None:
                 self.pipeline.alerts.dispatcher.close()
+
+    def _abandon(self) -> None:
+        """In a forked child: stop this (the parent's) configuration here without flushing it.
+
+        The queued records and metric state the child inherited are the
+        parent's to export. The SDK restarts its export threads in a child
+        (its fork hooks run after ours), so each is first marked shut down and
+        its restarted thread exits without exporting anything.
+        """
+        self._closed = True
+        if self.log_bridge is not None:
+            logging_bridge.detach(self.log_bridge)
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        for exporter in (self.span_exporter, self.log_exporter):
+            if exporter is not None:
+                exporter.shutdown()
+        _stop_inherited_export_threads(self)
 
     def export_stats(self) -> dict[str, ExportStats]:
         """Records exported and failures so far, by signal."""
@@ -169,20 +190,19 @@ def configure(
     cases before changing what is already running.
     """
     global _current
-    settings = resolve_settings(
-        {
-            "base_path": base_path,
-            "service_name": service_name,
-            "analytics": analytics,
-            "otlp_endpoint": otlp_endpoint,
-            "system_metrics": system_metrics,
-            "business": business,
-            "alert_rules": alert_rules,
-            "notifications": notifications,
-            "logging": logging,
-            "logging_level": logging_level,
-        }
-    )
+    arguments: dict[str, Any] = {
+        "base_path": base_path,
+        "service_name": service_name,
+        "analytics": analytics,
+        "otlp_endpoint": otlp_endpoint,
+        "system_metrics": system_metrics,
+        "business": business,
+        "alert_rules": alert_rules,
+        "notifications": notifications,
+        "logging": logging,
+        "logging_level": logging_level,
+    }
+    settings = resolve_settings(arguments)
     layout = StoreLayout(settings.base_path)
     if settings.disabled:
         handle = FFOtel(settings=settings, layout=layout)
@@ -190,6 +210,7 @@ def configure(
         layout.initialize(settings.analytics)
         layout.check_writable()
         handle = _build(settings, layout, scrubbing)
+    handle._configured_with = {**arguments, "scrubbing": scrubbing}
     with _lock:
         previous, _current = _current, handle
         if handle.tracer_provider is not None:
@@ -256,11 +277,10 @@ def store_layout(base_path: str | Path | None = None) -> StoreLayout:
     return layout
 
 
-def _build(
-    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None
-) -> FFOtel:
-    resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
-    resource = Resource.create(resource_attributes)
+def privacy_tools(
+    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None = None
+) -> tuple[Pseudonymizer, Scrubber]:
+    """The store's pseudonymizer and the scrubber that runs before every exporter."""
     privacy = settings.analytics.privacy_config
     pseudonymizer = Pseudonymizer(load_hash_key(layout.analytics_path))
     scrubber = Scrubber(
@@ -269,6 +289,38 @@ def _build(
         pseudonymize_identifiers=privacy.hash_user_identifiers,
         options=scrubbing,
     )
+    return pseudonymizer, scrubber
+
+
+class ExtraExports(NamedTuple):
+    """Export paths added beside the store; each exporter in them already scrubs."""
+
+    spans: list[SpanProcessor]
+    logs: list[LogRecordProcessor]
+    metrics: list[MetricReader]
+
+
+ExtraExporters = Callable[[FFOtelSettings, Scrubber], ExtraExports]
+_extra_exporters: ExtraExporters | None = None
+
+
+def set_extra_exporters(build: ExtraExporters | None) -> None:
+    """Every later ``configure()`` also exports through what ``build`` returns.
+
+    The ``ff_otel`` OpenTelemetry configurator uses this for the exporters
+    that ``OTEL_TRACES_EXPORTER`` and friends name; ``build`` is called again
+    on each configuration (a forked worker's too), so nothing is shared.
+    """
+    global _extra_exporters
+    _extra_exporters = build
+
+
+def _build(
+    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None
+) -> FFOtel:
+    resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
+    resource = Resource.create(resource_attributes)
+    pseudonymizer, scrubber = privacy_tools(settings, layout, scrubbing)
     span_exporter = FlatfileSpanExporter(layout, scrubber)
     metric_exporter = FlatfileMetricExporter(layout, scrubber)
     log_exporter = FlatfileLogExporter(layout, scrubber)
@@ -355,6 +407,13 @@ def _build(
                 export_interval_millis=interval_ms,
             )
         )
+    if _extra_exporters is not None:
+        extra = _extra_exporters(settings, scrubber)
+        for span_processor in extra.spans:
+            tracer_provider.add_span_processor(span_processor)
+        for log_processor in extra.logs:
+            logger_provider.add_log_record_processor(log_processor)
+        readers.extend(extra.metrics)
     handle.meter_provider = MeterProvider(
         resource=resource, metric_readers=readers, shutdown_on_exit=False
     )
@@ -452,3 +511,57 @@ def _shutdown_at_exit(*_: Any) -> None:
 
 
 atexit.register(_shutdown_at_exit)
+
+
+def _configure_forked_child() -> None:
+    # A forked child (a gunicorn worker, a multiprocessing child) has none of
+    # the parent's threads, a copy of its queues and the parent's process
+    # identity in its samplers: it drops that configuration unflushed and
+    # configures afresh with the same arguments, so each worker records its
+    # own telemetry into the shared store (the collector lease stays the
+    # parent's; see store/lease.py).
+    global _current, _lock
+    _lock = threading.RLock()
+    inherited, _current = _current, None
+    if inherited is None:
+        return
+    inherited._abandon()
+    _runtime.tracer = None
+    try:
+        configure(**inherited._configured_with)
+    except Exception:
+        _globals.release_providers()
+        _logger.exception("ff-otel: process %d (forked) could not configure itself", os.getpid())
+
+
+def _stop_inherited_export_threads(handle: FFOtel) -> None:
+    # Reaches into the SDK's processors and readers: it offers no public way
+    # to stop them without a final flush. A missing attribute leaves only an
+    # idle thread behind (the exporters are already shut down).
+    processors = [
+        *getattr(
+            getattr(handle.tracer_provider, "_active_span_processor", None), "_span_processors", ()
+        ),
+        *getattr(
+            getattr(handle.logger_provider, "_multi_log_record_processor", None),
+            "_log_record_processors",
+            (),
+        ),
+    ]
+    for processor in processors:
+        batch = getattr(processor, "_batch_processor", None)
+        if batch is not None:
+            batch._shutdown = True
+    readers = getattr(getattr(handle.meter_provider, "_sdk_config", None), "metric_readers", ())
+    for reader in readers:
+        if isinstance(reader, PeriodicExportingMetricReader):
+            reader._shutdown_event.set()
+            # Its restarted thread collects once more on its way out.
+            reader.collect = _collect_nothing  # type: ignore[method-assign,misc]
+
+
+def _collect_nothing(timeout_millis: float = 0) -> None:
+    return None
+
+
+os.register_at_fork(after_in_child=_configure_forked_child)
