@@ -14,8 +14,10 @@ doubles from 1 s up to 10 s; the first batch after a pause is sent for real,
 and its success resumes normal sending. Each real attempt keeps the SDK's
 retries and timeout; only attempts that would repeat a known failure are
 skipped. When the process shuts down, a collector already found down is not
-tried again. The local store is unaffected (its exporters do not go through
-here), which makes ``ff-otel replay --since`` the way to send the gap later.
+tried again and an attempt under way stops retrying, so exit waits for it at
+most the one RPC in flight. The local store is unaffected (its exporters do
+not go through here), which makes ``ff-otel replay --since`` the way to send
+the gap later.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class CollectorCircuit:
         self._skipped_this_outage = 0
         self._gap_start: str | None = None
         self._closing = False
+        self._stops: list[_Once] = []
 
     def allows(self) -> bool:
         """True when a batch should be sent; False while paused after a failure."""
@@ -74,13 +77,22 @@ class CollectorCircuit:
         return time.monotonic() >= self._closed_until
 
     def closing(self) -> None:
-        """The process is shutting down: a collector already found down is not tried again.
+        """The process is shutting down: a collector already found down is not waited for.
 
-        Its telemetry is in the local store; waiting out another timeout at
-        exit would only delay the process (a flush already under way still
-        finishes its attempt).
+        No batch is sent to it any more, and an attempt under way stops
+        retrying (its exporters are shut down now). Its telemetry is in the
+        local store; another timeout at exit would only delay the process.
         """
         self._closing = True
+        if self._gap_start is not None:
+            for stop in self._stops:
+                stop()
+
+    def register(self, stop_inner: Callable[[], None]) -> Callable[[], None]:
+        """``stop_inner`` made safe to call twice: at closing, and by the processor after."""
+        once = _Once(stop_inner, self.endpoint)
+        self._stops.append(once)
+        return once
 
     def skipped(self, records: int) -> None:
         with self._lock:
@@ -143,6 +155,7 @@ class CircuitSpanExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, circuit: CollectorCircuit) -> None:
         self._inner = inner
         self._circuit = circuit
+        self._stop_inner = circuit.register(inner.shutdown)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         ok = _send(
@@ -154,7 +167,7 @@ class CircuitSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
-        self._inner.shutdown()
+        self._stop_inner()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._inner.force_flush(timeout_millis)
@@ -166,6 +179,7 @@ class CircuitLogExporter(LogRecordExporter):
     def __init__(self, inner: LogRecordExporter, circuit: CollectorCircuit) -> None:
         self._inner = inner
         self._circuit = circuit
+        self._stop_inner = circuit.register(inner.shutdown)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         ok = _send(
@@ -177,7 +191,7 @@ class CircuitLogExporter(LogRecordExporter):
         return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
-        self._inner.shutdown()  # type: ignore[no-untyped-call]
+        self._stop_inner()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._inner.force_flush(timeout_millis)
@@ -193,6 +207,7 @@ class CircuitMetricExporter(MetricExporter):
         )
         self._inner = inner
         self._circuit = circuit
+        self._stop_inner = circuit.register(inner.shutdown)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -215,7 +230,7 @@ class CircuitMetricExporter(MetricExporter):
         return self._inner.force_flush(timeout_millis)
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+        self._stop_inner()
 
 
 def _send(
@@ -236,3 +251,23 @@ def _send(
     else:
         circuit.failed(records)
     return ok
+
+
+class _Once:
+    """Calls a shutdown once, whoever asks first; a fault is logged, never raised."""
+
+    def __init__(self, stop: Callable[[], None], endpoint: str) -> None:
+        self._stop = stop
+        self._endpoint = endpoint
+        self._lock = threading.Lock()
+        self._done = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        try:
+            self._stop()
+        except Exception:
+            _logger.exception("ff-otel: shutting down the exporter to %s failed", self._endpoint)
