@@ -9,6 +9,7 @@ runtime dependency to ff-otel. Connections are kept alive (HTTP/1.1).
 from __future__ import annotations
 
 import logging
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +26,10 @@ class DashboardServer(ThreadingHTTPServer):
 
     daemon_threads = True
     app: DashboardApp
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host, port), _Handler, bind_and_activate=False)
 
     @property
     def port(self) -> int:
@@ -49,7 +54,7 @@ def create_server(
     ``host`` without a ``token``, ``OSError`` when the address cannot be bound.
     """
     check_bind(host, token)
-    server = DashboardServer((host, port), _Handler, bind_and_activate=False)
+    server = DashboardServer(host.strip("[]"), port)
     try:
         server.server_bind()
         server.server_activate()

@@ -408,7 +408,7 @@
     }
     const slowest = Math.max(...data.operations.map((o) => o.p95_ms), 1e-9);
     const rows = [h("div", { className: "op head" },
-      h("span", { text: "operation" }), h("span", { text: "p50 ▮ p95 (bar)" }),
+      h("span", { text: "operation" }), h("span", { className: "latency-head", text: "p50 ▮ p95 (bar)" }),
       h("span", { className: "figure calls", text: "calls" }), h("span", { className: "figure", text: "errors" }),
       h("span", { className: "figure", text: "p95" }))];
     for (const op of data.operations) {

@@ -195,11 +195,15 @@ window.FFCharts = (function () {
       const scale = scales[s.axis || "left"];
       const pts = s.points.filter((p) => p[1] !== null && p[1] !== undefined);
       if (s.kind === "bars") {
-        const barW = Math.max(1, ((o.step || 60) * 1000 / Math.max(1, end - start)) * plotW * 0.7);
+        // A bar covers its step (ending at the point's time), clipped to the plot.
         const g = el("g", { "data-series": s.name, "data-points": pts.length, class: "bars" }, root);
         for (const p of pts) {
+          const right = Math.min(x(p[0]), m.left + plotW);
+          const left = Math.max(m.left, x(p[0] - (o.step || 60) * 1000));
+          const pad = Math.min(2, (right - left) * 0.15);
           const y = scale.y(p[1]);
-          el("rect", { class: "bar", x: x(p[0]) - barW, y, width: barW, height: Math.max(0, m.top + plotH - y), fill: s.color }, g);
+          el("rect", { class: "bar", x: left + pad, y, width: Math.max(1, right - left - 2 * pad),
+            height: Math.max(0, m.top + plotH - y), fill: s.color }, g);
         }
         continue;
       }
