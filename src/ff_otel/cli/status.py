@@ -35,9 +35,9 @@ from ff_otel.cli._common import (
 )
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
-from ff_otel.store.reader import read_records
+from ff_otel.store.reader import read_recent
 
-_RECENT = timedelta(hours=1)
+_NEWEST_BYTES = 256 * 1024  # several health records, each a few KiB
 _STALE_INTERVALS = 3
 
 
@@ -81,14 +81,9 @@ def status(ctx: click.Context, base_path: Path, as_json: bool, max_age: float | 
 
 
 def _latest(path: Path) -> dict[str, Any] | None:
-    """The stream's newest record: the last hour first (a live store), else the whole stream."""
-    latest = None
-    for record in read_records(path, start=_clock.now() - _RECENT):
-        latest = record
-    if latest is None:
-        for record in read_records(path):
-            latest = record
-    return latest
+    """The stream's newest record, read backwards from the end (rotated segments too)."""
+    newest = read_recent(path, max_bytes=_NEWEST_BYTES)
+    return newest[-1] if newest else None
 
 
 def _interval_seconds(layout: StoreLayout) -> float | None:
