@@ -1,4 +1,9 @@
-"""Instrumentation that ff-otel provides itself: psutil system and process metrics."""
+"""Instrumentation that ff-otel provides itself: psutil system and process metrics.
+
+Beside them: ``distro`` (the OpenTelemetry distro and configurator that
+``opentelemetry-instrument`` loads) and ``launcher`` (``ff-otel-instrument``),
+loaded through their entry points rather than imported here.
+"""
 
 from ff_otel.instrumentation.system_metrics import (
     ResourceReading,
