@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/bi.py
+	$(BIN)/python benchmarks/otlp_outage.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache
