@@ -12,6 +12,8 @@
    service and phase, and their ratio to the no-collector service in the same
    phase. Target: the outage costs nothing measurable (p50 ratio <= 1.10).
 2. Nothing lost: the outage copy's store must hold a span for every request.
+   Then all of its stored spans are replayed to the live collector
+   (``replay_spans``, as ``ff-otel replay`` does): spans per second.
 3. Exit. Time from SIGTERM to process exit (the final flush included) with the
    collector up, stopped just before exit (spans still queued for it), and
    stopped 15 s before exit while requests continue; for ff-otel and, as the
@@ -53,6 +55,7 @@ from _common import (
     isolate_from_environment,
     write_results,
 )
+from ff_otel.exporters.replay import replay_spans
 
 APP = Path(__file__).resolve().parents[1] / "tests" / "collector_outage_app.py"
 AGENT = Path(rotel.__file__).parent / "rotel-agent"
@@ -199,6 +202,10 @@ def latency_run(
         results += _phase("after the stop", apps, rounds, per_round)
         outage = apps["collector stopped"]
         exits = {service: app.exit_seconds() for service, app in apps.items()}
+        # What the collector missed is in the store: send all of it to the live one.
+        start = time.perf_counter()
+        replayed = replay_spans(live.endpoint, base_path=outage.store)
+        replay_seconds = time.perf_counter() - start
     finally:
         live.stop()
         for app in apps.values():
@@ -212,6 +219,9 @@ def latency_run(
     return results, {
         "requests_to_the_outage_service": outage.requests,
         "its_request_spans_in_the_store": stored,
+        "replayed_spans": replayed.sent,
+        "replay_unsent": replayed.unsent,
+        "replay_spans_per_second": replayed.sent / replay_seconds,
         **{f"exit_seconds_{service.replace(' ', '_')}": took for service, took in exits.items()},
     }
 
@@ -304,6 +314,11 @@ def main() -> int:
     print(
         f"stored: {completeness['its_request_spans_in_the_store']:,.0f} request spans for "
         f"{completeness['requests_to_the_outage_service']:,.0f} requests to the outage service"
+    )
+    print(
+        f"replay: {completeness['replayed_spans']:,.0f} stored spans to the live collector "
+        f"at {completeness['replay_spans_per_second']:,.0f} spans/s "
+        f"({completeness['replay_unsent']:,.0f} not sent)"
     )
     print()
     print(f"{'exit after SIGTERM':<44} {'ff-otel s':>10} {'OTel SDK s':>11}")
