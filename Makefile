@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/bi.py
 	$(BIN)/python benchmarks/otlp_outage.py
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache

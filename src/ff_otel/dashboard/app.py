@@ -94,9 +94,12 @@ class DashboardApp:
         }
 
     def warm_up(self) -> None:
-        """Start the slow figures the page asks for first, before anyone asks."""
+        """Start the slow figures the page asks for first, before anyone asks, and read
+        the week of hourly rollups the long-range charts need once (later requests
+        reread only the hour still filling)."""
         self._bi("week")
         compliance_status(self.view, self.figures)
+        self.figures.warm(lambda: data.series(self.view, "7d"))
 
     def close(self) -> None:
         self.figures.close()

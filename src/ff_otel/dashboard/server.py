@@ -70,6 +70,10 @@ def create_server(
 class _Handler(BaseHTTPRequestHandler):
     server: DashboardServer
     protocol_version = "HTTP/1.1"
+    # The answer goes out as one buffered write with Nagle off: headers and body
+    # as separate small writes would wait for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
     server_version = "ff-otel-dashboard"
     sys_version = ""
 
@@ -80,9 +84,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self._send(Response(413, b'{"error": "request body too large"}'))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self._send(Response(413 if length > 0 else 400, b'{"error": "bad Content-Length"}'))
             self.close_connection = True
             return
         body = self.rfile.read(length) if length > 0 else b""

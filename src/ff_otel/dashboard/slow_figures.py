@@ -97,6 +97,17 @@ class SlowFigures:
             self._results[name] = result
             self._running.pop(name, None)
 
+    def warm(self, work: Callable[[], Any]) -> None:
+        """Run ``work`` on the worker thread for its side effects (filling caches)."""
+
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                _logger.exception("ff-otel dashboard: warming up failed")
+
+        self._pool.submit(run)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
