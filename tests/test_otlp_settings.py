@@ -245,3 +245,23 @@ def test_replay_sends_the_standard_headers_too(
     [received] = receiver.requests
     assert received.span_names == ["stored.before"]
     assert received.headers["x-tenant"] == "acme"
+
+
+def test_an_unusable_standard_variable_is_a_config_error_naming_it(
+    base_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "deflate")  # HTTP only, not gRPC
+
+    with pytest.raises(ff_otel.ConfigError, match="OTEL_EXPORTER_OTLP_COMPRESSION"):
+        ff_otel.configure(base_path=base_path, otlp_endpoint="http://127.0.0.1:4317")
+
+    result = subprocess.run(
+        [FF_OTEL, "replay", "--to", "http://127.0.0.1:4317", "--since", "1h",
+         "--base-path", str(base_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "OTEL_EXPORTER_OTLP_COMPRESSION" in line

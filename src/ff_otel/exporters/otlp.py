@@ -16,6 +16,8 @@ general ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` are set (see
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from opentelemetry.sdk._logs.export import LogRecordExporter
@@ -48,8 +50,41 @@ def otlp_protocol(protocol: str | None = None) -> str:
 
 
 def otlp_span_exporter(endpoint: str, protocol: str | None = None) -> SpanExporter:
-    """The standard OTLP span exporter alone (what ``ff-otel replay`` sends through)."""
-    if otlp_protocol(protocol) == "grpc":
+    """The standard OTLP span exporter alone (what ``ff-otel replay`` sends through).
+
+    Raises ``ValueError`` when the protocol or an ``OTEL_EXPORTER_OTLP_*`` value is unusable.
+    """
+    protocol = otlp_protocol(protocol)
+    with _unusable_settings(endpoint):
+        return _span_exporter(endpoint, protocol)
+
+
+def otlp_exporters(endpoint: str, protocol: str | None = None) -> OtlpExporters:
+    """OTLP exporters for all three signals sending to ``endpoint``.
+
+    Raises ``ValueError`` when the protocol or an ``OTEL_EXPORTER_OTLP_*`` value is unusable.
+    """
+    protocol = otlp_protocol(protocol)
+    with _unusable_settings(endpoint):
+        return _exporters(endpoint, protocol)
+
+
+@contextmanager
+def _unusable_settings(endpoint: str) -> Iterator[None]:
+    # The exporters read their variables as they start and fail in their own
+    # ways (a bad timeout is a float() error, a bad gRPC compression its own
+    # exception type): one clear ValueError instead, a ConfigError in configure().
+    try:
+        yield
+    except Exception as exc:
+        raise ValueError(
+            f"OTLP export to {endpoint} cannot start: {exc} "
+            "(check the OTEL_EXPORTER_OTLP_* variables)"
+        ) from exc
+
+
+def _span_exporter(endpoint: str, protocol: str) -> SpanExporter:
+    if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         return OTLPSpanExporter(endpoint=endpoint)
@@ -64,13 +99,8 @@ def otlp_span_exporter(endpoint: str, protocol: str | None = None) -> SpanExport
     )
 
 
-def otlp_exporters(endpoint: str, protocol: str | None = None) -> OtlpExporters:
-    """OTLP exporters for all three signals sending to ``endpoint``.
-
-    Raises ``ValueError`` naming the variable when the protocol is unknown.
-    """
-    protocol = otlp_protocol(protocol)
-    spans = otlp_span_exporter(endpoint, protocol)
+def _exporters(endpoint: str, protocol: str) -> OtlpExporters:
+    spans = _span_exporter(endpoint, protocol)
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
