@@ -13,7 +13,8 @@ retries), batches of every signal fail at once, unsent, for a pause that
 doubles from 1 s up to 10 s; the first batch after a pause is sent for real,
 and its success resumes normal sending. Each real attempt keeps the SDK's
 retries and timeout; only attempts that would repeat a known failure are
-skipped. When the process shuts down, a collector already found down is not
+skipped: while the collector is down, a retry first checks that it accepts
+connections at all. When the process shuts down, a collector already found down is not
 tried again and an attempt under way stops retrying, so exit waits for it at
 most the one RPC in flight. The local store is unaffected (its exporters do
 not go through here), which makes ``ff-otel replay --since`` the way to send
@@ -23,15 +24,20 @@ the gap later.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_TIMEOUT
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -40,6 +46,7 @@ from ff_otel import _clock
 
 FIRST_PAUSE_SECONDS = 1.0
 MAX_PAUSE_SECONDS = 10.0
+_DEFAULT_TIMEOUT_SECONDS = 10.0
 
 _logger = logging.getLogger("ff_otel.exporters")
 
@@ -69,12 +76,36 @@ class CollectorCircuit:
         self._gap_start: str | None = None
         self._closing = False
         self._stops: list[_Once] = []
+        self._probe = _probe_address(endpoint)
+        self._probe_timeout = _timeout_seconds()
 
     def allows(self) -> bool:
         """True when a batch should be sent; False while paused after a failure."""
         if self._closing and self._gap_start is not None:
             return False
         return time.monotonic() >= self._closed_until
+
+    @property
+    def down(self) -> bool:
+        """True from a failed batch until a batch succeeds again."""
+        return self._gap_start is not None
+
+    def listening(self) -> bool:
+        """Whether the collector accepts connections (True where that cannot be checked).
+
+        While it is down, each retry asks this first: a TCP connect, refused
+        at once by a host whose collector is not running. Without it, every
+        retry would hold the export thread for the exporter's whole retry
+        schedule, during which the SDK's queue overflows and it logs a
+        warning for each span it drops, in the application's own threads.
+        """
+        if self._probe is None:
+            return True
+        try:
+            with socket.create_connection(self._probe, timeout=self._probe_timeout):
+                return True
+        except OSError:
+            return False
 
     def closing(self) -> None:
         """The process is shutting down: a collector already found down is not waited for.
@@ -239,6 +270,9 @@ def _send(
     if not circuit.allows():
         circuit.skipped(records)
         return False
+    if circuit.down and not circuit.listening():
+        circuit.failed(records)
+        return False
     try:
         ok = export() is success
     except Exception:
@@ -251,6 +285,33 @@ def _send(
     else:
         circuit.failed(records)
     return ok
+
+
+def _probe_address(endpoint: str) -> tuple[str, int] | None:
+    """Where the collector listens, to check before retrying; None to always retry for real.
+
+    None behind a proxy (the collector may only be reachable through it) and
+    for an endpoint without an explicit port.
+    """
+    # gRPC reads grpc_proxy in lower case, as well as the *_proxy variables.
+    if urllib.request.getproxies() or os.environ.get("grpc_proxy"):  # noqa: SIM112
+        return None
+    parsed = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    try:
+        port = parsed.port
+    except ValueError:
+        return None
+    if parsed.hostname is None or port is None:
+        return None
+    return parsed.hostname, port
+
+
+def _timeout_seconds() -> float:
+    # The connect check waits as long as the exporter would for one batch.
+    try:
+        return float(os.environ.get(OTEL_EXPORTER_OTLP_TIMEOUT) or _DEFAULT_TIMEOUT_SECONDS)
+    except ValueError:
+        return _DEFAULT_TIMEOUT_SECONDS
 
 
 class _Once:
