@@ -18,9 +18,10 @@ other resource attributes, the scope's version.
 
 Stored records are already scrubbed, so nothing is scrubbed again. Only spans
 are replayed: ``logs.jsonl`` holds just the log records that have no more
-specific home (user events and error logs are stored as analytics and error
-records, not as logs) and metric points are stored as deltas, so replaying
-either would give a collector a partial or differently shaped picture.
+specific home (user events, audit and security events are stored as their
+own records, not as logs) and metric points are stored as deltas, so
+replaying either would give a collector a partial or differently shaped
+picture.
 """
 
 from __future__ import annotations
