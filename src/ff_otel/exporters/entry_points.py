@@ -60,8 +60,8 @@ def store_from_environment() -> tuple[StoreLayout, Scrubber]:
     invalid setting and :class:`~ff_otel.StoreError` for a store that cannot
     be created or written, naming what was wrong.
     """
-    # Imported here: ff_otel.setup imports the exporters package.
-    from ff_otel.setup import privacy_tools
+    # Imported here: ff_otel.assembly imports the exporters package.
+    from ff_otel.assembly import privacy_tools
 
     settings = resolve_settings({})
     key = (settings.base_path.resolve(), settings.analytics.privacy_config.model_dump_json())

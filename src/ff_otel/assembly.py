@@ -1,0 +1,292 @@
+"""Build one configuration: providers, the store's exporters, OTLP beside them, the pipeline.
+
+``ff_otel.configure()`` resolves and validates the settings and creates the
+store; :func:`build` then assembles what runs. Exporters named by the
+environment (the ``ff_otel`` OpenTelemetry configurator) join through
+:func:`set_extra_exporters`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+
+from ff_otel import _clock
+from ff_otel.alerting.engine import AlertEngine
+from ff_otel.alerting.notifiers import NotificationDispatcher
+from ff_otel.alerting.rules import builtin_rules
+from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
+from ff_otel.analytics.recorder import UserEventRecorder
+from ff_otel.analytics.sessions import SessionTracker
+from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.exporters import (
+    FlatfileLogExporter,
+    FlatfileMetricExporter,
+    FlatfileSpanExporter,
+    otlp_exporters,
+)
+from ff_otel.exporters.circuit import (
+    CircuitLogExporter,
+    CircuitMetricExporter,
+    CircuitSpanExporter,
+    CollectorCircuit,
+)
+from ff_otel.exporters.logs import register_event_route
+from ff_otel.exporters.scrubbing import (
+    ScrubbingLogExporter,
+    ScrubbingMetricExporter,
+    ScrubbingSpanExporter,
+)
+from ff_otel.handle import FFOtel
+from ff_otel.instrumentation.system_metrics import (
+    SystemSampler,
+    register_host_instruments,
+    register_process_instruments,
+)
+from ff_otel.pipeline.reader import PipelineMetricReader
+from ff_otel.pipeline.runner import Pipeline
+from ff_otel.privacy.consent import ConsentRegistry
+from ff_otel.privacy.keys import load_hash_key
+from ff_otel.privacy.pseudonym import Pseudonymizer
+from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
+from ff_otel.settings import ConfigError, FFOtelSettings
+from ff_otel.store.appender import append_records
+from ff_otel.store.layout import StoreLayout
+
+
+def privacy_tools(
+    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None = None
+) -> tuple[Pseudonymizer, Scrubber]:
+    """The store's pseudonymizer and the scrubber that runs before every exporter."""
+    privacy = settings.analytics.privacy_config
+    pseudonymizer = Pseudonymizer(load_hash_key(layout.analytics_path))
+    scrubber = Scrubber(
+        pseudonymizer,
+        exclude_sensitive_content=privacy.exclude_sensitive_content,
+        pseudonymize_identifiers=privacy.hash_user_identifiers,
+        options=scrubbing,
+    )
+    return pseudonymizer, scrubber
+
+
+class ExtraExports(NamedTuple):
+    """Export paths added beside the store; each exporter in them already scrubs."""
+
+    spans: list[SpanProcessor]
+    logs: list[LogRecordProcessor]
+    metrics: list[MetricReader]
+
+
+ExtraExporters = Callable[[FFOtelSettings, Scrubber], ExtraExports]
+_extra_exporters: ExtraExporters | None = None
+
+
+def set_extra_exporters(build: ExtraExporters | None) -> None:
+    """Every later ``configure()`` also exports through what ``build`` returns.
+
+    The ``ff_otel`` OpenTelemetry configurator uses this for the exporters
+    that ``OTEL_TRACES_EXPORTER`` and friends name; ``build`` is called again
+    on each configuration (a forked worker's too), so nothing is shared.
+    """
+    global _extra_exporters
+    _extra_exporters = build
+
+
+def build(
+    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None
+) -> FFOtel:
+    resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
+    resource = Resource.create(resource_attributes)
+    pseudonymizer, scrubber = privacy_tools(settings, layout, scrubbing)
+    span_exporter = FlatfileSpanExporter(layout, scrubber)
+    metric_exporter = FlatfileMetricExporter(layout, scrubber)
+    log_exporter = FlatfileLogExporter(layout, scrubber)
+    interval_ms = settings.analytics.collection_interval_seconds * 1000
+    sampler = SystemSampler(layout.base_path) if settings.system_metrics else None
+
+    tracer_provider = TracerProvider(
+        resource=resource, sampler=_sampler(settings.analytics), shutdown_on_exit=False
+    )
+    # Spans and logs reach the files within half an interval (at most the SDK's
+    # usual 5 s), so each interval's snapshot sees the interval's own activity.
+    batch_delay_ms = min(5000, interval_ms // 2)
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(span_exporter, schedule_delay_millis=batch_delay_ms)
+    )
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    # User events come in bursts far larger than application logs do: a
+    # deeper queue and bigger batches keep them from being dropped.
+    logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(
+            log_exporter,
+            schedule_delay_millis=batch_delay_ms,
+            max_queue_size=_LOG_QUEUE_SIZE,
+            max_export_batch_size=_LOG_BATCH_SIZE,
+        )
+    )
+    consent = ConsentRegistry(layout)
+    recorder = UserEventRecorder(
+        settings.analytics,
+        pseudonymizer,
+        scrubber,
+        consent,
+        logger_provider.get_logger("ff_otel.analytics"),
+    )
+    sessions = (
+        SessionTracker(settings.session_idle_timeout_minutes * 60) if recorder.enabled else None
+    )
+    handle = FFOtel(
+        settings=settings,
+        layout=layout,
+        pseudonymizer=pseudonymizer,
+        scrubber=scrubber,
+        consent=consent,
+        analytics=recorder,
+        tracer_provider=tracer_provider,
+        logger_provider=logger_provider,
+        span_exporter=span_exporter,
+        metric_exporter=metric_exporter,
+        log_exporter=log_exporter,
+    )
+    pipeline = Pipeline(
+        layout,
+        settings.analytics,
+        sampler,
+        handle.export_stats,
+        on_leadership=lambda: _register_host_instruments(handle, sampler),
+        sessions=sessions,
+        business=settings.business,
+        alerts=_alert_engine(settings, layout),
+    )
+    readers: list[MetricReader] = [
+        PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
+    ]
+    if settings.otlp_endpoint:
+        try:
+            otlp = otlp_exporters(settings.otlp_endpoint)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        # Outermost, so that nothing is scrubbed for a collector known to be down.
+        circuit = handle.collector = CollectorCircuit(settings.otlp_endpoint)
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(
+                CircuitSpanExporter(ScrubbingSpanExporter(otlp.spans, scrubber), circuit)
+            )
+        )
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(
+                CircuitLogExporter(ScrubbingLogExporter(otlp.logs, scrubber), circuit)
+            )
+        )
+        readers.append(
+            PeriodicExportingMetricReader(
+                CircuitMetricExporter(ScrubbingMetricExporter(otlp.metrics, scrubber), circuit),
+                export_interval_millis=interval_ms,
+            )
+        )
+    if _extra_exporters is not None:
+        extra = _extra_exporters(settings, scrubber)
+        for span_processor in extra.spans:
+            tracer_provider.add_span_processor(span_processor)
+        for log_processor in extra.logs:
+            logger_provider.add_log_record_processor(log_processor)
+        readers.extend(extra.metrics)
+    handle.meter_provider = MeterProvider(
+        resource=resource, metric_readers=readers, shutdown_on_exit=False
+    )
+    handle.pipeline = pipeline
+    _record_privacy_settings(layout, settings)
+    if sampler is not None and pipeline.policy.process_metrics:
+        register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
+    return handle
+
+
+def _alert_engine(settings: FFOtelSettings, layout: StoreLayout) -> AlertEngine:
+    analytics = settings.analytics
+    service = settings.service_name or "unknown_service"
+
+    def delivered(
+        record: dict[str, Any],
+        channel: str,
+        target: str,
+        ok: bool,
+        error: str | None,
+        attempts: int,
+    ) -> None:
+        append_records(
+            layout.alerts,
+            [
+                {
+                    "timestamp": _clock.now_iso(),
+                    "event": "notified" if ok else "notification_failed",
+                    "alert_id": record.get("alert_id"),
+                    "alert_event": record.get("event"),
+                    "channel": channel,
+                    "target": target,
+                    "attempts": attempts,
+                    "error": error,
+                }
+            ],
+        )
+
+    dispatcher = NotificationDispatcher(
+        analytics.alerting_config, settings.notifications, service, delivered
+    )
+    rules = builtin_rules(analytics.alerting_config, analytics.collection_interval_seconds)
+    return AlertEngine(
+        layout.alerts,
+        analytics.alerting_config,
+        [*rules, *settings.alert_rules],
+        dispatcher,
+        service,
+    )
+
+
+def _record_privacy_settings(layout: StoreLayout, settings: FFOtelSettings) -> None:
+    # Switching pseudonymisation off is the user's explicit choice; it is
+    # recorded where a privacy officer looks, each time a process starts so.
+    privacy = settings.analytics.privacy_config
+    events = []
+    if not privacy.anonymize_user_data:
+        events.append("anonymization_disabled")
+    if not privacy.hash_user_identifiers:
+        events.append("identifier_hashing_disabled")
+    if events:
+        stamp = _clock.now_iso()
+        append_records(
+            layout.privacy_events,
+            [
+                {"timestamp": stamp, "event_type": event, "service": settings.service_name}
+                for event in events
+            ],
+        )
+
+
+_SYSTEM_METER = "ff_otel.system"
+_LOG_QUEUE_SIZE = 32_768
+_LOG_BATCH_SIZE = 4_096
+
+register_event_route(USER_EVENT, user_event_lines, scrubbed_at_source=True)
+
+
+def _register_host_instruments(handle: FFOtel, sampler: SystemSampler | None) -> None:
+    # Host-wide readings come from the store's collector only, so that workers
+    # sharing a store report the host once.
+    if sampler is not None and handle.meter_provider is not None and not handle._closed:
+        register_host_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
+
+
+def _sampler(analytics: FFAnalyticsConfigDTO) -> Sampler | None:
+    # None lets the SDK read OTEL_TRACES_SAMPLER as usual.
+    if analytics.enable_data_sampling:
+        return ParentBased(TraceIdRatioBased(analytics.sampling_rate))
+    return None

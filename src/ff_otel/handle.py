@@ -1,0 +1,143 @@
+"""The handle ``configure()`` returns: what one configuration runs and where it writes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+
+from ff_otel.analytics.recorder import UserEventRecorder
+from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
+from ff_otel.exporters._guard import ExportStats
+from ff_otel.exporters.circuit import CollectorCircuit
+from ff_otel.instrumentation import logging_bridge
+from ff_otel.pipeline.runner import Pipeline
+from ff_otel.privacy.consent import ConsentRegistry
+from ff_otel.privacy.pseudonym import Pseudonymizer
+from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.settings import FFOtelSettings
+from ff_otel.store.layout import StoreLayout
+
+_logger = logging.getLogger("ff_otel")
+
+
+@dataclass
+class FFOtel:
+    """The handle ``configure()`` returns: what is running and where it writes."""
+
+    settings: FFOtelSettings
+    layout: StoreLayout
+    pseudonymizer: Pseudonymizer | None = None
+    scrubber: Scrubber | None = None
+    consent: ConsentRegistry | None = None
+    analytics: UserEventRecorder | None = None
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    logger_provider: LoggerProvider | None = None
+    span_exporter: FlatfileSpanExporter | None = None
+    metric_exporter: FlatfileMetricExporter | None = None
+    log_exporter: FlatfileLogExporter | None = None
+    pipeline: Pipeline | None = None
+    collector: CollectorCircuit | None = None
+    """The OTLP collector's circuit (batches failed or not sent while it was down), if any."""
+    log_bridge: logging_bridge.LoggingBridge | None = None
+    _closed: bool = field(default=False, repr=False)
+    _configured_with: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.tracer_provider is not None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything recorded so far; True when every signal flushed in time."""
+        if not self.enabled or self._closed:
+            return True
+        assert self.tracer_provider and self.meter_provider and self.logger_provider
+        ok = self.tracer_provider.force_flush(timeout_millis)
+        ok = self.logger_provider.force_flush(timeout_millis) and ok
+        return self.meter_provider.force_flush(timeout_millis) and ok
+
+    def shutdown(self) -> None:
+        """Flush and stop this configuration's providers; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.log_bridge is not None:
+            logging_bridge.detach(self.log_bridge)
+        if self.collector is not None:
+            self.collector.closing()
+        # Spans and logs first, so that the final metric collection (which
+        # runs the pipeline one last time) sees everything.
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            if provider is None:
+                continue
+            try:
+                provider.shutdown()
+            except Exception:
+                _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
+        if self.pipeline is not None:
+            self.pipeline.close()
+            if self.pipeline.alerts is not None:
+                self.pipeline.alerts.dispatcher.close()
+
+    def _abandon(self) -> None:
+        """In a forked child: stop this (the parent's) configuration here without flushing it.
+
+        The queued records and metric state the child inherited are the
+        parent's to export. The SDK restarts its export threads in a child
+        (its fork hooks run after ours), so each is first marked shut down and
+        its restarted thread exits without exporting anything.
+        """
+        self._closed = True
+        if self.log_bridge is not None:
+            logging_bridge.detach(self.log_bridge)
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        for exporter in (self.span_exporter, self.log_exporter):
+            if exporter is not None:
+                exporter.shutdown()
+        _stop_inherited_export_threads(self)
+
+    def export_stats(self) -> dict[str, ExportStats]:
+        """Records exported and failures so far, by signal."""
+        exporters = {
+            "spans": self.span_exporter,
+            "metrics": self.metric_exporter,
+            "logs": self.log_exporter,
+        }
+        return {name: e.guard.stats for name, e in exporters.items() if e is not None}
+
+
+def _stop_inherited_export_threads(handle: FFOtel) -> None:
+    # Reaches into the SDK's processors and readers: it offers no public way
+    # to stop them without a final flush. A missing attribute leaves only an
+    # idle thread behind (the exporters are already shut down).
+    processors = [
+        *getattr(
+            getattr(handle.tracer_provider, "_active_span_processor", None), "_span_processors", ()
+        ),
+        *getattr(
+            getattr(handle.logger_provider, "_multi_log_record_processor", None),
+            "_log_record_processors",
+            (),
+        ),
+    ]
+    for processor in processors:
+        batch = getattr(processor, "_batch_processor", None)
+        if batch is not None:
+            batch._shutdown = True
+    readers = getattr(getattr(handle.meter_provider, "_sdk_config", None), "metric_readers", ())
+    for reader in readers:
+        if isinstance(reader, PeriodicExportingMetricReader):
+            reader._shutdown_event.set()
+            # Its restarted thread collects once more on its way out.
+            reader.collect = _collect_nothing  # type: ignore[method-assign,misc]
+
+
+def _collect_nothing(timeout_millis: float = 0) -> None:
+    return None
