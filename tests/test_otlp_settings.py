@@ -251,9 +251,12 @@ def test_an_unusable_standard_variable_is_a_config_error_naming_it(
     base_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "deflate")  # HTTP only, not gRPC
+    threads_before = set(threading.enumerate())
 
     with pytest.raises(ff_otel.ConfigError, match="OTEL_EXPORTER_OTLP_COMPRESSION"):
         ff_otel.configure(base_path=base_path, otlp_endpoint="http://127.0.0.1:4317")
+    assert ff_otel.current() is None
+    assert set(threading.enumerate()) - threads_before == set()  # no half-built providers left
 
     result = subprocess.run(
         [FF_OTEL, "replay", "--to", "http://127.0.0.1:4317", "--since", "1h",

@@ -41,6 +41,7 @@ from ff_otel.exporters.circuit import (
     CollectorCircuit,
 )
 from ff_otel.exporters.logs import register_event_route
+from ff_otel.exporters.otlp import OtlpExporters
 from ff_otel.exporters.scrubbing import (
     ScrubbingLogExporter,
     ScrubbingMetricExporter,
@@ -104,6 +105,9 @@ def set_extra_exporters(build: ExtraExporters | None) -> None:
 def build(
     settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None
 ) -> FFOtel:
+    # The OTLP exporters are made first: a bad OTEL_EXPORTER_OTLP_* value then
+    # fails configure() before any provider has started a thread.
+    otlp = _otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
     resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
     resource = Resource.create(resource_attributes)
     pseudonymizer, scrubber = privacy_tools(settings, layout, scrubbing)
@@ -170,11 +174,7 @@ def build(
     readers: list[MetricReader] = [
         PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
     ]
-    if settings.otlp_endpoint:
-        try:
-            otlp = otlp_exporters(settings.otlp_endpoint)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+    if otlp is not None and settings.otlp_endpoint:
         # Outermost, so that nothing is scrubbed for a collector known to be down.
         circuit = handle.collector = CollectorCircuit(settings.otlp_endpoint)
         tracer_provider.add_span_processor(
@@ -208,6 +208,13 @@ def build(
     if sampler is not None and pipeline.policy.process_metrics:
         register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
     return handle
+
+
+def _otlp(endpoint: str) -> OtlpExporters:
+    try:
+        return otlp_exporters(endpoint)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _alert_engine(settings: FFOtelSettings, layout: StoreLayout) -> AlertEngine:
