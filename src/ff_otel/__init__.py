@@ -33,6 +33,7 @@ from ff_otel.config import (
     FFStorageConfigDTO,
 )
 from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
+from ff_otel.exporters.replay import ReplayReport, replay_spans
 from ff_otel.manager import FFMetricsCollectionManager
 from ff_otel.meters import counter, histogram, up_down_counter
 from ff_otel.models import (
@@ -86,6 +87,7 @@ __all__ = [
     "FlatfileSpanExporter",
     "MonitoringProtocol",
     "ReadStats",
+    "ReplayReport",
     "ScrubMatch",
     "ScrubbingOptions",
     "StoreError",
@@ -110,6 +112,7 @@ __all__ = [
     "record_security_event",
     "record_user_event",
     "register_health_check",
+    "replay_spans",
     "run_retention",
     "shutdown",
     "silence_alerts",
