@@ -146,8 +146,12 @@ def _stop(dashboard: Dashboard) -> None:
 
 @pytest.fixture(scope="module")
 def dashboard(live_store: Path) -> Iterator[Dashboard]:
-    """``ff-otel dashboard`` on the live store, on loopback (no token)."""
-    started = _start_dashboard(live_store)
+    """``ff-otel dashboard`` on the live store, on loopback (no token).
+
+    Polling every 20 s (charts every 60 s) keeps a chart from being redrawn with
+    newer data between the answer a test captured and its look at the drawing.
+    """
+    started = _start_dashboard(live_store, "--refresh", "20")
     yield started
     _stop(started)
 
@@ -304,8 +308,11 @@ def _current_state(layout: StoreLayout, alert_id: str) -> str | None:
     return operations.current_alerts(layout.alerts).get(alert_id, {}).get("state")
 
 
-def _firing_card(page: Page) -> tuple[str, Any]:
-    card = page.locator('article.alert[data-state="firing"]').first
+def _firing_card(page: Page, *, acknowledged_too: bool = False) -> tuple[str, Any]:
+    selector = 'article.alert[data-state="firing"]'
+    if acknowledged_too:
+        selector += ', article.alert[data-state="acknowledged"]'
+    card = page.locator(selector).first
     card.wait_for(timeout=90_000)
     return str(card.get_attribute("data-alert-id")), card
 
@@ -364,7 +371,8 @@ def test_resolving_and_silencing_in_the_page_are_stored_and_audited(
     page.fill("#operator", "Lee")
     page.dispatch_event("#operator", "change")
 
-    alert_id, card = _firing_card(page)
+    # Any open alert will do (the one acknowledged by the test before, too).
+    alert_id, card = _firing_card(page, acknowledged_too=True)
     labels = next(r["labels"] for r in _records(layout.alerts) if r.get("alert_id") == alert_id)
     card.locator('[data-action="silence"]').click()
     card.locator('form[data-form="silence"] select').select_option("15")
@@ -384,7 +392,7 @@ def test_resolving_and_silencing_in_the_page_are_stored_and_audited(
     deadline = time.monotonic() + 120
     while resolved_id is None:
         page.reload()
-        candidate, card = _firing_card(page)
+        candidate, card = _firing_card(page, acknowledged_too=True)
         card.locator('[data-action="resolve"]').click()
         card.locator('form[data-form="resolve"] input[name="notes"]').fill("restarted the parser")
         with page.expect_response(lambda r: "/resolve" in r.url) as answered:
