@@ -432,6 +432,10 @@ def main() -> None:
     summarize_errors(layout.error_rates)
     summarize_metrics(layout.metrics)
     print(f"\nTorn lines skipped by the reader: {torn_lines}")
+    store = layout.base_path
+    print(f"\nNext: .venv/bin/ff-otel status --base-path {store}")
+    print(f"      .venv/bin/ff-otel dashboard --base-path {store}   (http://127.0.0.1:8050/)")
+    print(f"      .venv/bin/ff-otel-instrument --base-path {store} -- python your_app.py")
 
 
 if __name__ == "__main__":
