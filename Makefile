@@ -32,8 +32,9 @@ typecheck: $(VENV)/.installed-dev
 
 # The dashboard's browser tests drive Debian's chromium (no Playwright browser
 # download); installed here when missing, a no-op when it is already there.
+APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium)
+	@command -v chromium >/dev/null 2>&1 || ($(APT) update && $(APT) install -y chromium)
 
 test: lint typecheck chromium
 	$(BIN)/python -m pytest -q
