@@ -33,18 +33,17 @@ fields are absent, not zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ff_otel import _clock
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.models import FFBusinessIntelligenceDTO
-from ff_otel.pipeline import insights
+from ff_otel.pipeline import cohorts, insights
 from ff_otel.pipeline.rollups import bucket_key, iter_documents
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
-from ff_otel.store.reader import read_records
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
 _UNDERUSED_CPU = 20.0
@@ -81,7 +80,7 @@ def generate(
     scan = _Scan(start, stop, days, hourly_resources=period == "day")
     for key, document in iter_documents(layout, "hour", stop - timedelta(days=lookback), stop):
         scan.add(key, document)
-    first_seen = _first_seen(layout)
+    first_seen = cohorts.first_seen(layout)
     start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
     absent: set[str] = set()
 
@@ -133,7 +132,7 @@ def generate(
         round(total / count, 3) for _, (total, count) in sorted(scan.ratings.items())
     ]
 
-    daily_active = _daily_users(scan.daily_users, stop)
+    daily_active = cohorts.daily_users(scan.daily_users, stop)
     projection = insights.projected_growth(daily_active)
     if projection is None:
         absent.add("projected_growth_30_days")
@@ -180,7 +179,7 @@ def generate(
             "dormant": len(dormant),
         },
         "stickiness": scan.stickiness(),
-        "retention_cohorts": _cohorts(scan.weekly, first_seen, stop_iso),
+        "retention_cohorts": cohorts.retention_cohorts(scan.weekly, first_seen, stop_iso),
         "requests": scan.requests_summary(),
     }
     return BIResult(dto, start, stop, extras, absent)
@@ -351,63 +350,6 @@ def _add_features(merged: dict[str, dict[str, Any]], document: dict[str, Any]) -
             entry = merged[name] = {"uses": 0, "users": set()}
         entry["uses"] += f["uses"]
         entry["users"].update(f["users"])
-
-
-def _first_seen(layout: StoreLayout) -> dict[str, str]:
-    seen: dict[str, str] = {}
-    for line in read_records(layout.analytics_path / "aggregates" / "first_seen.jsonl"):
-        user, stamp = line.get("user_hash"), line.get("timestamp")
-        if (
-            isinstance(user, str)
-            and isinstance(stamp, str)
-            and (user not in seen or stamp < seen[user])
-        ):
-            seen[user] = stamp
-    return seen
-
-
-def _daily_users(per_day: dict[str, set[str]], stop: datetime) -> list[int]:
-    """Users per UTC day, from the first day anyone was active to the day ``stop`` ends.
-
-    A day without activity is a day with no active users, not a missing day:
-    leaving it out would put the later days at the wrong place on the line.
-    """
-    if not per_day:
-        return []
-    day, last = date.fromisoformat(min(per_day)), (stop - timedelta(microseconds=1)).date()
-    counts = []
-    while day <= last:
-        counts.append(len(per_day.get(day.isoformat(), ())))
-        day += timedelta(days=1)
-    return counts
-
-
-def _cohorts(
-    active_by_week: dict[str, set[str]], first_seen: dict[str, str], stop_iso: str
-) -> list[dict[str, Any]]:
-    weeks = sorted(active_by_week)
-    # Users by the week they were first seen, as of the window's end: someone
-    # who first came after it is in no cohort of this window yet.
-    week_of_day: dict[str, str] = {}
-    by_week: dict[str, set[str]] = {}
-    for user, seen in first_seen.items():
-        if seen < stop_iso:
-            day = seen[:10]
-            first_week = week_of_day.get(day)
-            if first_week is None:
-                first_week = week_of_day[day] = bucket_key("week", day)
-            by_week.setdefault(first_week, set()).add(user)
-    cohorts = []
-    for index, week in enumerate(weeks):
-        members = by_week.get(week, set())
-        if not members:
-            continue
-        retained = [
-            round(100 * len(members & active_by_week[later]) / len(members), 2)
-            for later in weeks[index:]
-        ]
-        cohorts.append({"cohort_week": week, "size": len(members), "retained_percent": retained})
-    return cohorts
 
 
 def store(layout: StoreLayout, result: BIResult) -> None:
