@@ -626,3 +626,84 @@ def test_a_child_forked_mid_append_does_not_keep_the_file_locked(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     children = [r for r in records(path) if r["from"] == "child"]
     assert sorted(r["n"] for r in children) == list(range(100))
+
+
+@pytest.mark.parametrize(
+    "launch",
+    [
+        pytest.param(
+            lambda store, port, endpoint: (
+                _ff_otel_instrument(
+                    "--otlp-endpoint", endpoint, "uvicorn", "fastapi_app:app",
+                    "--host", "127.0.0.1", "--port", "{port}",
+                )(store, port),
+                {},
+            ),
+            id="fastapi-uvicorn-ff-otel-instrument",
+        ),
+        pytest.param(
+            lambda store, port, endpoint: (
+                _opentelemetry_instrument("python", "flask_app.py", "{port}")(store, port),
+                {**_otel_env(store), "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
+            ),
+            id="flask-werkzeug-opentelemetry-instrument",
+        ),
+    ],
+)  # fmt: skip
+def test_a_service_sends_to_the_collector_and_rides_out_its_outage(
+    launch: Callable[[Path, int, str], tuple[list[str], dict[str, str]]],
+    tmp_path: Path,
+    collector: Collector,
+) -> None:
+    store, port = tmp_path / "store", free_port()
+    command, extra_env = launch(store, port, collector.grpc_endpoint)
+    output = tmp_path / "server.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            cwd=APPS,
+            env=environment(**extra_env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    # Both servers here stop gracefully on SIGINT, as LAUNCHES[0]'s does.
+    served = Served(launch=LAUNCHES[0], store=store, pid=process.pid, output=output)
+
+    def send(count: int) -> list[str]:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
+            sent = [_get(client, f"/items/{n}") for n in range(count)]
+        assert all(request.status == 200 for _, request in sent)  # served throughout
+        served.requests.update(sent)
+        return [trace_id for trace_id, _ in sent]
+
+    try:
+        _wait_serving(served, process, port)
+        before = send(5)
+        collector.wait_for(*before, timeout=60)
+
+        collector.stop()
+        during = send(20)
+        _wait_for_spans(served)  # the store keeps recording while the collector is down
+
+        collector.start()
+        # A new request each round until one reaches the restarted collector:
+        # sending resumes after the exporter's pause (at most 10 s).
+        deadline = time.monotonic() + 90
+        after: list[str] = []
+        while not after or not any(t in collector.output.read_text() for t in after):
+            assert time.monotonic() < deadline, "telemetry never reached the restarted collector"
+            after += send(1)
+            time.sleep(1)
+        _stop(served, process)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    stored = served.spans_by_trace()
+    assert set(before + during + after) <= set(stored)  # the local store missed nothing
+    assert {stored[t]["attributes"]["http.route"] for t in during} <= {
+        FLASK_ITEM_ROUTE,
+        FASTAPI_ITEM_ROUTE,
+    }
