@@ -35,7 +35,7 @@ from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, replace_file, sync_folder
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
-from ff_otel.store.tail import StreamTail, offset_in
+from ff_otel.store.tail import StreamFile, StreamTail, offset_in
 
 _RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
 STREAMS = ("spans", "events", "sessions", "resources")
@@ -110,18 +110,15 @@ class Bucket:
         }
         self.final = bool(data.get("final", False))
 
-    def already_folded(self, stream: str, inode: int, end_offset: int, path: Path) -> bool:
-        return end_offset <= self.folded_offset(stream, inode, path)
-
-    def folded_offset(self, stream: str, inode: int, path: Path) -> int:
-        """How far into the file at ``inode`` this bucket has folded ``stream`` (0: not at all)."""
+    def folded_offset(self, stream: str, file: StreamFile, path: Path) -> int:
+        """How far into ``file`` this bucket has folded ``stream`` (0: not at all)."""
         mark = self.folded.get(stream)
         if not mark:
             return 0
-        return offset_in(path, mark, inode)
+        return offset_in(path, mark, file) or 0
 
-    def mark(self, stream: str, inode: int, end_offset: int) -> None:
-        self.folded[stream] = {"inode": inode, "offset": end_offset}
+    def mark(self, stream: str, file: StreamFile, end_offset: int) -> None:
+        self.folded[stream] = file.position(end_offset)
 
     def merge(self, other: Bucket) -> None:
         """Add ``other``'s spans, requests, events, users and features (counts and sets only)."""
@@ -293,9 +290,9 @@ class Rollups:
             while True:
                 before = tail.position()
                 batch = tail.read_new_with_offsets(max_bytes=_READ_BYTES)
-                # The inode of the file these offsets are in (a rewrite or a
-                # rotation shows up at the read).
-                self._fold_batch(stream, tail.inode, batch, dirty, new_users)
+                # The file these offsets are in (a rewrite or a rotation shows
+                # up at the read).
+                self._fold_batch(stream, tail.file, batch, dirty, new_users)
                 read += len(batch)
                 if tail.position() == before:
                     break
@@ -307,7 +304,7 @@ class Rollups:
     def _fold_batch(
         self,
         stream: str,
-        inode: int,
+        file: StreamFile,
         batch: list[tuple[int, dict[str, Any]]],
         dirty: set[tuple[str, str]],
         new_users: list[dict[str, str]],
@@ -348,7 +345,7 @@ class Rollups:
                 target = targets.get(name)
                 if target is None:
                     bucket = self._bucket(*name)
-                    target = targets[name] = (bucket, bucket.folded_offset(stream, inode, path))
+                    target = targets[name] = (bucket, bucket.folded_offset(stream, file, path))
                 bucket, folded = target
                 if folded >= last:
                     continue
@@ -365,7 +362,7 @@ class Rollups:
                 if last > newest.get(name, 0):
                     newest[name] = last
         for name, last in newest.items():
-            targets[name][0].mark(stream, inode, last)
+            targets[name][0].mark(stream, file, last)
             dirty.add(name)
 
     def forget_user(self, user_hash: str) -> None:

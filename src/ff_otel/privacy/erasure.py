@@ -10,7 +10,8 @@ is left as it is: the record that an erasure happened must outlive the data.
 
 So that the collector's stream tails need not read a rewritten file again from
 the start, each rewrite leaves a small map of the byte ranges it removed
-(``analytics/.rewrites/<inode>.json``) from which a tail recomputes its offset.
+(``analytics/.rewrites/<inode>.json``, with both files' first-line fingerprints)
+from which a tail recomputes its offset.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import orjson
 
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
+from ff_otel.store.tail import head_fingerprint
 
 _UNTOUCHED_FOLDERS = ("compliance",)
 
@@ -117,7 +119,15 @@ def _rewrite_without(layout: StoreLayout, path: Path, needle: bytes) -> int:
             os.chmod(tmp_name, 0o644)
             new_inode = os.stat(tmp_name).st_ino
             if not compressed:
-                _record_rewrite(layout, old_inode, new_inode, removed_ranges)
+                # The first lines' fingerprints let a copy of the store, where
+                # both inodes are stale, still find this map (see store.tail).
+                rewrite = {
+                    "old_inode": old_inode,
+                    "old_head": head_fingerprint(data),
+                    "new_head": head_fingerprint(kept),
+                    "removed": removed_ranges,
+                }
+                _record_rewrite(layout, new_inode, rewrite)
             os.replace(tmp_name, path)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
@@ -127,9 +137,7 @@ def _rewrite_without(layout: StoreLayout, path: Path, needle: bytes) -> int:
         os.close(fd)
 
 
-def _record_rewrite(
-    layout: StoreLayout, old_inode: int, new_inode: int, removed: list[tuple[int, int]]
-) -> None:
+def _record_rewrite(layout: StoreLayout, new_inode: int, rewrite: dict[str, Any]) -> None:
     folder = layout.analytics_path / ".rewrites"
     folder.mkdir(exist_ok=True)
-    write_json_atomic(folder / f"{new_inode}.json", {"old_inode": old_inode, "removed": removed})
+    write_json_atomic(folder / f"{new_inode}.json", rewrite)

@@ -2,15 +2,23 @@
 
 The pipeline folds what is new every interval; re-reading a growing file from
 the start each time would cost more the longer the service runs. A tail keeps
-its byte offset and the file's inode, reads only whole lines past the offset,
-and starts again at the top of a new file when the old one was rotated away.
-When an erasure rewrote the file (lines removed, nothing else changed), the
-map it left behind says where the old offset now lies.
+its byte offset and which file that offset is in, reads only whole lines past
+the offset, and starts again at the top of a new file when the old one was
+rotated away. When an erasure rewrote the file (lines removed, nothing else
+changed), the map it left behind says where the old offset now lies.
+
+A file is known by its inode and by a fingerprint of its first line. Lines are
+only ever appended, so that line never changes until rotation renames the file
+away or an erasure rewrites it; unlike the inode, it survives a copy of the
+store (``cp -a``, a backup restore, a move to another disk), where every file
+gets a new inode. :func:`offset_in` is the one test of "is this the same file".
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,41 @@ import orjson
 from ff_otel.store.reader import segment_paths
 
 _CHUNK = 1 << 20
+_HEAD_BYTES = 4096
+"""The fingerprint covers the first line, or this much of it when it is longer."""
+
+
+def head_fingerprint(data: bytes | bytearray) -> int:
+    """Fingerprint of a stream file's first line, from the file's first bytes (or all of them).
+
+    0 while the file has no complete first line (empty, or a line still being
+    written): such a file is known by its inode alone. 63 bits, so that it is a
+    plain JSON integer in checkpoints.
+    """
+    head = data[:_HEAD_BYTES]
+    end = head.find(b"\n")
+    if end >= 0:
+        head = head[: end + 1]
+    elif len(head) < _HEAD_BYTES:
+        return 0
+    digest = hashlib.blake2b(head, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1 or 1
+
+
+@dataclass(frozen=True)
+class StreamFile:
+    """One file of a stream as last seen: its inode, first-line fingerprint and size."""
+
+    inode: int
+    head: int
+    size: int
+
+    def position(self, offset: int) -> dict[str, int]:
+        """A checkpoint of ``offset`` in this file, for :func:`offset_in` to place later."""
+        return {"inode": self.inode, "offset": offset, "head": self.head}
+
+
+_NO_FILE = StreamFile(0, 0, 0)
 
 
 @dataclass
@@ -36,40 +79,31 @@ class StreamTail:
     def __init__(self, path: Path, *, from_end: bool = True) -> None:
         self.path = path
         self.stats = TailStats()
-        self._inode: int | None = None
+        self._file: StreamFile | None = None
         self._offset = 0
         if from_end:
-            try:
-                status = path.stat()
-            except FileNotFoundError:
-                return
-            self._inode, self._offset = status.st_ino, status.st_size
+            file = _file_at(path)
+            if file is not None:
+                self._file, self._offset = file, file.size
 
     def position(self) -> dict[str, int]:
         """Where this tail has read to, for a checkpoint."""
-        return {"inode": self._inode or 0, "offset": self._offset}
+        return (self._file or _NO_FILE).position(self._offset)
 
-    def resume(self, position: dict[str, int]) -> None:
+    def resume(self, position: Mapping[str, int]) -> None:
         """Continue from a checkpoint, if it is of the file now at the path (or rewrote it),
         or of a segment it was rotated into since (finished first, then the new file)."""
-        try:
-            inode = self.path.stat().st_ino
-        except FileNotFoundError:
+        current = _file_at(self.path)
+        if current is None:
             return
-        offset = int(position.get("offset", 0))
-        old_inode = position.get("inode")
-        if old_inode == inode:
-            self._inode, self._offset = inode, offset
-        elif old_inode and _segment_with_inode(self.path, old_inode) is not None:
-            self._inode, self._offset = old_inode, offset
-        elif _rewrite_map(self.path, inode) is not None:
-            self._inode = inode
-            self._offset = _offset_after_rewrite(self.path, old_inode, inode, offset)
+        found = _locate(self.path, position, [(self.path, current), *_segments(self.path)])
+        if found is not None:
+            self._file, self._offset = found[1], found[2]
 
     @property
-    def inode(self) -> int:
-        """The inode of the file being followed (after the latest read)."""
-        return self._inode or 0
+    def file(self) -> StreamFile:
+        """The file being followed (after the latest read)."""
+        return self._file or _NO_FILE
 
     def read_new(self) -> list[dict[str, Any]]:
         """Records appended since the last call; a partial last line waits for the next call."""
@@ -88,25 +122,28 @@ class StreamTail:
         except FileNotFoundError:
             return []
         try:
-            status = os.fstat(fd)
-            if status.st_ino != self._inode and self._inode is not None:
+            file = self._identify(fd)
+            if self._file is not None and file.inode != self._file.inode:
                 # Rotated away with lines not read yet: finish the old file
-                # first (its segment still has our inode), then move on.
-                rotated = _segment_with_inode(self.path, self._inode)
-                if rotated is not None and rotated.stat().st_size > self._offset:
-                    os.close(fd)
-                    fd = os.open(rotated, os.O_RDONLY | os.O_CLOEXEC)
-                    status = os.fstat(fd)
-            if status.st_ino != self._inode:
-                self._offset = _offset_after_rewrite(
-                    self.path, self._inode, status.st_ino, self._offset
-                )
-                self._inode = status.st_ino
-            if status.st_size < self._offset:
+                # first (a segment still holds it), then move on.
+                held = _locate(self.path, self.position(), _segments(self.path))
+                if held is not None and held[1].size > held[2]:
+                    try:
+                        rotated = os.open(held[0], os.O_RDONLY | os.O_CLOEXEC)
+                    except FileNotFoundError:
+                        pass  # compressed meanwhile: what it still held is out of reach
+                    else:
+                        os.close(fd)
+                        fd = rotated
+                        file = self._identify(fd)
+            if self._file is not None and file.inode != self._file.inode:
+                self._offset = offset_in(self.path, self.position(), file) or 0
+            self._file = file
+            if file.size < self._offset:
                 self._offset = 0
-            if status.st_size == self._offset:
+            if file.size == self._offset:
                 return []
-            size = status.st_size
+            size = file.size
             step = size if max_bytes is None else max(1, max_bytes)
             data = bytearray()
             position = self._offset
@@ -130,6 +167,14 @@ class StreamTail:
         del data[end:]
         return self._parse(data, base)
 
+    def _identify(self, fd: int) -> StreamFile:
+        status = os.fstat(fd)
+        known = self._file
+        if known is not None and known.inode == status.st_ino and known.head:
+            # A file's first line does not change while it keeps its inode.
+            return StreamFile(status.st_ino, known.head, status.st_size)
+        return _file_of(fd)
+
     def _parse(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
         records = []
         position = base
@@ -150,41 +195,102 @@ class StreamTail:
         return records
 
 
-def _rewrite_map(path: Path, inode: int) -> dict[str, Any] | None:
+def offset_in(
+    path: Path, position: Mapping[str, int], file: StreamFile, *, by_head: bool = True
+) -> int | None:
+    """Where a checkpointed ``position`` of ``path``'s stream lies in ``file``; None when
+    ``file`` is another file (the stream rotated since, and this is a newer one).
+
+    The position's own offset when ``file`` is the file it was taken in: the
+    same inode (and first line), or, once the store was copied and every inode
+    changed, the same first line in a file at least that long. Translated when
+    an erasure rewrote that file into this one. Without ``by_head``, only what
+    the inodes say (the position is of this store, not of a copy).
+    """
+    offset = int(position.get("offset", 0))
+    inode, head = position.get("inode"), int(position.get("head", 0))
+    if inode == file.inode and _agree(head, file.head):
+        return offset
+    for rewrite in _rewrites_into(path, file, scan=by_head):
+        # Both inodes were recorded in the same place and time, so they
+        # compare even in a copy of the store.
+        if rewrite.get("old_inode") == inode and _agree(head, int(rewrite.get("old_head", 0))):
+            removed = rewrite.get("removed", [])
+            return offset - sum(int(length) for start, length in removed if int(start) < offset)
+    if by_head and head and head == file.head and file.size >= offset:
+        return offset
+    return None
+
+
+def _agree(head: int, other: int) -> bool:
+    # An unknown fingerprint (a checkpoint from before they were kept, or an
+    # empty file) leaves the inode to decide.
+    return not head or not other or head == other
+
+
+def _rewrites_into(path: Path, file: StreamFile, *, scan: bool) -> Iterator[dict[str, Any]]:
+    """The erasure maps that may describe how ``file`` came to be: the one named by its
+    inode, then (in a copy of the store, where that name is stale) those naming its first line."""
+    folder = path.parent.parent / ".rewrites"
+    named = folder / f"{file.inode}.json"
+    rewrite = _read_map(named)
+    if rewrite is not None and _agree(int(rewrite.get("new_head", 0)), file.head):
+        yield rewrite
+    if not scan or not file.head or not folder.is_dir():
+        return
+    for other in sorted(folder.glob("*.json")):
+        if other != named:
+            rewrite = _read_map(other)
+            if rewrite is not None and rewrite.get("new_head") == file.head:
+                yield rewrite
+
+
+def _read_map(path: Path) -> dict[str, Any] | None:
     try:
-        data = orjson.loads((path.parent.parent / ".rewrites" / f"{inode}.json").read_bytes())
+        data = orjson.loads(path.read_bytes())
     except (FileNotFoundError, orjson.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def _offset_after_rewrite(path: Path, old_inode: int | None, new_inode: int, offset: int) -> int:
-    """Where ``offset`` in the old file lies in a file an erasure rewrote; 0 for a new file."""
-    rewrite = _rewrite_map(path, new_inode)
-    if rewrite is None or rewrite.get("old_inode") != old_inode:
-        return 0
-    removed = rewrite.get("removed", [])
-    return offset - sum(int(length) for start, length in removed if int(start) < offset)
+def _file_of(fd: int) -> StreamFile:
+    status = os.fstat(fd)
+    return StreamFile(status.st_ino, head_fingerprint(os.pread(fd, _HEAD_BYTES, 0)), status.st_size)
 
 
-def offset_in(path: Path, position: dict[str, int], inode: int) -> int:
-    """A checkpointed position of ``path`` as an offset in the file now at ``inode``.
+def _file_at(path: Path) -> StreamFile | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        return _file_of(fd)
+    finally:
+        os.close(fd)
 
-    Its own offset when it is of that file, translated when an erasure rewrote
-    that file into this one, and 0 when this is a new file (rotation).
-    """
-    old_inode, offset = position.get("inode"), int(position.get("offset", 0))
-    if old_inode == inode:
-        return offset
-    return _offset_after_rewrite(path, old_inode, inode, offset)
 
-
-def _segment_with_inode(path: Path, inode: int) -> Path | None:
+def _segments(path: Path) -> list[tuple[Path, StreamFile]]:
+    """The rotated segments not yet compressed (a tail can still read those), oldest first."""
+    found = []
     for segment in segment_paths(path):
         if segment != path and not segment.name.endswith(".gz"):
-            try:
-                if segment.stat().st_ino == inode:
-                    return segment
-            except FileNotFoundError:
-                continue
+            file = _file_at(segment)
+            if file is not None:
+                found.append((segment, file))
+    return found
+
+
+def _locate(
+    path: Path, position: Mapping[str, int], files: list[tuple[Path, StreamFile]]
+) -> tuple[Path, StreamFile, int] | None:
+    """The first of ``files`` that ``position`` is of, and its offset there.
+
+    What the inodes say comes first: a first line is only asked about when no
+    file has the position's inode (the store was copied).
+    """
+    for by_head in (False, True):
+        for where, file in files:
+            offset = offset_in(path, position, file, by_head=by_head)
+            if offset is not None:
+                return where, file, offset
     return None
