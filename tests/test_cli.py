@@ -102,17 +102,9 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def store_copy(example_store: Path, tmp_path: Path) -> Path:
-    """A private copy of the example store, for commands that write.
-
-    Rollups remember how far they folded each file by its inode, and a copy has
-    new inodes, so the copy starts without rollups or collector checkpoint:
-    the commands that need rollups fold them from the raw records first.
-    """
+    """A private copy of the example store, rollups included, for commands that write."""
     copy = tmp_path / "store"
     shutil.copytree(example_store, copy)
-    shutil.rmtree(copy / "analytics" / "aggregates")
-    (copy / "analytics" / "aggregates").mkdir()
-    (copy / "analytics" / ".pipeline_checkpoint.json").unlink()
     return copy
 
 
