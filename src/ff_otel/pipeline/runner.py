@@ -28,20 +28,19 @@ from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
 from ff_otel.models import FFSystemMetricsDTO
-from ff_otel.pipeline import reports
+from ff_otel.pipeline import reports, snapshot
 from ff_otel.pipeline.health import (
     CheckResult,
     registry,
     worst,
 )
-from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity, percentile
+from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
 from ff_otel.pipeline.levels import policy_for
 from ff_otel.pipeline.rollups import Rollups
 from ff_otel.pipeline.status import (
     SystemHealth,
     component_health,
     exporter_health,
-    reliability,
     store_health,
 )
 from ff_otel.store.appender import append_records
@@ -53,15 +52,6 @@ from ff_otel.store.tail import StreamTail
 
 _logger = logging.getLogger("ff_otel.pipeline")
 _WINDOW_INTERVALS = 5
-_RESOURCE_FIELDS = {
-    "cpu_usage_percent",
-    "memory_usage_mb",
-    "memory_usage_percent",
-    "disk_usage_mb",
-    "disk_usage_percent",
-    "network_io_mbps",
-}
-_SESSION_FIELDS = {"concurrent_users", "active_sessions"}
 _RETENTION_EVERY_SECONDS = 3600.0
 _REGULATORY_EVERY_SECONDS = 86_400.0
 
@@ -197,7 +187,7 @@ class Pipeline:
             closed = self._fold_user_events()
             reading = self.sampler.reading() if self.sampler is not None else None
             results = self._health_results(reading)
-            metrics = self._snapshot(activity, reading, results)
+            metrics = snapshot.interval_metrics(activity, reading, results, self._data_quality())
             ratings = self.sessions.take_interval_ratings() if self.sessions else []
             if self.sessions is not None:
                 metrics.active_sessions = self.sessions.active_sessions
@@ -212,12 +202,22 @@ class Pipeline:
             )
             self.latest_metrics, self.latest_health = metrics, health
             self.stats.ticks += 1
-            metric_values = application_metric_values(self._metrics.read_new())
+            metric_values = snapshot.application_metric_values(self._metrics.read_new())
             metric_values.update(security.interval_counts(self._security.read_new()))
             if store and self.alerts is not None:
                 self.alerts.evaluate(metrics, metric_values, time.time())
             if store:
-                self._write(metrics, health, activity, reading, has_ratings=bool(ratings))
+                snapshot.write_interval_records(
+                    self.layout,
+                    self.policy,
+                    self._host,
+                    metrics,
+                    health,
+                    activity,
+                    reading,
+                    has_ratings=bool(ratings),
+                    tracks_sessions=self.sessions is not None,
+                )
                 self._write_sessions(closed)
                 self.rollups.fold_new()
                 self._save_checkpoint()
@@ -305,39 +305,6 @@ class Pipeline:
                 self.sessions.forget_user(user_hash)
             self.rollups.forget_user(user_hash)
 
-    def _snapshot(
-        self,
-        activity: IntervalActivity,
-        reading: ResourceReading | None,
-        results: list[CheckResult],
-    ) -> FFSystemMetricsDTO:
-        metrics = FFSystemMetricsDTO(
-            collection_period_seconds=max(1, round(activity.seconds)),
-            response_time_ms=round(activity.response_time_p95_ms, 3),
-            throughput_requests_per_second=round(activity.throughput_requests_per_second, 3),
-            error_count=activity.error_count,
-            warning_count=activity.warning_logs,
-            success_rate_percent=round(activity.success_rate_percent, 3),
-            component_health={r.name: r.status for r in results},
-            component_response_times={
-                name: round(c.p95_ms, 3) for name, c in activity.components.items()
-            },
-            component_error_rates={
-                name: round(c.error_rate_percent, 3) for name, c in activity.components.items()
-            },
-            data_quality_score=self._data_quality(),
-            system_reliability_score=reliability(activity, results),
-        )
-        if reading is not None:
-            metrics.cpu_usage_percent = round(reading.cpu_usage_percent, 2)
-            metrics.memory_usage_mb = round(reading.memory_used_bytes / 2**20, 1)
-            metrics.memory_usage_percent = round(reading.memory_utilization * 100, 2)
-            metrics.disk_usage_mb = round(reading.disk_used_bytes / 2**20, 1)
-            metrics.disk_usage_percent = round(reading.disk_utilization * 100, 2)
-            metrics.network_io_mbps = round(reading.network_io_mbps, 4)
-            metrics.uptime_seconds = int(reading.process_uptime_seconds)
-        return metrics
-
     def _data_quality(self) -> float:
         exported = dropped = 0
         for stats in self._export_stats().values():
@@ -361,61 +328,6 @@ class Pipeline:
         results.extend(component_health(self._window, self.analytics))
         return results
 
-    def _write(
-        self,
-        metrics: FFSystemMetricsDTO,
-        health: SystemHealth,
-        activity: IntervalActivity,
-        reading: ResourceReading | None,
-        *,
-        has_ratings: bool,
-    ) -> None:
-        stamp = health.checked_at
-        if reading is not None:
-            append_records(
-                self.layout.resource_usage,
-                [
-                    {
-                        "timestamp": stamp,
-                        "host": self._host,
-                        "interval_seconds": round(activity.seconds, 3),
-                        **reading.to_record(),
-                    }
-                ],
-            )
-        append_records(
-            self.layout.health_checks,
-            [
-                {
-                    "timestamp": stamp,
-                    "host": self._host,
-                    "status": health.status,
-                    "checks": [r.to_record() for r in health.components],
-                }
-            ],
-        )
-        if self.policy.performance_snapshots:
-            # Values that were not measured are left out, not written as zeros.
-            excluded = set() if has_ratings else {"user_satisfaction_score"}
-            if self.sessions is None:
-                excluded |= _SESSION_FIELDS
-            if reading is None:
-                excluded |= _RESOURCE_FIELDS
-            append_records(
-                self.layout.performance, [metrics.model_dump(mode="json", exclude=excluded)]
-            )
-        if self.policy.error_summaries:
-            summary = activity.summary_record(detailed=self.policy.top_errors)
-            if self.policy.latency_percentiles:
-                summary["component_latency_ms"] = {
-                    name: {
-                        q: round(percentile(c.durations_ms, level), 3)
-                        for q, level in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-                    }
-                    for name, c in activity.components.items()
-                }
-            append_records(self.layout.error_rates, [{"timestamp": stamp, **summary}])
-
     def _count_failure(self, exc: Exception) -> None:
         stats = self.stats
         stats.failures += 1
@@ -430,31 +342,3 @@ class Pipeline:
             stats.last_error,
             exc_info=exc,
         )
-
-
-def application_metric_values(points: list[dict[str, Any]]) -> dict[str, float]:
-    """The interval's value of each application metric, for ``metric:<name>`` alert rules.
-
-    Counters: the sum of the interval's deltas; histograms: the mean of the
-    interval's measurements; gauges and up-down counters: the latest value.
-    ff-otel's own system metrics are left to the snapshot's fields.
-    """
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    latest: dict[str, float] = {}
-    for point in points:
-        if point.get("scope") == "ff_otel.system" or not isinstance(point.get("name"), str):
-            continue
-        name = point["name"]
-        kind = point.get("type")
-        if kind in ("histogram", "exponential_histogram"):
-            sums[name] = sums.get(name, 0.0) + float(point.get("sum") or 0.0)
-            counts[name] = counts.get(name, 0.0) + float(point.get("count") or 0)
-        elif kind == "sum" and point.get("temporality") == "delta":
-            sums[name] = sums.get(name, 0.0) + float(point.get("value") or 0.0)
-        elif isinstance(point.get("value"), (int, float)):
-            latest[name] = float(point["value"])
-    values = dict(latest)
-    for name, total in sums.items():
-        values[name] = total / counts[name] if counts.get(name) else total
-    return values
