@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock, setup
-from ff_otel.pipeline.rollups import bucket_key
+from ff_otel.pipeline.rollups import ROLLED_RESOURCE_FIELDS, bucket_key
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
@@ -64,7 +64,6 @@ _VIEWS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         lambda span: span.get("kind") == "server" or not span.get("parent_span_id"),
     ),
 }
-_RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
 _TIME_GROUPS = ("minute", "hour", "day", "week", "month")
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 _FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
@@ -223,7 +222,9 @@ def _from_rollups(
         fields, allowed = {"event_type"}, {"count", "distinct:user_hash"}
     elif stream == "resource_usage":
         fields = set()
-        allowed = {f"{kind}:{name}" for kind in ("avg", "min", "max") for name in _RESOURCE_FIELDS}
+        allowed = {
+            f"{kind}:{name}" for kind in ("avg", "min", "max") for name in ROLLED_RESOURCE_FIELDS
+        }
     else:
         return None
     plain = [g for g in group_by if not g.startswith("time:")]

@@ -37,7 +37,8 @@ from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamFile, StreamTail, offset_in
 
-_RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
+ROLLED_RESOURCE_FIELDS = ("cpu_usage_percent", "memory_usage_percent", "disk_usage_percent")
+"""Resource readings the hourly rollups summarise (avg, min, max)."""
 STREAMS = ("spans", "events", "sessions", "resources")
 _READ_BYTES = 4 << 20
 """How much of a stream's backlog is read and folded at a time."""
@@ -230,7 +231,7 @@ class Bucket:
             sessions["ratings_count"] += 1
 
     def _fold_resources(self, reading: dict[str, Any]) -> None:
-        for name in _RESOURCE_FIELDS:
+        for name in ROLLED_RESOURCE_FIELDS:
             value = reading.get(name)
             if not isinstance(value, (int, float)):
                 continue
