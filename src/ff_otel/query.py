@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock, setup
-from ff_otel.pipeline.rollups import ROLLED_RESOURCE_FIELDS, bucket_key
+from ff_otel.pipeline.buckets import ROLLED_RESOURCE_FIELDS, bucket_key
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout

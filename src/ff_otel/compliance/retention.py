@@ -33,7 +33,7 @@ import orjson
 from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.pipeline.rollups import bucket_bounds
+from ff_otel.pipeline.buckets import bucket_bounds
 from ff_otel.store.layout import StoreLayout
 
 ROTATE_BYTES = 64 * 1024 * 1024

@@ -40,7 +40,7 @@ from ff_otel import _clock
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.models import FFBusinessIntelligenceDTO
 from ff_otel.pipeline import cohorts, insights
-from ff_otel.pipeline.rollups import bucket_key, iter_documents
+from ff_otel.pipeline.buckets import bucket_key, iter_documents
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ff_otel.pipeline.rollups import bucket_key
+from ff_otel.pipeline.buckets import bucket_key
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 

@@ -24,7 +24,7 @@ from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import bi
-from ff_otel.pipeline.rollups import bucket_bounds, bucket_key, load_buckets
+from ff_otel.pipeline.buckets import bucket_bounds, bucket_key, load_buckets
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import write_bytes_atomic, write_json_atomic
 from ff_otel.store.layout import StoreLayout
