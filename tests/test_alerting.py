@@ -367,3 +367,26 @@ def test_bad_rules_and_silences_are_clear_errors(tmp_path: Path) -> None:
         operations.silence(alerts_path(tmp_path), {"rule": "x"}, created_by="me")
     with pytest.raises(ValueError, match="matcher"):
         operations.silence(alerts_path(tmp_path), {}, duration_minutes=5, created_by="me")
+
+
+def test_a_new_collector_continues_the_anomaly_detectors_of_the_last(tmp_path: Path) -> None:
+    settings = {
+        "base_path": tmp_path,
+        "analytics": ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=3600),
+        "system_metrics": False,
+    }
+    first = ff_otel.configure(**settings)
+    assert first.pipeline is not None and first.pipeline.alerts is not None
+    for _ in range(5):
+        first.pipeline.tick()
+    learned = first.pipeline.alerts.detector_states()
+    assert learned and all(state["points_seen"] >= 5 for state in learned.values())
+    ff_otel.shutdown()  # releases the collector lease; its last tick is checkpointed
+
+    second = ff_otel.configure(**settings)
+    assert second.pipeline is not None and second.pipeline.alerts is not None
+    assert second.pipeline.acquire_collector()
+    restored = second.pipeline.alerts.detector_states()
+    assert restored.keys() == learned.keys()
+    for series, state in restored.items():
+        assert state["points_seen"] >= learned[series]["points_seen"]  # not a fresh warm-up

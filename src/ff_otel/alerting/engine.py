@@ -24,9 +24,11 @@ silences written by any process reach the engine at its next evaluation.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from ff_otel.store.tail import StreamTail
 SEVERITIES = ("info", "warning", "error", "critical")
 ANOMALY_SERIES = ("response_time_ms", "throughput_requests_per_second", "error_rate_percent")
 _HOUR = 3600.0
+_logger = logging.getLogger("ff_otel.alerting")
 _OPERATOR_FIELDS = (
     "acknowledged",
     "assigned_to",
@@ -95,6 +98,23 @@ class AlertEngine:
         self._fired_times.clear()
         self._tail = StreamTail(self.path)
         self._load()
+
+    def detector_states(self) -> dict[str, dict[str, float | int]]:
+        """What each anomaly detector has learned, JSON-able, for the collector's checkpoint."""
+        return {series: detector.to_state() for series, detector in self.detectors.items()}
+
+    def restore_detectors(self, states: Mapping[str, Any]) -> None:
+        """Continue from a checkpoint's detectors, so a new collector needs no second warm-up.
+
+        A state that cannot be read is skipped (that series learns afresh).
+        """
+        for series, state in states.items():
+            if series not in ANOMALY_SERIES or not isinstance(state, dict):
+                continue
+            try:
+                self.detectors[series] = AnomalyDetector.from_state(state)
+            except (KeyError, TypeError, ValueError) as exc:
+                _logger.warning("ff-otel: anomaly detector for %s starts afresh: %s", series, exc)
 
     def _load(self) -> None:
         alerts, silences = replay(read_records(self.path))

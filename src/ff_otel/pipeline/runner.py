@@ -166,6 +166,8 @@ class Pipeline:
             self.rollups.resume(checkpoint["rollups"])
         if self.alerts is not None:
             self.alerts.reload()
+            if isinstance(checkpoint.get("anomaly"), dict):
+                self.alerts.restore_detectors(checkpoint["anomaly"])
         if self.sessions is not None:
             for session in read_records(self.layout.session_analytics):
                 self.sessions.learn(session)
@@ -256,19 +258,25 @@ class Pipeline:
 
     def _save_checkpoint(self) -> None:
         checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}
+        checkpoint["rollups"] = self.rollups.positions()
         if self.sessions is not None:
             checkpoint["sessions"] = self.sessions.state()
-        else:
-            # A pipeline without session tracking (the facade or the CLI folding
-            # rollups in a process of its own) keeps the open sessions the
-            # service's collector left, for the next collector to restore.
+        if self.alerts is not None:
+            checkpoint["anomaly"] = self.alerts.detector_states()
+        if self.sessions is None or self.alerts is None:
+            # A pipeline without session tracking or alerting (the facade or
+            # the CLI folding rollups in a process of its own) keeps the open
+            # sessions and the anomaly detectors the service's collector left,
+            # for the next collector to restore.
             try:
-                sessions = read_json(self._checkpoint_path).get("sessions")
-            except (FileNotFoundError, ValueError, AttributeError):
-                sessions = None
-            if isinstance(sessions, dict):
-                checkpoint["sessions"] = sessions
-        checkpoint["rollups"] = self.rollups.positions()
+                previous = read_json(self._checkpoint_path)
+            except (FileNotFoundError, ValueError):
+                previous = {}
+            if not isinstance(previous, dict):
+                previous = {}
+            for kept in ("sessions", "anomaly"):
+                if kept not in checkpoint and isinstance(previous.get(kept), dict):
+                    checkpoint[kept] = previous[kept]
         write_json_atomic(self._checkpoint_path, checkpoint)
 
     def _tails(self) -> list[tuple[str, StreamTail]]:
