@@ -116,20 +116,6 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot print {type(value).__name__} as JSON")
 
 
-def store_errors_as_one_line(func: F) -> F:
-    """Turn the library's own errors (bad store, bad value) into one-line exits."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (StoreError, ValueError) as exc:
-            fail(str(exc))
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper  # type: ignore[return-value]
-
-
 class CommandGroup(click.Group):
     """The ``ff-otel`` group: every error, usage errors included, is one line on stderr.
 
