@@ -314,10 +314,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     yield History(base_path, events)
 
 
-def manager_for(base_path: Path) -> ff_otel.FFMetricsCollectionManager:
+def manager_for(base_path: Path, *, predictive: bool = False) -> ff_otel.FFMetricsCollectionManager:
     config = ff_otel.FFConfigurationManagerConfigDTO()
     config.storage.base_path = base_path
     config.analytics.enable_real_time_metrics = False
+    # Forecasts are computed only when asked for (the spec's default is off).
+    config.analytics.enable_predictive_analytics = predictive
     return ff_otel.FFMetricsCollectionManager(config)
 
 
@@ -378,7 +380,7 @@ async def test_every_bi_figure_matches_the_definitions(
 ) -> None:
     end = T0 + after_t0
     expected = expected_bi(history.events, period, end)
-    manager = manager_for(history.base_path)
+    manager = manager_for(history.base_path, predictive=True)
 
     dto = await manager.generate_business_intelligence(period, end=end)
 

@@ -24,7 +24,7 @@ from ff_otel import _clock
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
 from ff_otel.alerting.rules import builtin_rules
-from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
+from ff_otel.analytics.mapping import USER_EVENT, user_event_route
 from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.config import FFAnalyticsConfigDTO
@@ -52,6 +52,7 @@ from ff_otel.instrumentation.system_metrics import (
     SystemSampler,
     register_host_instruments,
     register_process_instruments,
+    resource_sampler,
 )
 from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
@@ -114,8 +115,9 @@ def build(
     span_exporter = FlatfileSpanExporter(layout, scrubber)
     metric_exporter = FlatfileMetricExporter(layout, scrubber)
     log_exporter = FlatfileLogExporter(layout, scrubber)
-    interval_ms = settings.analytics.collection_interval_seconds * 1000
-    sampler = SystemSampler(layout.base_path) if settings.system_metrics else None
+    analytics = settings.analytics
+    interval_ms = analytics.collection_interval_seconds * 1000
+    sampler = resource_sampler(layout.base_path, analytics, system_metrics=settings.system_metrics)
 
     tracer_provider = TracerProvider(
         resource=resource, sampler=_sampler(settings.analytics), shutdown_on_exit=False
@@ -146,7 +148,11 @@ def build(
         logger_provider.get_logger("ff_otel.analytics"),
     )
     sessions = (
-        SessionTracker(settings.session_idle_timeout_minutes * 60) if recorder.enabled else None
+        SessionTracker(
+            settings.session_idle_timeout_minutes * 60, track_features=analytics.track_feature_usage
+        )
+        if recorder.enabled and analytics.track_session_quality
+        else None
     )
     handle = FFOtel(
         settings=settings,
@@ -207,6 +213,11 @@ def build(
     _record_privacy_settings(layout, settings)
     if sampler is not None and pipeline.policy.process_metrics:
         register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
+    # Last, once nothing can fail: the route is this configuration's, and one
+    # configuration runs at a time.
+    register_event_route(
+        USER_EVENT, user_event_route(analytics.track_feature_usage), scrubbed_at_source=True
+    )
     return handle
 
 
@@ -281,8 +292,6 @@ def _record_privacy_settings(layout: StoreLayout, settings: FFOtelSettings) -> N
 _SYSTEM_METER = "ff_otel.system"
 _LOG_QUEUE_SIZE = 32_768
 _LOG_BATCH_SIZE = 4_096
-
-register_event_route(USER_EVENT, user_event_lines, scrubbed_at_source=True)
 
 
 def _register_host_instruments(handle: FFOtel, sampler: SystemSampler | None) -> None:

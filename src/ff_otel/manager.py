@@ -18,7 +18,7 @@ from typing import Any
 from ff_otel import setup, users
 from ff_otel.alerting import operations
 from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
-from ff_otel.instrumentation.system_metrics import SystemSampler
+from ff_otel.instrumentation.system_metrics import resource_sampler
 from ff_otel.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.runner import Pipeline
@@ -196,7 +196,7 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
             self._own_pipeline = Pipeline(
                 self.layout,
                 self.analytics_config,
-                SystemSampler(self.layout.base_path),
+                resource_sampler(self.layout.base_path, self.analytics_config),
                 export_stats=dict,
             )
         return self._own_pipeline

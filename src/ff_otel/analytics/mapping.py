@@ -11,10 +11,13 @@ absent, not zero.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ff_otel.models import LogRecordRecord
 from ff_otel.store.layout import StoreLayout
+
+if TYPE_CHECKING:
+    from ff_otel.exporters.logs import EventRoute
 
 USER_EVENT = "ff.user_event"
 """The OTel log event name user events travel under (``event_name``)."""
@@ -60,7 +63,9 @@ def features_of(event_type: str, data: dict[str, Any]) -> list[str]:
     return found
 
 
-def spec_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+def spec_fields(
+    event_type: str, data: dict[str, Any], *, track_features: bool = True
+) -> dict[str, Any]:
     """The DTO fields this event carries, converted to the DTO's types."""
     out: dict[str, Any] = {}
     for field, keys, kind in (*_FIELDS.get(event_type, ()), *_ANY_EVENT):
@@ -73,7 +78,7 @@ def spec_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
             except (TypeError, ValueError):
                 continue
             break
-    features = features_of(event_type, data)
+    features = features_of(event_type, data) if track_features else []
     if features:
         out["features_used"] = features
     if event_type == "conversion" or isinstance(data.get("conversion"), str):
@@ -83,10 +88,24 @@ def spec_fields(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def user_event_route(track_features: bool) -> EventRoute:
+    """The log exporter's route for ``ff.user_event`` records.
+
+    With ``track_features=False`` (``track_feature_usage=False``) nothing is
+    derived from the features an event reports: no ``features_used`` field and
+    no ``feature_usage.jsonl`` line (the event's own ``data`` is kept as sent).
+    """
+
+    def route(record: LogRecordRecord, layout: StoreLayout) -> list[tuple[Path, dict[str, Any]]]:
+        return user_event_lines(record, layout, track_features=track_features)
+
+    return route
+
+
 def user_event_lines(
-    record: LogRecordRecord, layout: StoreLayout
+    record: LogRecordRecord, layout: StoreLayout, *, track_features: bool = True
 ) -> list[tuple[Path, dict[str, Any]]]:
-    """The log exporter's route for ``ff.user_event`` records."""
+    """The store lines one ``ff.user_event`` record becomes."""
     attributes = record["attributes"]
     data = record["body"] if isinstance(record["body"], dict) else {}
     event_type = str(attributes.get("ff.event.type", ""))
@@ -98,7 +117,7 @@ def user_event_lines(
         "event_type": event_type,
         "user_hash": user_hash,
         "session_id": session_id,
-        **spec_fields(event_type, data),
+        **spec_fields(event_type, data, track_features=track_features),
         "data": data,
         "service": record["service"],
     }

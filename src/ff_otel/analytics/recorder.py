@@ -4,10 +4,13 @@ Everything privacy-related happens here, on the caller's thread, before the
 event enters any queue: the raw user id and session id are replaced by keyed
 pseudonyms, event data is scrubbed, and events of users who opted out, sent
 Do-Not-Track, have not consented (when consent is required) or fall outside
-the per-user sample are dropped. The event then travels as an OTel log event
-(``event_name="ff.user_event"``), so it is batched on a background thread and
-reaches OTLP collectors too; the flatfile log exporter routes it into
-``user_analytics/``.
+the per-user sample are dropped (all events, when the configuration records
+none: user analytics off, level ``minimal`` or ``track_user_behavior=False``;
+that is logged once). The event then travels as an OTel log event
+(``event_name="ff.user_event"``), so it is batched on a background thread;
+the flatfile log exporter routes it into ``user_analytics/``, and OTLP
+collectors get it only as ``enable_external_analytics`` allows
+(:mod:`ff_otel.privacy.external`).
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ class UserEventRecorder:
         self.scrubber = scrubber
         self.consent = consent
         self._logger = logger
-        self.enabled = analytics.enable_user_analytics and analytics.analytics_level != "minimal"
+        self.off_reason = _off_reason(analytics)
+        self.enabled = self.off_reason is None
         self.dropped: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -99,8 +103,8 @@ class UserEventRecorder:
         epoch_ns: int | None,
     ) -> bool:
         """True when the event was accepted for storage; False when policy kept it out."""
-        if not self.enabled:
-            return self._drop("user analytics disabled")
+        if self.off_reason is not None:
+            return self._drop_switched_off(self.off_reason)
         privacy = self.privacy
         if privacy.honor_do_not_track and event_data and _do_not_track(event_data):
             return self._drop("do not track")
@@ -142,6 +146,27 @@ class UserEventRecorder:
         with self._lock:
             self.dropped[reason] += 1
         return False
+
+    def _drop_switched_off(self, reason: str) -> bool:
+        # The configuration, not the user, keeps every event out: say so once,
+        # so that a False return does not look like lost data.
+        with self._lock:
+            first = not self.dropped[reason]
+            self.dropped[reason] += 1
+        if first:
+            _logger.warning("ff-otel: user events are not recorded: %s", reason)
+        return False
+
+
+def _off_reason(analytics: FFAnalyticsConfigDTO) -> str | None:
+    """Why the configuration records no user event at all, or None when it records them."""
+    if not analytics.enable_user_analytics:
+        return "enable_user_analytics is false"
+    if analytics.analytics_level == "minimal":
+        return "analytics_level is minimal"
+    if not analytics.track_user_behavior:
+        return "track_user_behavior is false"
+    return None
 
 
 def _do_not_track(event_data: dict[str, Any]) -> bool:

@@ -67,8 +67,13 @@ class UserHistory:
 class SessionTracker:
     """Open sessions and per-user history; closed sessions come out as records."""
 
-    def __init__(self, idle_timeout_seconds: float = 1800.0) -> None:
+    def __init__(
+        self, idle_timeout_seconds: float = 1800.0, *, track_features: bool = True
+    ) -> None:
         self.idle_timeout_seconds = idle_timeout_seconds
+        # track_feature_usage=False: events carry no features, so a session's
+        # features and adoption rate are left out rather than stored as none.
+        self.track_features = track_features
         self.open: dict[str, OpenSession] = {}
         self.users: dict[str, UserHistory] = {}
         self.features_seen: set[str] = set()
@@ -231,6 +236,8 @@ class SessionTracker:
             "user_segment": segment,
             "usage_pattern": pattern,
         }
+        if not self.track_features:
+            del record["features_used"], record["feature_adoption_rate"]
         if session.first_action is not None:
             record["time_to_first_action_seconds"] = int(
                 _seconds_between(session.started, session.first_action)

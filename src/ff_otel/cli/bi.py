@@ -115,8 +115,8 @@ def _print_bi(data: dict[str, Any]) -> None:
         ("projected 30-day growth", "-" if projected is None else f"{projected:+.1f}%"),
         (
             "sessions",
-            f"{number(data['average_session_duration_minutes'], 2)} min on average; "
-            f"satisfaction by day {data['user_satisfaction_trends'] or '-'}",
+            f"{number(data.get('average_session_duration_minutes'), 2)} min on average; "
+            f"satisfaction by day {data.get('user_satisfaction_trends') or '-'}",
         ),
         ("peak hours (UTC)", ", ".join(f"{h:02d}:00" for h in data["peak_usage_hours"]) or "-"),
         (
@@ -132,9 +132,9 @@ def _print_bi(data: dict[str, Any]) -> None:
     for label, value in rows:
         facts.add_row(Text(label, style="bold"), plain(value))
     console.print(facts)
-    if data["most_used_features"]:
+    if data.get("most_used_features"):
         features = table("feature", "uses", "users", "adoption %", "abandonment %")
-        abandonment = data["feature_abandonment_rates"]
+        abandonment = data.get("feature_abandonment_rates") or {}
         for feature in data["most_used_features"]:
             features.add_row(
                 plain(feature["feature"]),

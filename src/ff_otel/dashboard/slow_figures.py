@@ -144,7 +144,7 @@ def business_intelligence(view: StoreView, period: str) -> dict[str, Any]:
         "satisfaction_by_day": dto.user_satisfaction_trends,
         "lifecycle": result.extras["lifecycle"],
         "stickiness": result.extras["stickiness"],
-        "retention_cohorts": result.extras["retention_cohorts"],
+        "retention_cohorts": result.extras.get("retention_cohorts"),
         "requests": result.extras["requests"],
         "bottlenecks": dto.performance_bottlenecks,
         "churn_risk_indicators": dto.churn_risk_indicators,

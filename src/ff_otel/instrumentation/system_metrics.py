@@ -23,6 +23,8 @@ from typing import Any
 import psutil
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from ff_otel.config import FFAnalyticsConfigDTO
+
 _MIB = 1024 * 1024
 _Read = Callable[["ResourceReading"], float | int]
 _CACHE_SECONDS = 0.5
@@ -137,6 +139,20 @@ class SystemSampler:
             process_open_fds=fds,
             process_uptime_seconds=uptime,
         )
+
+
+def resource_sampler(
+    disk_path: Path, analytics: FFAnalyticsConfigDTO, *, system_metrics: bool = True
+) -> SystemSampler | None:
+    """The sampler for a store on ``disk_path``, or None when resources are not to be read.
+
+    ``system_metrics=False`` and ``track_resource_usage=False`` mean the same:
+    no psutil reading at all (no ``resource_usage.jsonl``, no ``system.*`` or
+    ``process.*`` metrics, no resource fields in snapshots).
+    """
+    if not (system_metrics and analytics.track_resource_usage):
+        return None
+    return SystemSampler(disk_path)
 
 
 def _cpu_utilization(before: Any, after: Any) -> float:

@@ -16,7 +16,8 @@ Definitions (the README repeats them, PostHog/Amplitude style):
 - ``peak_usage_hours``: the three UTC hours of day with most events;
 - ``average_session_duration_minutes``: sessions that ended in the window;
 - ``user_satisfaction_trends``: mean rating per day, days with ratings only;
-- ``projected_growth_30_days``: least-squares line through daily active users
+- ``projected_growth_30_days`` (with ``enable_predictive_analytics`` only):
+  least-squares line through daily active users
   (at least two days; every UTC day from the first with activity in the last
   max(period, 7) days to ``end``, a day without activity counting zero), its
   value 30 days after ``end`` vs its value at ``end``, in %;
@@ -27,7 +28,8 @@ Definitions (the README repeats them, PostHog/Amplitude style):
 
 Recommendations and bottlenecks come from the alerting thresholds. Costs and
 revenue come only from the optional business inputs; without them those
-fields are absent, not zero.
+fields are absent, not zero. So are the figures the config's switches turn
+off (:func:`ff_otel.pipeline.levels.withheld_bi_fields`): they are not computed.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.models import FFBusinessIntelligenceDTO
 from ff_otel.pipeline import cohorts, insights
 from ff_otel.pipeline.buckets import bucket_key, iter_documents
-from ff_otel.pipeline.sketch import LatencySketch
+from ff_otel.pipeline.levels import withheld_bi_fields
+from ff_otel.pipeline.sketch import LatencySketch, add_stored_sketch, stored_sketch
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
-_UNDERUSED_CPU = 20.0
 
 
 @dataclass
@@ -82,7 +84,9 @@ def generate(
         scan.add(key, document)
     first_seen = cohorts.first_seen(layout)
     start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
-    absent: set[str] = set()
+    # Figures the configuration switches off are not computed at all.
+    withheld = withheld_bi_fields(analytics)
+    absent = set(withheld)
 
     active, before = scan.active, scan.before
     new = {u for u in active if start_iso <= first_seen.get(u, stop_iso) < stop_iso}
@@ -92,12 +96,14 @@ def generate(
     dto.active_users = len(active)
     dto.new_users = len(new)
     dto.returning_users = len(returning)
-    if before:
+    if before and "user_growth_rate_percent" not in withheld:
         dto.user_growth_rate_percent = round(100 * (len(active) - len(before)) / len(before), 3)
     else:
         absent.add("user_growth_rate_percent")
 
-    features, previous_features = scan.features, scan.previous_features
+    features, previous_features = (
+        ({}, {}) if "most_used_features" in withheld else (scan.features, scan.previous_features)
+    )
     ranked = sorted(features.items(), key=lambda item: (-item[1]["uses"], item[0]))
     dto.feature_adoption_rates = {
         name: round(100 * len(f["users"]) / len(active), 3) for name, f in ranked if active
@@ -124,31 +130,39 @@ def generate(
     dto.peak_usage_hours = [
         hour for hour in sorted(range(24), key=lambda h: (-by_hour[h], h)) if by_hour[hour]
     ][:3]
-    if scan.sessions:
+    if scan.sessions and "average_session_duration_minutes" not in withheld:
         dto.average_session_duration_minutes = round(scan.duration / scan.sessions / 60, 3)
     else:
         absent.add("average_session_duration_minutes")
-    dto.user_satisfaction_trends = [
-        round(total / count, 3) for _, (total, count) in sorted(scan.ratings.items())
-    ]
+    if "user_satisfaction_trends" not in withheld:
+        dto.user_satisfaction_trends = [
+            round(total / count, 3) for _, (total, count) in sorted(scan.ratings.items())
+        ]
 
-    daily_active = cohorts.daily_users(scan.daily_users, stop)
-    projection = insights.projected_growth(daily_active)
+    projection = None
+    if "projected_growth_30_days" not in withheld:
+        projection = insights.projected_growth(cohorts.daily_users(scan.daily_users, stop))
     if projection is None:
         absent.add("projected_growth_30_days")
     else:
         dto.projected_growth_30_days = projection
-    dto.resource_utilization_trends = {
+    trends = {
         name: [round(total / count, 3) for _, (total, count) in sorted(points.items())]
         for name, points in sorted(scan.resources.items())
     }
-    dto.scaling_recommendations = insights.scaling_recommendations(dto, analytics, stop)
+    if "resource_utilization_trends" not in withheld:
+        dto.resource_utilization_trends = trends
+    dto.scaling_recommendations = insights.scaling_recommendations(
+        trends, projection, period, analytics, stop
+    )
     components = scan.components()
     dto.performance_bottlenecks = insights.performance_bottlenecks(components, analytics)
     dto.user_experience_improvements = insights.experience_improvements(
         dto, previous_features, components, analytics
     )
-    dto.cost_optimization_opportunities = scan.cost_opportunities()
+    dto.cost_optimization_opportunities = insights.cost_opportunities(
+        scan.cpu_sum, scan.cpu_count, scan.cpu_peak
+    )
     dormant = before - active
     dto.churn_risk_indicators = insights.churn_signals(before, dormant, dto)
     if inputs and inputs.monthly_cost is not None and active:
@@ -169,7 +183,7 @@ def generate(
     else:
         absent.add("roi_indicators")
 
-    extras = {
+    extras: dict[str, Any] = {
         "window_start": start_iso,
         "window_end": stop_iso,
         "lifecycle": {
@@ -179,9 +193,10 @@ def generate(
             "dormant": len(dormant),
         },
         "stickiness": scan.stickiness(),
-        "retention_cohorts": cohorts.retention_cohorts(scan.weekly, first_seen, stop_iso),
         "requests": scan.requests_summary(),
     }
+    if "retention_cohorts" not in withheld:
+        extras["retention_cohorts"] = cohorts.retention_cohorts(scan.weekly, first_seen, stop_iso)
     return BIResult(dto, start, stop, extras, absent)
 
 
@@ -224,7 +239,7 @@ class _Scan:
         self.cpu_sum: float = 0
         self.cpu_peak: float | None = None
         self.spans: dict[str, dict[str, Any]] = {}
-        self.requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": _sketch_sum()}
+        self.requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": stored_sketch()}
         self.weekly: dict[str, set[str]] = {}
         self._week_of: dict[str, str] = {}
 
@@ -277,15 +292,15 @@ class _Scan:
         for name, c in (document.get("spans") or {}).items():
             entry = self.spans.get(name)
             if entry is None:
-                entry = self.spans[name] = {"count": 0, "errors": 0, "latency": _sketch_sum()}
+                entry = self.spans[name] = {"count": 0, "errors": 0, "latency": stored_sketch()}
             entry["count"] += c["count"]
             entry["errors"] += c["errors"]
-            _add_sketch(entry["latency"], c.get("latency") or {})
+            add_stored_sketch(entry["latency"], c.get("latency") or {})
         requests = document.get("requests")
         if requests:
             self.requests["count"] += requests["count"]
             self.requests["errors"] += requests["errors"]
-            _add_sketch(self.requests["latency"], requests.get("latency") or {})
+            add_stored_sketch(self.requests["latency"], requests.get("latency") or {})
 
     def components(self) -> dict[str, dict[str, Any]]:
         return {
@@ -296,18 +311,6 @@ class _Scan:
             }
             for name, c in self.spans.items()
         }
-
-    def cost_opportunities(self) -> list[str]:
-        peak = self.cpu_peak
-        if peak is None:
-            return []
-        mean = self.cpu_sum / self.cpu_count
-        if peak < _UNDERUSED_CPU * 2 and mean < _UNDERUSED_CPU:
-            return [
-                f"CPU averaged {mean:.1f}% (peak {peak:.1f}%) over the window: "
-                "the host could be smaller"
-            ]
-        return []
 
     def stickiness(self) -> dict[str, float]:
         dau, wau, mau = (len(self.recent_users[span]) for span in (1, 7, 30))
@@ -327,20 +330,6 @@ class _Scan:
             "p95_ms": sketch.quantile(0.95),
             "p99_ms": sketch.quantile(0.99),
         }
-
-
-def _sketch_sum() -> dict[str, Any]:
-    return {"count": 0, "zero": 0, "bins": {}}
-
-
-def _add_sketch(total: dict[str, Any], sketch: dict[str, Any]) -> None:
-    # Sketches add up bin by bin; kept in their stored form (text keys) until
-    # the end, so each document's bins are not converted one by one.
-    total["count"] += sketch.get("count", 0)
-    total["zero"] += sketch.get("zero", 0)
-    bins = total["bins"]
-    for index, count in (sketch.get("bins") or {}).items():
-        bins[index] = bins.get(index, 0) + count
 
 
 def _add_features(merged: dict[str, dict[str, Any]], document: dict[str, Any]) -> None:
@@ -386,9 +375,11 @@ def store(layout: StoreLayout, result: BIResult) -> None:
                     "user_satisfaction_trends",
                     "churn_risk_indicators",
                 ),
-                "lifecycle": result.extras["lifecycle"],
-                "stickiness": result.extras["stickiness"],
-                "retention_cohorts": result.extras["retention_cohorts"],
+                **{
+                    name: result.extras[name]
+                    for name in ("lifecycle", "stickiness", "retention_cohorts")
+                    if name in result.extras
+                },
             }
         ],
     )

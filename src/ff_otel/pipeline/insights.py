@@ -15,6 +15,7 @@ from ff_otel.models import FFBusinessIntelligenceDTO
 CPU_THRESHOLD = 90.0
 ABANDONMENT_WORTH_NOTING = 50.0
 LOW_ADOPTION = 5.0
+UNDERUSED_CPU = 20.0
 
 
 def fit(values: list[float]) -> tuple[float, float]:
@@ -38,17 +39,28 @@ def projected_growth(daily_active: list[int]) -> float | None:
 
 
 def scaling_recommendations(
-    dto: FFBusinessIntelligenceDTO, analytics: FFAnalyticsConfigDTO, stop: datetime
+    trends: dict[str, list[float]],
+    projected_growth_percent: float | None,
+    period: str,
+    analytics: FFAnalyticsConfigDTO,
+    stop: datetime,
 ) -> list[str]:
+    """Resources over their threshold now; with ``enable_predictive_analytics``, forecasts too.
+
+    The forecasts are a resource's least-squares line reaching its threshold
+    within 30 days (with the date) and daily active users projected to grow
+    50% or more (``projected_growth_percent``, None when not computed).
+    """
     alerting = analytics.alerting_config
     limits = {
         "cpu_usage_percent": CPU_THRESHOLD,
         "memory_usage_percent": alerting.memory_usage_threshold_percent,
         "disk_usage_percent": alerting.disk_usage_threshold_percent,
     }
+    predictive = analytics.enable_predictive_analytics
     advice: list[str] = []
     for name, limit in limits.items():
-        points = dto.resource_utilization_trends.get(name) or []
+        points = trends.get(name) or []
         if not points:
             continue
         latest = points[-1]
@@ -57,13 +69,13 @@ def scaling_recommendations(
                 f"{name} at {latest:.1f}%, over its {limit:g}% threshold: add capacity now"
             )
             continue
-        if len(points) < 2:
+        if not predictive or len(points) < 2:
             continue
         _, slope = fit(points)
         if slope <= 0:
             continue
         steps = (limit - latest) / slope
-        step = timedelta(hours=1) if dto.analysis_period == "day" else timedelta(days=1)
+        step = timedelta(hours=1) if period == "day" else timedelta(days=1)
         reach = stop + steps * step
         if reach - stop <= timedelta(days=30):
             advice.append(
@@ -71,12 +83,25 @@ def scaling_recommendations(
                 f"from {latest:.1f}%: reaches {limit:g}% around {reach.date().isoformat()}; "
                 "plan capacity"
             )
-    if dto.projected_growth_30_days >= 50:
+    if projected_growth_percent is not None and projected_growth_percent >= 50:
         advice.append(
-            f"daily active users projected +{dto.projected_growth_30_days:.0f}% in 30 days: "
+            f"daily active users projected +{projected_growth_percent:.0f}% in 30 days: "
             "plan capacity for the growth"
         )
     return advice
+
+
+def cost_opportunities(cpu_sum: float, cpu_count: float, cpu_peak: float | None) -> list[str]:
+    """A smaller host would do: CPU averaged under 20% and never reached 40% in the window."""
+    if cpu_peak is None or not cpu_count:
+        return []
+    mean = cpu_sum / cpu_count
+    if cpu_peak < UNDERUSED_CPU * 2 and mean < UNDERUSED_CPU:
+        return [
+            f"CPU averaged {mean:.1f}% (peak {cpu_peak:.1f}%) over the window: "
+            "the host could be smaller"
+        ]
+    return []
 
 
 def performance_bottlenecks(

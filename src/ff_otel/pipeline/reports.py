@@ -60,7 +60,7 @@ def build_report(
     # month the report's users are those of the 30 days before its end.
     intelligence = bi.generate(layout, analytics, period, stop, business)
     dto = intelligence.dto
-    return {
+    report: dict[str, Any] = {
         "period": period,
         "start": start_iso,
         "end": stop_iso,
@@ -87,6 +87,9 @@ def build_report(
             "user_experience_improvements": dto.user_experience_improvements,
         },
     }
+    if "most_used_features" in intelligence.absent:
+        del report["features"]  # track_feature_usage=False: not tracked, so not reported
+    return report
 
 
 def write_report(layout: StoreLayout, report: dict[str, Any], formats: list[str]) -> list[Path]:
@@ -110,7 +113,13 @@ def write_report(layout: StoreLayout, report: dict[str, Any], formats: list[str]
 def due_reports(
     layout: StoreLayout, analytics: FFAnalyticsConfigDTO, now: datetime
 ) -> list[tuple[str, datetime, datetime]]:
-    """Scheduled reports whose period is complete, final, and not written yet."""
+    """Scheduled reports whose period is complete, final, and not written yet.
+
+    None at all with ``generate_usage_reports=False``; otherwise the periods
+    whose switch (``generate_daily_reports``, ``_weekly_``, ``_monthly_``) is on.
+    """
+    if not analytics.generate_usage_reports:
+        return []
     delay = timedelta(minutes=analytics.aggregation_delay_minutes)
     due = []
     for period, flag in _SCHEDULE.items():
@@ -130,7 +139,7 @@ def to_csv(report: dict[str, Any]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["section", "metric", "value"])
     for section in ("health", "performance", "alerts", "users", "features", "insights"):
-        for name, value in _flatten(report[section]):
+        for name, value in _flatten(report.get(section, {})):
             writer.writerow([section, name, value])
     return buffer.getvalue()
 

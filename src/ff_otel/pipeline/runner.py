@@ -4,7 +4,8 @@ After every metric collection the periodic reader calls :meth:`Pipeline.tick`.
 The process holding the store's collector lease then folds the interval's new
 span and log records, takes a resource reading, runs the health checks and
 writes ``resource_usage.jsonl``, ``health_checks.jsonl``, ``performance.jsonl``
-and an interval summary in ``error_rates.jsonl`` (as the analytics level says).
+and an interval summary in ``error_rates.jsonl`` (as the analytics level and
+the switches of :mod:`ff_otel.pipeline.levels` say).
 Other processes sharing the store only try for the lease. A failing tick is
 logged and counted; the next one runs as usual.
 """
@@ -94,7 +95,7 @@ class Pipeline:
         self.layout = layout
         self.analytics = analytics
         self.sampler = sampler
-        self.policy = policy_for(analytics.analytics_level)
+        self.policy = policy_for(analytics)
         self.stats = PipelineStats()
         self.latest_metrics: FFSystemMetricsDTO | None = None
         self.latest_health: SystemHealth | None = None

@@ -26,6 +26,7 @@ _RESOURCE_FIELDS = {
     "network_io_mbps",
 }
 _SESSION_FIELDS = {"concurrent_users", "active_sessions"}
+_LATENCY_FIELDS = {"response_time_ms", "component_response_times"}
 
 
 def interval_metrics(
@@ -77,8 +78,9 @@ def write_interval_records(
 ) -> None:
     """Append the interval's resource, health, performance and error-summary records.
 
-    What is written follows the analytics level's ``policy``; values that were
-    not measured are left out of the performance record, not written as zeros.
+    What is written follows the ``policy`` (level and switches); values that
+    were not measured, or are not to be tracked, are left out of the records,
+    not written as zeros.
     """
     stamp = health.checked_at
     if reading is not None:
@@ -111,10 +113,12 @@ def write_interval_records(
             excluded |= _SESSION_FIELDS
         if reading is None:
             excluded |= _RESOURCE_FIELDS
+        if not policy.response_times:
+            excluded |= _LATENCY_FIELDS
         append_records(layout.performance, [metrics.model_dump(mode="json", exclude=excluded)])
     if policy.error_summaries:
         summary = activity.summary_record(detailed=policy.top_errors)
-        if policy.latency_percentiles:
+        if policy.latency_percentiles and policy.response_times:
             summary["component_latency_ms"] = {
                 name: {
                     q: round(percentile(c.durations_ms, level), 3)
