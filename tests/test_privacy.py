@@ -38,7 +38,11 @@ def test_nothing_sensitive_reaches_the_store_or_the_collector(
         base_path=tmp_path / "store",
         service_name="leaky-app",
         otlp_endpoint=collector.grpc_endpoint,
-        analytics=FFAnalyticsConfigDTO(collection_interval_seconds=1),
+        # User events go to a collector only when external analytics are allowed.
+        analytics=FFAnalyticsConfigDTO(
+            collection_interval_seconds=1,
+            privacy_config=FFAnalyticsPrivacyConfigDTO(enable_external_analytics=True),
+        ),
     )
     # The same secrets through every door: user ids, event data, spans, logs.
     ff_otel.record_user_event(

@@ -57,6 +57,7 @@ from ff_otel.instrumentation.system_metrics import (
 from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.privacy.consent import ConsentRegistry
+from ff_otel.privacy.external import gate_user_events
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
@@ -189,8 +190,12 @@ def build(
             )
         )
         logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(
-                CircuitLogExporter(ScrubbingLogExporter(otlp.logs, scrubber), circuit)
+            gate_user_events(
+                BatchLogRecordProcessor(
+                    CircuitLogExporter(ScrubbingLogExporter(otlp.logs, scrubber), circuit)
+                ),
+                analytics.privacy_config,
+                settings.otlp_endpoint,
             )
         )
         readers.append(
@@ -204,7 +209,10 @@ def build(
         for span_processor in extra.spans:
             tracer_provider.add_span_processor(span_processor)
         for log_processor in extra.logs:
-            logger_provider.add_log_record_processor(log_processor)
+            # Their endpoints are the exporters' own business: unknown here.
+            logger_provider.add_log_record_processor(
+                gate_user_events(log_processor, analytics.privacy_config, None)
+            )
         readers.extend(extra.metrics)
     handle.meter_provider = MeterProvider(
         resource=resource, metric_readers=readers, shutdown_on_exit=False

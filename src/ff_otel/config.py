@@ -86,6 +86,16 @@ class FFAnalyticsPrivacyConfigDTO(_ConfigModel):
     allowed_external_services: list[str] = Field(default_factory=list)
     data_export_restrictions: list[str] = Field(default_factory=list)
 
+    @field_validator("allowed_external_services")
+    @classmethod
+    def _services_name_a_host(cls, value: list[str]) -> list[str]:
+        # An entry that names no host would silently match nothing.
+        from ff_otel.privacy.external import parse_service  # ff_otel.privacy imports config
+
+        for entry in value:
+            parse_service(entry)
+        return value
+
 
 class FFAnalyticsAlertingConfigDTO(_ConfigModel):
     """Alerting configuration for monitoring."""

@@ -13,6 +13,9 @@ from ff_otel.compliance import regulatory, retention
 from ff_otel.compliance.audit import VerificationResult, verify
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.settings import resolve_settings
+from ff_otel.store.documents import read_json
+from ff_otel.store.layout import StoreLayout
 
 
 def audit(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> bool:
@@ -83,9 +86,14 @@ def export_data(
     """Export streams or whole categories to JSON Lines / CSV with a manifest; audited.
 
     ``progress`` is called with a file's name and its records so far, every 10,000.
+    Streams named by ``data_export_restrictions`` are refused with a ``ValueError``:
+    those of the configuration in effect (``configure()``'s, else the
+    ``FF_OTEL_*`` variables and ``FF_OTEL_CONFIG`` file) and those recorded in
+    the store's ``analytics_metadata.json`` by the services that configured it.
     """
+    layout = setup.store_layout(base_path)
     return exporting.export_data(
-        setup.store_layout(base_path),
+        layout,
         streams,
         Path(destination),
         formats=formats,
@@ -93,7 +101,25 @@ def export_data(
         end=end,
         actor=actor,
         progress=progress,
+        restrictions=_export_restrictions(layout),
     )
+
+
+def _export_restrictions(layout: StoreLayout) -> list[str]:
+    # A restriction set by the service holds for whoever exports its store
+    # (an operator's shell has none of the service's settings): its own
+    # configuration is recorded in the store's metadata at every configure().
+    handle = setup.current()
+    analytics = handle.settings.analytics if handle is not None else resolve_settings({}).analytics
+    restrictions = list(analytics.privacy_config.data_export_restrictions)
+    try:
+        recorded = read_json(layout.metadata_path).get("privacy_config") or {}
+    except (FileNotFoundError, ValueError, AttributeError):
+        recorded = {}
+    for restriction in recorded.get("data_export_restrictions") or ():
+        if isinstance(restriction, str) and restriction not in restrictions:
+            restrictions.append(restriction)
+    return restrictions
 
 
 def _instant(value: datetime | str) -> datetime:

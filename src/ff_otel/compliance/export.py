@@ -8,6 +8,14 @@ file: format, records, bytes, SHA-256). A category name (``system_metrics``,
 streams. CSV columns are the union of the records' top-level fields (nested
 values as JSON text), so the CSV holds the same records as the JSON Lines file.
 Each export is audited. Parquet is not offered (no pyarrow dependency).
+
+``restrictions`` (the privacy config's ``data_export_restrictions``) name
+streams, relative paths or categories that may not be exported: an export
+that includes one is refused with a ``ValueError`` naming the restriction,
+before anything is written, and the refusal is audited (outcome ``denied``).
+A restriction that is not a stream, path or category refuses every export
+until it is fixed, rather than restrict nothing. A data subject's own
+records (``ff_otel.export_user_data``, the right of access) are not covered.
 """
 
 from __future__ import annotations
@@ -53,12 +61,23 @@ def export_data(
     end: datetime | str | None = None,
     actor: str | None = None,
     progress: Progress | None = None,
+    restrictions: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Export and return the manifest. Raises ``ValueError`` naming a bad format or stream."""
+    """Export and return the manifest.
+
+    Raises ``ValueError`` naming a bad format or stream, or the restriction
+    that forbids exporting one of the streams.
+    """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; use {list(FORMATS)}")
     paths = resolve_streams(layout, streams)
+    refusal = _restricted(layout, paths, restrictions)
+    if refusal is not None:
+        audit_act(
+            layout, "export", ",".join(streams), actor=actor, outcome="denied", reason=refusal
+        )
+        raise ValueError(refusal)
     destination.mkdir(parents=True, exist_ok=True)
     files = []
     for path in paths:
@@ -89,6 +108,31 @@ def export_data(
         records=sum(f["records"] for f in files),
     )
     return manifest
+
+
+def _restricted(layout: StoreLayout, paths: list[Path], restrictions: Sequence[str]) -> str | None:
+    """Why exporting ``paths`` is refused, or None when no restriction covers them."""
+    root = layout.analytics_path.resolve()
+    for restriction in restrictions:
+        if restriction in SPEC_STREAMS:
+            folder = root / restriction
+            covered = [p for p in paths if folder in p.resolve().parents]
+        else:
+            try:
+                forbidden = stream_path(layout, restriction)
+            except ValueError:
+                return (
+                    f"data_export_restrictions entry {restriction!r} is not a stream, "
+                    "path or category; no export until the privacy config is fixed"
+                )
+            covered = [p for p in paths if p.resolve() == forbidden]
+        if covered:
+            names = ", ".join(str(p.resolve().relative_to(root)) for p in covered)
+            return (
+                f"export of {names} refused: restricted by the privacy config's "
+                f"data_export_restrictions ({restriction!r})"
+            )
+    return None
 
 
 def _jsonl(
