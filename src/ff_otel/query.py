@@ -64,6 +64,7 @@ _VIEWS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         lambda span: span.get("kind") == "server" or not span.get("parent_span_id"),
     ),
 }
+_SUMMARY_KINDS = ("avg", "min", "max")
 _TIME_GROUPS = ("minute", "hour", "day", "week", "month")
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 _FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
@@ -119,13 +120,25 @@ def query(
     return _rows(groups, group_by, aggregates)
 
 
-class _Accumulator:
-    def __init__(self, field: str | None, kind: str) -> None:
-        self.field, self.kind = field, kind
+class _Summary:
+    """Count, sum, minimum and maximum: what ``avg``, ``min`` and ``max`` are answered from."""
+
+    def __init__(self) -> None:
         self.count = 0
         self.total = 0.0
         self.low: float | None = None
         self.high: float | None = None
+
+    def summary_result(self, kind: str) -> Any:
+        if kind == "avg":
+            return self.total / self.count if self.count else None
+        return self.low if kind == "min" else self.high
+
+
+class _Accumulator(_Summary):
+    def __init__(self, field: str | None, kind: str) -> None:
+        super().__init__()
+        self.field, self.kind = field, kind
         self.sketch = LatencySketch() if kind in _QUANTILES else None
         self.values: set[Any] = set()
 
@@ -160,12 +173,8 @@ class _Accumulator:
             return len(self.values)
         if kind == "sum":
             return self.total
-        if kind == "avg":
-            return self.total / self.count if self.count else None
-        if kind == "min":
-            return self.low
-        if kind == "max":
-            return self.high
+        if kind in _SUMMARY_KINDS:
+            return self.summary_result(kind)
         assert self.sketch is not None
         return self.sketch.quantile(_QUANTILES[kind])
 
@@ -254,19 +263,16 @@ def _from_rollups(
     return _rows(groups, group_by, aggregates)
 
 
-class _Cell:
+class _Cell(_Summary):
     """An aggregate folded from rollup figures rather than raw records."""
 
     def __init__(self, spec: str) -> None:
+        super().__init__()
         self.spec = spec
-        self.count = 0
         # Sketches are merged only when asked for a quantile, and not at all
         # for a cell of one hour: a week of hourly points reads 168 as stored.
         self.sketches: list[LatencySketch] = []
         self.users: set[str] = set()
-        self.total = 0.0
-        self.low: float | None = None
-        self.high: float | None = None
 
     def add(self, parts: dict[str, Any]) -> None:
         if "resources" in parts:
@@ -295,12 +301,8 @@ class _Cell:
             return self.count
         if self.spec == "distinct:user_hash":
             return len(self.users)
-        if kind == "avg":
-            return self.total / self.count if self.count else None
-        if kind == "min":
-            return self.low
-        if kind == "max":
-            return self.high
+        if kind in _SUMMARY_KINDS:
+            return self.summary_result(kind)
         if len(self.sketches) == 1:
             return self.sketches[0].quantile(_QUANTILES[kind])
         merged = LatencySketch()
