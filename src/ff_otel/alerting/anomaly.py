@@ -1,5 +1,12 @@
 """Streaming anomaly detection for one metric series, in constant memory.
 
+Two parts: the band below says whether a point is outside its usual band (and
+whether that is a spike or a level shift); ``scoring.AnomalyScorer`` gives
+each point a calibrated score in [0, 1] (seasonal, slow changes, spike rate,
+suppression after a detection), which decides whether it is worth an alert.
+``update`` runs both; the score of the last point is ``score`` (and
+``Anomaly.score``).
+
 A threshold written by hand is wrong for most series, and a series' normal
 level moves; this learns what is normal as it goes and flags the points that
 are not. It keeps eleven numbers per series (four settings, seven of state) and
@@ -60,7 +67,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-_STATE_VERSION = 1
+from ff_otel.alerting.scoring import AnomalyScorer
+
+_STATE_VERSION = 2
 # sigma = sqrt(pi / 2) * E|x - mean| for Gaussian noise.
 _SIGMA_PER_ABS_DEVIATION = math.sqrt(math.pi / 2)
 # The floor on the scale. Relative, because "tiny" depends on the level;
@@ -80,6 +89,7 @@ class Anomaly:
     baseline: float
     deviation: float  # the robust scale s the band was built from
     points_seen: int  # this point's number in the series, from 1
+    score: float  # the point's anomaly score in [0, 1] (``AnomalyScorer``)
 
 
 class AnomalyDetector:
@@ -93,10 +103,12 @@ class AnomalyDetector:
         "_run_side",
         "_run_square_sum",
         "_run_sum",
+        "_scorer",
         "_sensitivity",
         "_shift_points",
         "_warmup",
         "points_seen",
+        "score",
     )
 
     def __init__(
@@ -127,15 +139,20 @@ class AnomalyDetector:
         self._run_length = 0
         self._run_sum = 0.0
         self._run_square_sum = 0.0
+        self._scorer = AnomalyScorer(alpha=self._alpha, warmup=self._warmup)
+        self.score = 0.0
 
-    def update(self, value: float) -> Anomaly | None:
+    def update(self, value: float, timestamp: float | None = None) -> Anomaly | None:
         """Learn ``value``; return the anomaly it is, or None if it is normal.
 
+        ``timestamp`` (epoch seconds) lets the score use time-of-day seasonality.
         Non-finite values (NaN, infinities) are not measurements: they are
-        ignored and not counted.
+        ignored and not counted (``score`` is then 0).
         """
         if not math.isfinite(value):
+            self.score = 0.0
             return None
+        self.score = self._scorer.update(value, timestamp)
         n = self.points_seen = self.points_seen + 1
         baseline = self._baseline
         residual = value - baseline
@@ -163,7 +180,7 @@ class AnomalyDetector:
         half_width = self._half_width()
         return self._baseline - half_width, self._baseline + half_width
 
-    def to_state(self) -> dict[str, float | int]:
+    def to_state(self) -> dict[str, Any]:
         """Everything the detector knows, JSON-able, for a checkpoint."""
         return {
             "version": _STATE_VERSION,
@@ -178,12 +195,13 @@ class AnomalyDetector:
             "run_length": self._run_length,
             "run_sum": self._run_sum,
             "run_square_sum": self._run_square_sum,
+            "scorer": self._scorer.to_state(),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
         """A detector that continues exactly where the one that wrote ``state`` stopped."""
-        if state.get("version") != _STATE_VERSION:
+        if state.get("version") not in (1, _STATE_VERSION):
             raise ValueError(f"unknown anomaly detector state version {state.get('version')!r}")
         detector = cls(
             sensitivity=float(state["sensitivity"]),
@@ -198,6 +216,9 @@ class AnomalyDetector:
         detector._run_length = int(state["run_length"])
         detector._run_sum = float(state["run_sum"])
         detector._run_square_sum = float(state["run_square_sum"])
+        # A version 1 state had no scorer: the score learns afresh (its own warm-up).
+        if "scorer" in state:
+            detector._scorer = AnomalyScorer.from_state(state["scorer"])
         return detector
 
     def _half_width(self) -> float:
@@ -250,6 +271,7 @@ class AnomalyDetector:
             baseline=baseline,
             deviation=half_width / self._sensitivity,
             points_seen=self.points_seen,
+            score=self.score,
         )
 
     def _adopt_run(self) -> None:

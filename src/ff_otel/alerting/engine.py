@@ -36,6 +36,7 @@ from ff_otel import _clock
 from ff_otel.alerting.anomaly import AnomalyDetector
 from ff_otel.alerting.notifiers import NotificationDispatcher
 from ff_otel.alerting.rules import PER_COMPONENT_SERIES, AlertRule
+from ff_otel.alerting.scoring import ALERT_SCORE
 from ff_otel.alerting.state import (
     Silence,
     merge_operator_changes,
@@ -51,6 +52,14 @@ from ff_otel.store.tail import StreamTail
 
 SEVERITIES = ("info", "warning", "error", "critical")
 ANOMALY_SERIES = ("response_time_ms", "throughput_requests_per_second", "error_rate_percent")
+# The smallest move from the baseline worth an anomaly alert, per series: a
+# sub-millisecond latency change or a fraction of a request per second is
+# statistically unusual on a quiet series but nobody's problem.
+ANOMALY_FLOORS = {
+    "response_time_ms": 5.0,
+    "throughput_requests_per_second": 1.0,
+    "error_rate_percent": 1.0,
+}
 _HOUR = 3600.0
 _logger = logging.getLogger("ff_otel.alerting")
 _OPERATOR_FIELDS = (
@@ -99,7 +108,7 @@ class AlertEngine:
         self._tail = StreamTail(self.path)
         self._load()
 
-    def detector_states(self) -> dict[str, dict[str, float | int]]:
+    def detector_states(self) -> dict[str, dict[str, Any]]:
         """What each anomaly detector has learned, JSON-able, for the collector's checkpoint."""
         return {series: detector.to_state() for series, detector in self.detectors.items()}
 
@@ -335,12 +344,17 @@ class AlertEngine:
             detector = self.detectors.get(series)
             if detector is None:
                 detector = self.detectors[series] = AnomalyDetector()
-            anomaly = detector.update(value)
+            anomaly = detector.update(value, now)
             key = (f"anomaly:{series}", "")
             alert_id = self.by_key.get(key)
             alert = self.alerts.get(alert_id) if alert_id else None
             open_alert = alert is not None and alert.get("state") == "firing"
-            if anomaly is not None and not open_alert:
+            worth_alert = (
+                anomaly is not None
+                and anomaly.score >= ALERT_SCORE
+                and abs(value - anomaly.baseline) >= ANOMALY_FLOORS[series]
+            )
+            if anomaly is not None and worth_alert and not open_alert:
                 rule = AlertRule(
                     name=f"anomaly:{series}",
                     series=series,
@@ -357,6 +371,7 @@ class AlertEngine:
                     "baseline": anomaly.baseline,
                     "deviation": anomaly.deviation,
                     "points_seen": anomaly.points_seen,
+                    "score": anomaly.score,
                 }
                 created["message"] = (
                     f"{series} is {value:g}, outside its expected band "
