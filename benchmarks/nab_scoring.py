@@ -15,7 +15,7 @@ the Numenta Anomaly Benchmark", and the rules NAB's scorer applies:
 - A detection outside every window costs ``fpWeight`` times sigmoid_scaled of
   its distance past the preceding window's end, (i - R) / (w - 1), or -1 x
   fpWeight before the first window. So a detection just after a window costs
-  little (it even earns a little: the sigmoid is positive for distances < 0).
+  little, and one three window widths past it the full fpWeight.
 - sigmoid_scaled(x) = 2 / (1 + exp(5 x)) - 1, and -1 for x >= 3.
 - The threshold is the one that maximises the sum over the whole corpus (one
   threshold for all series), per profile.

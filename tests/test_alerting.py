@@ -279,6 +279,22 @@ def test_anomalies_raise_alerts_with_the_expected_band(tmp_path: Path) -> None:
     assert operations.active_alerts(path) == []
 
 
+def test_an_anomaly_below_the_series_floor_raises_no_alert(tmp_path: Path) -> None:
+    # A quiet series: 100 ms to the microsecond. 102 ms is far outside its band
+    # (its score is ~1), but 2 ms is under the response-time floor of 5 ms.
+    path = alerts_path(tmp_path)
+    engine = engine_for(path, [])
+    t0 = 1_800_000_000.0
+    for step in range(60):
+        engine.evaluate(
+            FFSystemMetricsDTO(response_time_ms=100 + (step % 3) * 0.001), {}, t0 + step
+        )
+    detector = engine.detectors["response_time_ms"]
+    engine.evaluate(FFSystemMetricsDTO(response_time_ms=102), {}, t0 + 60)
+    assert detector.score >= 0.9
+    assert operations.active_alerts(path) == []
+
+
 def test_a_hanging_webhook_does_not_hold_up_collection(tmp_path: Path, webhook: Webhook) -> None:
     webhook.hang = True
     handle = ff_otel.configure(
