@@ -9,7 +9,8 @@ level shift after 5 points.
    detector. Target: >= 200,000 points/s.
 2. False-positive rate: the share of 1,000,000 points of clean Gaussian noise
    (seeded) that are flagged. The module documents about 0.03%, and the tests
-   assert < 0.05%.
+   assert < 0.05%. Also the points whose anomaly score reaches the alerting
+   level (``scoring.ALERT_SCORE``): what would become an alert.
 3. Synthetic detection: 200,000 points of Gaussian noise (sigma 1) with an
    event every 300 to 500 points. Seven in ten events are a one-point spike
    and three in ten a level shift that persists; the size of each is uniform
@@ -17,7 +18,8 @@ level shift after 5 points.
    A level shift is found if any of its first 50 points is flagged, and it is
    "labelled" if a ``level_shift`` is reported within those 50 points.
    Precision is the share of flagged points that lie in an event's window.
-   Delay is from the event's first point to its first detection.
+   Delay is from the event's first point to its first detection. "alerted":
+   events with a point scoring >= ``ALERT_SCORE`` in their window.
 4. NAB: the two labelled Numenta Anomaly Benchmark series in the shared data
    folder (``../shared/data/nab`` next to this checkout), with their anomaly
    windows. For each series it reports:
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.alerting.anomaly import Anomaly, AnomalyDetector
+from ff_otel.alerting.scoring import ALERT_SCORE
 
 _NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab"
 _NAB_SERIES = (
@@ -66,13 +69,21 @@ def _noise(seed: int, count: int) -> list[float]:
 
 
 def _detect(values: list[float]) -> list[tuple[int, Anomaly]]:
+    return _detect_and_alert(values)[0]
+
+
+def _detect_and_alert(values: list[float]) -> tuple[list[tuple[int, Anomaly]], list[int]]:
+    """The band's anomalies, and the points whose score reaches the alerting level."""
     detector = AnomalyDetector()
     found = []
+    alerts = []
     for index, value in enumerate(values):
         anomaly = detector.update(value)
         if anomaly is not None:
             found.append((index, anomaly))
-    return found
+        if detector.score >= ALERT_SCORE:
+            alerts.append(index)
+    return found, alerts
 
 
 def throughput(rounds: int) -> dict[str, float]:
@@ -100,9 +111,11 @@ def throughput(rounds: int) -> dict[str, float]:
 
 
 def false_positives() -> dict[str, float]:
-    found = _detect(_noise(1, _POINTS))
+    found, alerts = _detect_and_alert(_noise(1, _POINTS))
     return {
         "points": _POINTS,
+        "alerts": len(alerts),
+        "alert_rate_percent": 100 * len(alerts) / _POINTS,
         "flagged": len(found),
         "rate_percent": 100 * len(found) / _POINTS,
         "level_shifts": sum(anomaly.kind == "level_shift" for _, anomaly in found),
@@ -116,6 +129,7 @@ class _Event:
     end: int  # exclusive: the window in which a detection counts for this event
     first_detection: int | None = None
     labelled_at: int | None = None  # level shifts: where "level_shift" was reported
+    alerted: bool = False  # a point of the event's window scored >= ALERT_SCORE
 
 
 def synthetic(points: int = 200_000) -> dict[str, Any]:
@@ -137,7 +151,19 @@ def synthetic(points: int = 200_000) -> dict[str, Any]:
             values[position] += level
         index = next_index
 
-    found = _detect(values)
+    found, alerts = _detect_and_alert(values)
+    alerted: dict[str, int] = {"spike": 0, "level_shift": 0}
+    alerts_inside = 0
+    position = 0
+    for index in alerts:
+        while position < len(events) and events[position].end <= index:
+            position += 1
+        if position == len(events) or index < events[position].start:
+            continue
+        alerts_inside += 1
+        if not events[position].alerted:
+            events[position].alerted = True
+            alerted[events[position].kind] += 1
     inside = 0
     position = 0  # events are in order and do not overlap: walk them alongside
     for index, anomaly in found:
@@ -157,6 +183,8 @@ def synthetic(points: int = 200_000) -> dict[str, Any]:
         "flagged": len(found),
         "precision": inside / len(found) if found else 0.0,
         "outside": len(found) - inside,
+        "alerts": len(alerts),
+        "alerts_outside": len(alerts) - alerts_inside,
     }
     for kind in ("spike", "level_shift"):
         of_kind = [event for event in events if event.kind == kind]
@@ -166,6 +194,8 @@ def synthetic(points: int = 200_000) -> dict[str, Any]:
             "found": len(delays),
             "recall": len(delays) / len(of_kind),
             "mean_delay_points": _mean(delays),
+            "alerted": alerted[kind],
+            "alert_recall": alerted[kind] / len(of_kind),
         }
     label_delays = [e.labelled_at - e.start for e in events if e.labelled_at is not None]
     result["level_shift"]["labelled"] = len(label_delays)
@@ -243,7 +273,8 @@ def main() -> None:
     print(
         f"false positives on {_POINTS:,} points of clean Gaussian noise: "
         f"{clean['flagged']} flagged = {clean['rate_percent']:.4f}% "
-        f"({clean['level_shifts']} level shifts)"
+        f"({clean['level_shifts']} level shifts); alerts (score >= {ALERT_SCORE}): "
+        f"{clean['alerts']} = {clean['alert_rate_percent']:.4f}%"
     )
 
     synth = synthetic()
@@ -252,13 +283,18 @@ def main() -> None:
         f"{synth['flagged']} flagged, precision {synth['precision']:.3f} "
         f"({synth['outside']} outside any event)"
     )
-    print(f"  {'event':<12} {'events':>6} {'found':>6} {'recall':>7} {'mean delay':>11}")
+    print(
+        f"  {'event':<12} {'events':>6} {'found':>6} {'recall':>7} {'mean delay':>11}"
+        f" {'alerted':>8} {'alert recall':>12}"
+    )
     for kind in ("spike", "level_shift"):
         row = synth[kind]
         print(
             f"  {kind:<12} {row['events']:>6} {row['found']:>6} {row['recall']:>7.3f} "
-            f"{_number(row['mean_delay_points'], '.2f'):>7} pts"
+            f"{_number(row['mean_delay_points'], '.2f'):>7} pts {row['alerted']:>8} "
+            f"{row['alert_recall']:>12.3f}"
         )
+    print(f"  alerts: {synth['alerts']}, {synth['alerts_outside']} outside any event")
     shifts = synth["level_shift"]
     print(
         f"  level shifts reported as level_shift within {_SHIFT_WINDOW} points: "

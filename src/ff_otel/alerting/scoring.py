@@ -33,16 +33,22 @@ Per point x at time t (seconds; seasonal only when t is given):
   from scoring billions of sigmas each time).
 - slow: z_slow = |S - L| / scale_L, S an EWMA of x at rate ``SHORT_ALPHA``, L
   and scale_L a winsorised long-run level and scale at rate ``LONG_ALPHA``.
-  Once it has raised an alert it is disarmed until its score falls below
-  ``REARM_SCORE``: a level shift is reported once, not every time the
-  suppression ends.
-- score = max(1 - exp(-z / 4), 1 - exp(-z_slow)), 0 during ``warmup``.
+  After an alert it is disarmed until its score falls below ``REARM_SCORE``:
+  a level shift is reported once, not again every time the suppression ends.
+- score = max(1 - exp(-z / 2), 1 - exp(-z_slow)), 0 during ``warmup``. So a
+  lone 5-sigma point reaches ``ALERT_SCORE`` (0.9) from the fast part.
 - once a score reaches ``ALERT_SCORE``, the next ``SUPPRESS_POINTS`` points
   score 0: an event is reported once.
 
 The constants were chosen on the 24-series NAB tuning corpus by the kind of
-data (spikes, steps, seasonal load, flat series), never per file; see
-``benchmarks/nab.py`` and the README's "Anomaly detection" section.
+data (spikes, steps, seasonal load, flat series), never per file, checked on
+its artificial and real halves separately (each scored alone: 65.5 and 49.6
+standard), with ``benchmarks/anomaly.py``'s synthetic events and clean noise
+kept: see ``benchmarks/nab.py`` and the README's "Anomaly detection" section.
+Known weak spots: a flat-at-zero series with regular spikes keeps alerting
+once per suppression period (its z is astronomically large, which the spike
+rate discount does not bring under the alert level), and slow, context-only
+anomalies (holidays in a weekly pattern) are missed.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ COMMON_RATE = 0.05
 REARM_SCORE = 0.5
 _DAY = 86_400.0
 _CLIP = 4.0
-_FAST_SCALE = 4.0
+_FAST_SCALE = 2.0
 _ERROR_ALPHA = 0.01
 _SIGMA_PER_ABS_DEVIATION = math.sqrt(math.pi / 2)
 _RELATIVE_FLOOR = 1e-3
@@ -146,8 +152,7 @@ class AnomalyScorer:
             return 0.0
         if score >= ALERT_SCORE:
             self._quiet = SUPPRESS_POINTS
-            if slow >= ALERT_SCORE:
-                self._slow_armed = False
+            self._slow_armed = False
         return score
 
     def _bucket(self, timestamp: float) -> int:
