@@ -39,11 +39,16 @@ chromium:
 test: lint typecheck chromium
 	$(BIN)/python -m pytest -q
 
+NAB_CORPUS ?= ../shared/data/nab/corpus
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/collection.py
 	$(BIN)/python benchmarks/alerting.py
 	$(BIN)/python benchmarks/anomaly.py
+	@if [ -d $(NAB_CORPUS) ]; then $(BIN)/python benchmarks/nab.py --data $(NAB_CORPUS)/data \
+		--out /tmp/ff-otel-nab --name ffotel --windows $(NAB_CORPUS)/combined_windows.json; \
+		else echo "benchmarks/nab.py skipped: $(NAB_CORPUS) is missing (NAB_CORPUS=DIR)"; fi
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/bi.py

@@ -277,6 +277,13 @@ def test_anomalies_raise_alerts_with_the_expected_band(tmp_path: Path) -> None:
     assert band["expected_low"] < 100 < band["expected_high"] < 900
     engine.evaluate(FFSystemMetricsDTO(response_time_ms=101), {}, t0 + 61)
     assert operations.active_alerts(path) == []
+    # A relapse within the cooldown (after the score's 100-point suppression)
+    # re-fires the same alert instead of opening a second one.
+    for step in range(62, 200):
+        engine.evaluate(FFSystemMetricsDTO(response_time_ms=100 + (step % 7) - 3), {}, t0 + step)
+    engine.evaluate(FFSystemMetricsDTO(response_time_ms=900), {}, t0 + 200)
+    (again,) = operations.active_alerts(path)
+    assert again.alert_id == alert.alert_id
 
 
 def test_an_anomaly_below_the_series_floor_raises_no_alert(tmp_path: Path) -> None:

@@ -349,12 +349,21 @@ class AlertEngine:
             alert_id = self.by_key.get(key)
             alert = self.alerts.get(alert_id) if alert_id else None
             open_alert = alert is not None and alert.get("state") == "firing"
+            if anomaly is None:
+                if open_alert:
+                    self._resolve(alert, now, value)  # type: ignore[arg-type]
+                continue
             worth_alert = (
-                anomaly is not None
-                and anomaly.score >= ALERT_SCORE
+                anomaly.score >= ALERT_SCORE
                 and abs(value - anomaly.baseline) >= ANOMALY_FLOORS[series]
             )
-            if anomaly is not None and worth_alert and not open_alert:
+            if not worth_alert or open_alert:
+                continue
+            if alert is not None and self._cooling(alert, now):
+                # A relapse within the cooldown re-fires the same alert, unnotified.
+                if not alert.get("manually_resolved"):
+                    self._record(alert, "refired", "firing", now, value=value, resolved=False)
+            else:
                 rule = AlertRule(
                     name=f"anomaly:{series}",
                     series=series,
@@ -378,8 +387,6 @@ class AlertEngine:
                     f"{anomaly.expected_low:g}..{anomaly.expected_high:g} ({anomaly.kind})"
                 )
                 self._fire(created, value, now)
-            elif anomaly is None and open_alert:
-                self._resolve(alert, now, value)  # type: ignore[arg-type]
 
     def _cooling(self, alert: dict[str, Any], now: float) -> bool:
         resolved = alert.get("resolved_at_epoch")
