@@ -9,7 +9,7 @@ import random
 import pytest
 
 from ff_otel.alerting.anomaly import Anomaly, AnomalyDetector
-from ff_otel.alerting.scoring import BUCKETS, AnomalyScorer
+from ff_otel.alerting.scoring import DAY_BUCKETS, WEEK_BUCKETS, AnomalyScorer
 
 # The false-positive rate on clean Gaussian noise at the default settings.
 # The detector gives about 0.03% (0.015% to 0.038% over 30 seeds of 100,000
@@ -209,14 +209,14 @@ def test_memory_is_constant() -> None:
     for value in values:
         detector.update(value)
 
-    # Every attribute is a number, bar the scorer, whose only container is its
-    # fixed set of time-of-day buckets: nothing grows with the series.
+    # Every attribute is a number, bar the scorer, whose only containers are its
+    # fixed sets of seasonal buckets: nothing grows with the series.
     assert all(type(getattr(detector, name)) in (int, float) for name in slots if name != "_scorer")
     scorer = detector._scorer
     for name in AnomalyScorer.__slots__:
         attribute = getattr(scorer, name)
-        if name == "_buckets":
-            assert len(attribute) == BUCKETS
+        if name == "_profiles":  # the daily and weekly profiles: fixed bucket counts
+            assert [len(profile.buckets) for profile in attribute] == [DAY_BUCKETS, WEEK_BUCKETS]
         else:
             assert attribute is None or type(attribute) in (bool, int, float)
     assert len(detector.to_state()) == len(AnomalyDetector().to_state())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from datetime import UTC, datetime
 
 from ff_otel.alerting.anomaly import AnomalyDetector
 from ff_otel.alerting.scoring import ALERT_SCORE, SUPPRESS_POINTS, AnomalyScorer
@@ -72,6 +73,33 @@ def test_a_daily_cycle_is_learned_and_a_value_out_of_its_hour_alerts() -> None:
     # 150 is the cycle's usual peak at 06:00; at 18:00 the usual is 50.
     six_pm = _MIDNIGHT + _FIVE_MINUTES * len(values) + 18 * 3600
     assert scorer.update(150.0, six_pm) >= ALERT_SCORE
+
+
+def test_a_weekly_pattern_is_learned_and_a_weekday_at_weekend_level_alerts() -> None:
+    rng = random.Random(10)
+    hour = 3600.0
+
+    def load(moment: float, holiday: bool = False) -> float:
+        weekend = datetime.fromtimestamp(moment, UTC).weekday() >= 5 or holiday
+        daily = 20 * math.sin(2 * math.pi * (moment % 86_400) / 86_400)
+        return (40.0 if weekend else 100.0) + daily + rng.gauss(0, 1)
+
+    scorer = AnomalyScorer()
+    weeks = 24 * 7
+    alerts = []
+    for index in range(5 * weeks):
+        moment = _MIDNIGHT + hour * index
+        if scorer.update(load(moment), moment) >= ALERT_SCORE:
+            alerts.append(index)
+    # The first weekend is news; once two weeks are seen, weekends are normal.
+    assert all(index < 2 * weeks for index in alerts)
+    found = []
+    for index in range(5 * weeks, 6 * weeks):
+        moment = _MIDNIGHT + hour * index
+        holiday = datetime.fromtimestamp(moment, UTC).weekday() == 2  # a Wednesday off
+        if scorer.update(load(moment, holiday), moment) >= ALERT_SCORE:
+            found.append(datetime.fromtimestamp(moment, UTC).weekday())
+    assert found == [2]
 
 
 def test_without_timestamps_the_same_cycle_is_followed_without_alerts() -> None:
