@@ -3,5 +3,6 @@
 from ff_otel.alerting.anomaly import Anomaly, AnomalyDetector
 from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
 from ff_otel.alerting.rules import AlertRule
+from ff_otel.alerting.scoring import AnomalyScorer
 
-__all__ = ["AlertRule", "Anomaly", "AnomalyDetector", "FFNotificationSettingsDTO"]
+__all__ = ["AlertRule", "Anomaly", "AnomalyDetector", "AnomalyScorer", "FFNotificationSettingsDTO"]
