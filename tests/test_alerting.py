@@ -28,7 +28,7 @@ from ff_otel.alerting import operations
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
 
-from .conftest import free_port, records
+from .conftest import free_port, records, wait_until
 
 
 @dataclass
@@ -86,14 +86,6 @@ def mailbox() -> Iterator[Mailbox]:
     controller.start()
     yield box
     controller.stop()
-
-
-def wait_for(condition: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def alerts_path(base: Path) -> Path:
@@ -177,7 +169,7 @@ def test_threshold_for_duration_fires_once_escalates_and_resolves(
     resolved = operations.current_alerts(path)[active.alert_id]
     assert resolved["resolution_time_seconds"] == 440
 
-    wait_for(lambda: len(webhook.received) == 3 and len(mailbox.messages) == 3)
+    wait_until(lambda: len(webhook.received) == 3 and len(mailbox.messages) == 3)
     statuses = [payload["status"] for payload in webhook.received]
     assert statuses == ["firing", "firing", "resolved"]
     first = webhook.received[0]
@@ -202,7 +194,7 @@ def test_cooldown_keeps_a_flapping_condition_one_alert(tmp_path: Path, webhook: 
     ids = {r["alert_id"] for r in records(path) if r.get("alert_id")}
     assert len(ids) == 1
     assert [r["event"] for r in records(path)] == ["pending", "fired", "resolved", "refired"]
-    wait_for(lambda: len(webhook.received) == 2)  # fired and resolved; no second "new" alert
+    wait_until(lambda: len(webhook.received) == 2)  # fired and resolved; no second "new" alert
     time.sleep(0.2)
     assert len(webhook.received) == 2
     engine.evaluate(SNAPSHOT, {"queue.depth": 5}, t0 + 180)
@@ -257,7 +249,7 @@ def test_state_survives_a_restart(tmp_path: Path, webhook: Webhook) -> None:
     assert not state.get("escalated")  # acknowledged alerts do not escalate
     disk = next(a for a in operations.current_alerts(path).values() if a["rule"] == "disk_full")
     assert disk["silenced"] is True and disk["state"] == "firing"
-    wait_for(lambda: len(webhook.received) >= 1)
+    wait_until(lambda: len(webhook.received) >= 1)
     time.sleep(0.3)
     assert all(p["alerts"][0]["labels"]["alertname"] != "disk_full" for p in webhook.received)
     restarted.dispatcher.close()
@@ -323,7 +315,7 @@ def test_a_refusing_endpoint_is_recorded_as_failed_delivery(tmp_path: Path) -> N
     )
     ff_otel.counter("ticks").add(1)
     assert ff_otel.force_flush()
-    wait_for(
+    wait_until(
         lambda: any(r.get("event") == "notification_failed" for r in records(handle.layout.alerts))
     )
     failed = next(r for r in records(handle.layout.alerts) if r["event"] == "notification_failed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,7 +120,9 @@ async def test_continuous_collection_starts_and_stops(tmp_path: Path) -> None:
     config.analytics.collection_interval_seconds = 1
     manager = FFMetricsCollectionManager(config)
     assert await manager.start_continuous_collection()
-    await asyncio.sleep(2.3)
+    deadline = time.monotonic() + 30
+    while len(records(manager.layout.resource_usage)) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert await manager.stop_continuous_collection()
     written = len(records(manager.layout.resource_usage))
     assert written >= 2

@@ -226,6 +226,7 @@ def build(
     register_event_route(
         USER_EVENT, user_event_route(analytics.track_feature_usage), scrubbed_at_source=True
     )
+    pipeline.claim_collector()
     return handle
 
 
