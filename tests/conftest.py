@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -16,6 +17,13 @@ import ff_otel
 
 # pytester runs a user's test file in a subprocess (the ff_otel.testing plugin's tests).
 pytest_plugins = ["pytester"]
+
+# A shell starting the suite in the background (`make test &`, a CI step) hands
+# it SIGINT ignored, and every server a test starts inherits that: the tests
+# that stop a server with SIGINT, as Ctrl+C would, would then wait in vain.
+# A handler (unlike "ignored") is reset to the default in a child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
