@@ -342,7 +342,7 @@ class Pipeline:
         return round(written_share * valid_share, 4)
 
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
-        results = registry.run_all()
+        results = registry.latest()
         results.append(store_health(self.layout, self.analytics))
         for signal, stats in self._export_stats().items():
             results.append(exporter_health(signal, stats))
