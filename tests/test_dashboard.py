@@ -622,6 +622,26 @@ def test_bad_requests_get_a_clear_error(dashboard: Dashboard) -> None:
     assert _request(host, port, "GET", "/api/traces/" + "a" * 32).status == 404
 
 
+def test_head_answers_wherever_get_does_without_a_body(dashboard: Dashboard) -> None:
+    # One keep-alive connection: a body sent after a HEAD answer would be read
+    # as the start of the next answer and break it.
+    connection = http.client.HTTPConnection("127.0.0.1", dashboard.port, timeout=60)
+    try:
+        for path in ("/", "/login", "/static/app.js", "/api/alerts", "/api/nothing"):
+            connection.request("GET", path)
+            got = connection.getresponse()
+            body = got.read()
+            connection.request("HEAD", path)
+            head = connection.getresponse()
+            assert head.read() == b""
+            assert head.status == got.status, path
+            assert head.getheader("Content-Type") == got.getheader("Content-Type"), path
+            if path != "/api/alerts":  # a live list may grow between the two
+                assert head.getheader("Content-Length") == str(len(body)), path
+    finally:
+        connection.close()
+
+
 # ---------------------------------------------------------------- library pieces
 
 
