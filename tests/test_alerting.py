@@ -27,6 +27,9 @@ from ff_otel import (
 from ff_otel.alerting import operations
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
+from ff_otel.alerting.state import ALERT_STATES
+from ff_otel.pipeline import reports
+from ff_otel.store.appender import append_records
 
 from .conftest import free_port, records, wait_until
 
@@ -382,3 +385,43 @@ def test_a_new_collector_continues_the_anomaly_detectors_of_the_last(tmp_path: P
     assert restored.keys() == learned.keys()
     for series, state in restored.items():
         assert state["points_seen"] >= learned[series]["points_seen"]  # not a fresh warm-up
+
+
+def test_every_command_shows_one_set_of_alert_states(tmp_path: Path) -> None:
+    path = alerts_path(tmp_path)
+    layout = ff_otel.StoreLayout(tmp_path)
+    rules = [
+        QUEUE_RULE,  # for 60 s: pending first
+        AlertRule(name="disk_full", series="metric:disk", threshold=90, for_seconds=0),
+    ]
+    engine = engine_for(path, rules)
+    t0 = 1_800_000_000.0
+    engine.evaluate(SNAPSHOT, {"queue.depth": 500, "disk": 95}, t0)  # queue pending, disk fires
+    engine.evaluate(SNAPSHOT, {"queue.depth": 5, "disk": 95}, t0 + 30)  # queue cancelled
+    engine.dispatcher.close()
+    current = operations.current_alerts(path)
+    assert {a["rule"]: a["state"] for a in current.values()} == {
+        "queue_backlog": "cancelled",
+        "disk_full": "firing",
+    }
+    assert {r["state"] for r in records(path) if r.get("state")} <= set(ALERT_STATES)
+    # The report counts alerts (not lifecycle lines) in their state at the
+    # period's end: the one firing alert, as the list of firing alerts has it.
+    period = reports._alerts(layout, "2027-01-01T00:00:00Z", "2027-01-31T00:00:00Z")
+    assert period["alerts"] == 2
+    assert period["by_state_and_severity"] == {"cancelled:warning": 1, "firing:warning": 1}
+    assert len(operations.active_alerts(path)) == 1
+
+
+def test_an_older_stores_inactive_state_reads_as_cancelled(tmp_path: Path) -> None:
+    path = alerts_path(tmp_path)
+    append_records(
+        path,
+        [
+            {"timestamp": "2027-01-15T08:00:00.000000Z", "alert_id": "a1", "event": "pending",
+             "state": "pending", "severity": "warning"},
+            {"timestamp": "2027-01-15T08:01:00.000000Z", "alert_id": "a1", "event": "cancelled",
+             "state": "inactive", "severity": "warning"},
+        ],
+    )  # fmt: skip
+    assert operations.current_alerts(path)["a1"]["state"] == "cancelled"
