@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -209,3 +212,21 @@ async def test_continuous_collection_starts_and_stops(tmp_path: Path) -> None:
     await asyncio.sleep(1.2)
     assert len(records(manager.layout.resource_usage)) == written
     assert ff_otel.current() is None
+
+
+def test_a_new_service_reports_its_health_long_before_its_first_interval(tmp_path: Path) -> None:
+    # The default one-minute interval: the first health record and snapshot
+    # come within seconds, so `ff-otel status` is not "unknown" for a minute.
+    handle = ff_otel.configure(base_path=tmp_path, system_metrics=False)
+    assert handle.settings.analytics.collection_interval_seconds == 60
+    ff_otel.register_health_check("database", lambda: True)
+    wait_until(lambda: bool(records(handle.layout.health_checks)), timeout=45)
+    assert records(handle.layout.performance)
+    status = subprocess.run(
+        [str(Path(sys.executable).parent / "ff-otel"), "status", "--json", "--base-path", tmp_path],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert json.loads(status.stdout)["status"] != "unknown", status.stdout
