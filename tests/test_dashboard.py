@@ -29,6 +29,8 @@ import ff_otel
 from ff_otel import _clock
 from ff_otel.alerting import operations
 from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.dashboard import traces
+from ff_otel.dashboard.context import StoreView
 from ff_otel.pipeline.rollups import Rollups
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
@@ -721,3 +723,37 @@ def test_requests_and_resources_from_the_rollups_match_the_raw_records(tmp_path:
                 assert fast_row[aggregate] == pytest.approx(slow_row[aggregate]), aggregate
     requests = ff_otel.query("requests", base_path=tmp_path, **raw)
     assert requests == [{"count": sum(1 for s in spans if s["parent_span_id"] is None)}]
+
+
+def _validate_order(order: dict[str, Any]) -> None:
+    if order["quantity"] <= 0:
+        raise ValueError(f"quantity must be positive, not {order['quantity']}")
+
+
+@ff_otel.instrument(component="orders")
+def _place_order(order: dict[str, Any]) -> None:
+    _validate_order(order)
+
+
+def test_the_trace_view_formats_an_exception_down_to_the_raising_frame(tmp_path: Path) -> None:
+    ff_otel.configure(base_path=tmp_path, system_metrics=False)
+    with pytest.raises(ValueError):
+        _place_order({"quantity": 0})
+    assert ff_otel.force_flush()
+    (span,) = [
+        s for s in _records(StoreLayout(tmp_path).spans) if s["name"].endswith("_place_order")
+    ]
+    tree = traces.trace(StoreView.at(tmp_path), span["trace_id"])
+    assert tree is not None
+    (event,) = [e for e in tree["spans"][0]["events"] if e["name"] == "exception"]
+    exception = event["exception"]
+    assert exception["type"] == "ValueError"
+    assert exception["message"] == "quantity must be positive, not 0"
+    frames = exception["frames"]
+    # The user's frames, outermost first, down to the one that raised; none of
+    # OpenTelemetry's or ff-otel's own, and the raw stack is not repeated.
+    assert [f["function"] for f in frames][-2:] == ["_place_order", "_validate_order"]
+    assert frames[-1]["code"].startswith("raise ValueError(")
+    assert frames[-1]["file"] == __file__
+    assert not any("/opentelemetry/" in f["file"] or "/ff_otel/" in f["file"] for f in frames)
+    assert "exception.stacktrace" not in event["attributes"]
