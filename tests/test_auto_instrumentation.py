@@ -9,6 +9,7 @@ runs once per module and every test reads what that run left in its store.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import secrets
@@ -759,3 +760,22 @@ def test_a_service_sends_to_the_collector_and_rides_out_its_outage(
         FLASK_ITEM_ROUTE,
         FASTAPI_ITEM_ROUTE,
     }
+
+
+# ------------------------------------------------------------------ installing
+
+
+def test_each_instrumentation_extra_installs_a_set_pip_check_accepts() -> None:
+    # `pip install 'ff-otel[flask]'` resolves the instrumentation together with
+    # the OpenTelemetry SDK; this venv was installed so (the dev extra pulls
+    # ff-otel[flask,fastapi]) and holds no conflicting pair.
+    requires = importlib.metadata.metadata("ff-otel").get_all("Requires-Dist") or []
+    for extra in ("flask", "fastapi", "django", "requests", "sqlalchemy"):
+        assert any(
+            r.startswith(f"opentelemetry-instrumentation-{extra}") and f'extra == "{extra}"' in r
+            for r in requires
+        ), (extra, requires)
+    checked = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
