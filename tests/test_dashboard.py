@@ -233,6 +233,9 @@ def test_the_page_draws_the_live_store_as_charts(
     series = answered.value.json()
     page.wait_for_selector("#chart-latency svg path.series")
     assert series["source"] == "interval snapshots"
+    # Each card names its window and population (the last interval's requests).
+    cards = page.locator("#kpis").inner_text()
+    assert "Failed requests · last" in cards and "Requests · last" in cards, cards
     _assert_drawn_from(page, '#chart-latency path[data-series="p95"]', series["requests"]["p95"])
     _assert_drawn_from(page, '#chart-resources path[data-series="CPU"]', series["resources"]["cpu"])
     for component, lines in series["components"].items():
