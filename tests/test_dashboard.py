@@ -231,11 +231,16 @@ def test_the_page_draws_the_live_store_as_charts(
     with page.expect_response(lambda r: "/api/series?range=1h" in r.url) as answered:
         page.goto(dashboard.url)
     series = answered.value.json()
-    page.wait_for_selector("#chart-latency svg path.series")
+    # Attached, not visible: a series of one point is a path of zero length.
+    page.wait_for_selector("#chart-latency svg path.series", state="attached")
     assert series["source"] == "interval snapshots"
     # Each card names its window and population (the last interval's requests).
-    cards = page.locator("#kpis").inner_text()
-    assert "Failed requests · last" in cards and "Requests · last" in cards, cards
+    # (The cards fill in once the overview has arrived too: waited for.)
+    page.wait_for_function(
+        "document.getElementById('kpis').innerText.includes('Failed requests · last')",
+        timeout=60_000,
+    )
+    assert "Requests · last" in page.locator("#kpis").inner_text()
     _assert_drawn_from(page, '#chart-latency path[data-series="p95"]', series["requests"]["p95"])
     _assert_drawn_from(page, '#chart-resources path[data-series="CPU"]', series["resources"]["cpu"])
     for component, lines in series["components"].items():

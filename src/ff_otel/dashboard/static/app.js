@@ -137,7 +137,7 @@
         sparkBox);
     };
     if (!s) {
-      $("kpis").replaceChildren(kpi("Requests", "–", ""), kpi("p95 latency", "–", ""), kpi("Error rate", "–", ""), kpi("CPU", "–", ""), kpi("Memory", "–", ""));
+      $("kpis").replaceChildren(kpi("Requests", "–", ""), kpi("p95 latency", "–", ""), kpi("Failed requests", "–", ""), kpi("CPU", "–", ""), kpi("Memory", "–", ""));
       return;
     }
     const thresholds = (series && series.thresholds) || {};
