@@ -140,7 +140,12 @@ def parse_document(content_type: str, body: bytes) -> str:
 
 
 def respond(status: int, body: str) -> Response:
-    trace.get_current_span().set_attribute("http.response.status_code", status)
+    span = trace.get_current_span()
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        # HTTP semantic conventions: a server's 5xx fails its request span; a
+        # 4xx (the 415 for a bad upload) is the client's error and does not.
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"answered {status}"))
     api_requests.add(1, {"http.response.status_code": status})
     return Response(status, body)
 

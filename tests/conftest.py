@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,13 @@ import ff_otel
 
 # pytester runs a user's test file in a subprocess (the ff_otel.testing plugin's tests).
 pytest_plugins = ["pytester"]
+
+# A shell starting the suite in the background (`make test &`, a CI step) hands
+# it SIGINT ignored, and every server a test starts inherits that: the tests
+# that stop a server with SIGINT, as Ctrl+C would, would then wait in vain.
+# A handler (unlike "ignored") is reset to the default in a child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +131,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it is true; fail after a deadline generous for a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

@@ -27,8 +27,11 @@ from ff_otel import (
 from ff_otel.alerting import operations
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
+from ff_otel.alerting.state import ALERT_STATES
+from ff_otel.pipeline import reports
+from ff_otel.store.appender import append_records
 
-from .conftest import free_port, records
+from .conftest import free_port, records, wait_until
 
 
 @dataclass
@@ -86,14 +89,6 @@ def mailbox() -> Iterator[Mailbox]:
     controller.start()
     yield box
     controller.stop()
-
-
-def wait_for(condition: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def alerts_path(base: Path) -> Path:
@@ -177,7 +172,7 @@ def test_threshold_for_duration_fires_once_escalates_and_resolves(
     resolved = operations.current_alerts(path)[active.alert_id]
     assert resolved["resolution_time_seconds"] == 440
 
-    wait_for(lambda: len(webhook.received) == 3 and len(mailbox.messages) == 3)
+    wait_until(lambda: len(webhook.received) == 3 and len(mailbox.messages) == 3)
     statuses = [payload["status"] for payload in webhook.received]
     assert statuses == ["firing", "firing", "resolved"]
     first = webhook.received[0]
@@ -202,7 +197,7 @@ def test_cooldown_keeps_a_flapping_condition_one_alert(tmp_path: Path, webhook: 
     ids = {r["alert_id"] for r in records(path) if r.get("alert_id")}
     assert len(ids) == 1
     assert [r["event"] for r in records(path)] == ["pending", "fired", "resolved", "refired"]
-    wait_for(lambda: len(webhook.received) == 2)  # fired and resolved; no second "new" alert
+    wait_until(lambda: len(webhook.received) == 2)  # fired and resolved; no second "new" alert
     time.sleep(0.2)
     assert len(webhook.received) == 2
     engine.evaluate(SNAPSHOT, {"queue.depth": 5}, t0 + 180)
@@ -257,7 +252,7 @@ def test_state_survives_a_restart(tmp_path: Path, webhook: Webhook) -> None:
     assert not state.get("escalated")  # acknowledged alerts do not escalate
     disk = next(a for a in operations.current_alerts(path).values() if a["rule"] == "disk_full")
     assert disk["silenced"] is True and disk["state"] == "firing"
-    wait_for(lambda: len(webhook.received) >= 1)
+    wait_until(lambda: len(webhook.received) >= 1)
     time.sleep(0.3)
     assert all(p["alerts"][0]["labels"]["alertname"] != "disk_full" for p in webhook.received)
     restarted.dispatcher.close()
@@ -346,7 +341,7 @@ def test_a_refusing_endpoint_is_recorded_as_failed_delivery(tmp_path: Path) -> N
     )
     ff_otel.counter("ticks").add(1)
     assert ff_otel.force_flush()
-    wait_for(
+    wait_until(
         lambda: any(r.get("event") == "notification_failed" for r in records(handle.layout.alerts))
     )
     failed = next(r for r in records(handle.layout.alerts) if r["event"] == "notification_failed")
@@ -413,3 +408,43 @@ def test_a_new_collector_continues_the_anomaly_detectors_of_the_last(tmp_path: P
     assert restored.keys() == learned.keys()
     for series, state in restored.items():
         assert state["points_seen"] >= learned[series]["points_seen"]  # not a fresh warm-up
+
+
+def test_every_command_shows_one_set_of_alert_states(tmp_path: Path) -> None:
+    path = alerts_path(tmp_path)
+    layout = ff_otel.StoreLayout(tmp_path)
+    rules = [
+        QUEUE_RULE,  # for 60 s: pending first
+        AlertRule(name="disk_full", series="metric:disk", threshold=90, for_seconds=0),
+    ]
+    engine = engine_for(path, rules)
+    t0 = 1_800_000_000.0
+    engine.evaluate(SNAPSHOT, {"queue.depth": 500, "disk": 95}, t0)  # queue pending, disk fires
+    engine.evaluate(SNAPSHOT, {"queue.depth": 5, "disk": 95}, t0 + 30)  # queue cancelled
+    engine.dispatcher.close()
+    current = operations.current_alerts(path)
+    assert {a["rule"]: a["state"] for a in current.values()} == {
+        "queue_backlog": "cancelled",
+        "disk_full": "firing",
+    }
+    assert {r["state"] for r in records(path) if r.get("state")} <= set(ALERT_STATES)
+    # The report counts alerts (not lifecycle lines) in their state at the
+    # period's end: the one firing alert, as the list of firing alerts has it.
+    period = reports._alerts(layout, "2027-01-01T00:00:00Z", "2027-01-31T00:00:00Z")
+    assert period["alerts"] == 2
+    assert period["by_state_and_severity"] == {"cancelled:warning": 1, "firing:warning": 1}
+    assert len(operations.active_alerts(path)) == 1
+
+
+def test_an_older_stores_inactive_state_reads_as_cancelled(tmp_path: Path) -> None:
+    path = alerts_path(tmp_path)
+    append_records(
+        path,
+        [
+            {"timestamp": "2027-01-15T08:00:00.000000Z", "alert_id": "a1", "event": "pending",
+             "state": "pending", "severity": "warning"},
+            {"timestamp": "2027-01-15T08:01:00.000000Z", "alert_id": "a1", "event": "cancelled",
+             "state": "inactive", "severity": "warning"},
+        ],
+    )  # fmt: skip
+    assert operations.current_alerts(path)["a1"]["state"] == "cancelled"

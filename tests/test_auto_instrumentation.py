@@ -9,6 +9,7 @@ runs once per module and every test reads what that run left in its store.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import venv
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -547,6 +549,57 @@ def test_a_missing_program_is_one_line_and_exit_2() -> None:
     )
 
 
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh venv with no packages: its python cannot import ff-otel."""
+    folder = tmp_path_factory.mktemp("bare-venv")
+    venv.create(folder, with_pip=False)
+    return folder / "bin"
+
+
+def test_a_bare_python_on_path_is_replaced_by_the_launchers_own(
+    tmp_path: Path, bare_python: Path
+) -> None:
+    # An unactivated venv: the launcher is called by its path, while "python"
+    # on PATH is another interpreter without ff-otel.
+    store = tmp_path / "store"
+    env = environment()
+    env["PATH"] = f"{bare_python}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    result = run(
+        [
+            str(BIN / "ff-otel-instrument"),
+            "--base-path",
+            str(store),
+            "python",
+            "-m",
+            "exit_with",
+            "3",
+        ],
+        env,
+    )
+    assert result.returncode == 3, result.stderr
+    assert f"python on PATH ({bare_python / 'python'}) cannot import ff_otel" in result.stderr
+    assert "Error in sitecustomize" not in result.stderr
+    (span,) = records(store / "analytics/system_metrics/spans.jsonl")
+    assert span["name"] == "exit_with.work"
+
+
+def test_a_named_interpreter_without_ff_otel_is_refused_in_one_line(
+    tmp_path: Path, bare_python: Path
+) -> None:
+    interpreter = bare_python / "python"
+    result = run(
+        ["ff-otel-instrument", "--base-path", str(tmp_path), str(interpreter), "-m", "exit_with"],
+        environment(),
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"ff-otel-instrument: error: {interpreter} cannot import ff_otel"
+    )
+    assert "pip install ff-otel" in result.stderr
+
+
 def test_launcher_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         launcher.main(["--help"])
@@ -707,3 +760,22 @@ def test_a_service_sends_to_the_collector_and_rides_out_its_outage(
         FLASK_ITEM_ROUTE,
         FASTAPI_ITEM_ROUTE,
     }
+
+
+# ------------------------------------------------------------------ installing
+
+
+def test_each_instrumentation_extra_installs_a_set_pip_check_accepts() -> None:
+    # `pip install 'ff-otel[flask]'` resolves the instrumentation together with
+    # the OpenTelemetry SDK; this venv was installed so (the dev extra pulls
+    # ff-otel[flask,fastapi]) and holds no conflicting pair.
+    requires = importlib.metadata.metadata("ff-otel").get_all("Requires-Dist") or []
+    for extra in ("flask", "fastapi", "django", "requests", "sqlalchemy"):
+        assert any(
+            r.startswith(f"opentelemetry-instrumentation-{extra}") and f'extra == "{extra}"' in r
+            for r in requires
+        ), (extra, requires)
+    checked = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

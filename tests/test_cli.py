@@ -691,6 +691,39 @@ def test_export_writes_files_a_manifest_and_an_audit_record(
     assert f"{events:,} records written to {tmp_path / 'events'}" in human.stdout
 
 
+@pytest.mark.parametrize("given", ["default", "relative", "dot-relative", "absolute", "env"])
+def test_export_takes_the_store_path_in_every_form(
+    store_copy: Path, tmp_path: Path, given: str
+) -> None:
+    # The demo's folder holds ff_data/: run from there, as a newcomer would.
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    shutil.copytree(store_copy, folder / "ff_data")
+    env = _environment(FF_OTEL_BASE_PATH="ff_data") if given == "env" else None
+    where = {
+        "default": [],
+        "env": [],
+        "relative": ["--base-path", "ff_data"],
+        "dot-relative": ["--base-path", "./ff_data"],
+        "absolute": ["--base-path", str(folder / "ff_data")],
+    }[given]
+    done = ff_otel_cli("export", "spans", "-o", "exp1", "--json", *where, env=env, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    manifest = as_json(done)
+    assert manifest["streams"] == ["system_metrics/spans.jsonl"]
+    assert manifest["store"] == str((folder / "ff_data" / "analytics").resolve())
+    exported = (folder / "exp1" / "system_metrics__spans.jsonl").read_text().splitlines()
+    assert len(exported) == len(_records(ff_otel.StoreLayout(store_copy).spans))
+
+
+def test_export_names_the_folder_it_cannot_write(store_copy: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the export folder should go")
+    done = ff_otel_cli("export", "spans", "-o", blocker / "out", "--base-path", store_copy)
+    assert done.returncode != 0
+    assert f"cannot write the export folder {blocker / 'out'}" in done.stderr
+
+
 # --- compliance -------------------------------------------------------------------------------
 
 

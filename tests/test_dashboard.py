@@ -29,6 +29,8 @@ import ff_otel
 from ff_otel import _clock
 from ff_otel.alerting import operations
 from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.dashboard import traces
+from ff_otel.dashboard.context import StoreView
 from ff_otel.pipeline.rollups import Rollups
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
@@ -229,8 +231,16 @@ def test_the_page_draws_the_live_store_as_charts(
     with page.expect_response(lambda r: "/api/series?range=1h" in r.url) as answered:
         page.goto(dashboard.url)
     series = answered.value.json()
-    page.wait_for_selector("#chart-latency svg path.series")
+    # Attached, not visible: a series of one point is a path of zero length.
+    page.wait_for_selector("#chart-latency svg path.series", state="attached")
     assert series["source"] == "interval snapshots"
+    # Each card names its window and population (the last interval's requests).
+    # (The cards fill in once the overview has arrived too: waited for.)
+    page.wait_for_function(
+        "document.getElementById('kpis').innerText.includes('Failed requests · last')",
+        timeout=60_000,
+    )
+    assert "Requests · last" in page.locator("#kpis").inner_text()
     _assert_drawn_from(page, '#chart-latency path[data-series="p95"]', series["requests"]["p95"])
     _assert_drawn_from(page, '#chart-resources path[data-series="CPU"]', series["resources"]["cpu"])
     for component, lines in series["components"].items():
@@ -622,6 +632,26 @@ def test_bad_requests_get_a_clear_error(dashboard: Dashboard) -> None:
     assert _request(host, port, "GET", "/api/traces/" + "a" * 32).status == 404
 
 
+def test_head_answers_wherever_get_does_without_a_body(dashboard: Dashboard) -> None:
+    # One keep-alive connection: a body sent after a HEAD answer would be read
+    # as the start of the next answer and break it.
+    connection = http.client.HTTPConnection("127.0.0.1", dashboard.port, timeout=60)
+    try:
+        for path in ("/", "/login", "/static/app.js", "/api/alerts", "/api/nothing"):
+            connection.request("GET", path)
+            got = connection.getresponse()
+            body = got.read()
+            connection.request("HEAD", path)
+            head = connection.getresponse()
+            assert head.read() == b""
+            assert head.status == got.status, path
+            assert head.getheader("Content-Type") == got.getheader("Content-Type"), path
+            if path != "/api/alerts":  # a live list may grow between the two
+                assert head.getheader("Content-Length") == str(len(body)), path
+    finally:
+        connection.close()
+
+
 # ---------------------------------------------------------------- library pieces
 
 
@@ -701,3 +731,37 @@ def test_requests_and_resources_from_the_rollups_match_the_raw_records(tmp_path:
                 assert fast_row[aggregate] == pytest.approx(slow_row[aggregate]), aggregate
     requests = ff_otel.query("requests", base_path=tmp_path, **raw)
     assert requests == [{"count": sum(1 for s in spans if s["parent_span_id"] is None)}]
+
+
+def _validate_order(order: dict[str, Any]) -> None:
+    if order["quantity"] <= 0:
+        raise ValueError(f"quantity must be positive, not {order['quantity']}")
+
+
+@ff_otel.instrument(component="orders")
+def _place_order(order: dict[str, Any]) -> None:
+    _validate_order(order)
+
+
+def test_the_trace_view_formats_an_exception_down_to_the_raising_frame(tmp_path: Path) -> None:
+    ff_otel.configure(base_path=tmp_path, system_metrics=False)
+    with pytest.raises(ValueError):
+        _place_order({"quantity": 0})
+    assert ff_otel.force_flush()
+    (span,) = [
+        s for s in _records(StoreLayout(tmp_path).spans) if s["name"].endswith("_place_order")
+    ]
+    tree = traces.trace(StoreView.at(tmp_path), span["trace_id"])
+    assert tree is not None
+    (event,) = [e for e in tree["spans"][0]["events"] if e["name"] == "exception"]
+    exception = event["exception"]
+    assert exception["type"] == "ValueError"
+    assert exception["message"] == "quantity must be positive, not 0"
+    frames = exception["frames"]
+    # The user's frames, outermost first, down to the one that raised; none of
+    # OpenTelemetry's or ff-otel's own, and the raw stack is not repeated.
+    assert [f["function"] for f in frames][-2:] == ["_place_order", "_validate_order"]
+    assert frames[-1]["code"].startswith("raise ValueError(")
+    assert frames[-1]["file"] == __file__
+    assert not any("/opentelemetry/" in f["file"] or "/ff_otel/" in f["file"] for f in frames)
+    assert "exception.stacktrace" not in event["attributes"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from opentelemetry import trace
 
 import ff_otel
 
@@ -159,3 +160,37 @@ def test_report_of_the_current_day_counts_its_requests(busy: ff_otel.FFOtel) -> 
 def test_unknown_report_period_is_rejected(handle: ff_otel.FFOtel) -> None:
     with pytest.raises(ValueError, match="report period"):
         ff_otel.generate_report("fortnight")
+
+
+def test_one_definition_of_failed_requests_in_every_figure(handle: ff_otel.FFOtel) -> None:
+    # A request answered 5xx without an error status fails; a 4xx does not (the
+    # client's error); a failing child span fails its span, not a request.
+    tracer = trace.get_tracer("test")
+    answers = [200, 200, 504, 500, 415, 404, 201, 200]
+    for code in answers:
+        with tracer.start_as_current_span(f"GET /{code}", kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("http.response.status_code", code)
+    with tracer.start_as_current_span("POST /legacy", kind=trace.SpanKind.SERVER) as span:
+        span.set_attribute("http.status_code", 503)  # the legacy attribute counts too
+        with tracer.start_as_current_span("db.query") as child:
+            child.set_status(trace.Status(trace.StatusCode.ERROR, "timeout"))
+    with (
+        contextlib.suppress(RuntimeError),
+        tracer.start_as_current_span("GET /raise", kind=trace.SpanKind.SERVER),
+    ):
+        raise RuntimeError("handler failed")  # status error, no HTTP status at all
+    assert handle.pipeline is not None
+    handle.pipeline.collect(store=False)  # start a fresh interval
+    assert ff_otel.force_flush()
+    requests, failed = len(answers) + 2, 4  # 504, 500, the legacy 503, the raise
+    snapshot = records(handle.layout.performance)[-1]
+    assert snapshot["success_rate_percent"] == pytest.approx(100 * (requests - failed) / requests)
+    (summary,) = [
+        r for r in records(handle.layout.error_rates) if r["record_type"] == "interval_summary"
+    ][-1:]
+    assert (summary["requests"], summary["failed_requests"]) == (requests, failed)
+    (row,) = ff_otel.query("requests", aggregates=["count", "errors"])
+    assert (row["count"], row["errors"]) == (requests, failed)
+    (json_path, _) = sorted(ff_otel.generate_report("day"), key=lambda p: p.suffix != ".json")
+    performance = orjson.loads(json_path.read_bytes())["performance"]
+    assert (performance["requests"], performance["failed_requests"]) == (requests, failed)

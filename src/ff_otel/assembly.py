@@ -54,6 +54,7 @@ from ff_otel.instrumentation.system_metrics import (
     register_process_instruments,
     resource_sampler,
 )
+from ff_otel.pipeline.health import registry as health_registry
 from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.privacy.consent import ConsentRegistry
@@ -226,6 +227,8 @@ def build(
     register_event_route(
         USER_EVENT, user_event_route(analytics.track_feature_usage), scrubbed_at_source=True
     )
+    pipeline.claim_collector()
+    health_registry.start(analytics.collection_interval_seconds)
     return handle
 
 

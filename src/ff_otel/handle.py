@@ -16,6 +16,7 @@ from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, Flatf
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.exporters.circuit import CollectorCircuit
 from ff_otel.instrumentation import logging_bridge
+from ff_otel.pipeline.health import registry as health_registry
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
@@ -82,6 +83,7 @@ class FFOtel:
                 _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
         if self.pipeline is not None:
             self.pipeline.close()
+            health_registry.stop()
             if self.pipeline.alerts is not None:
                 self.pipeline.alerts.dispatcher.close()
 

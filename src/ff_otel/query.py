@@ -2,9 +2,9 @@
 
 ``ff_otel.query("spans", start=..., end=..., where={"component": "llm"},
 group_by=["time:hour"], aggregates=["count", "errors", "p95:duration_ms"])``
-returns one row (a dict) per group. Aggregates: ``count``, ``errors`` (records
-with ``status`` ``error``), ``sum:F``, ``avg:F``, ``min:F``, ``max:F``,
-``p50:F``/``p95:F``/``p99:F`` (from a 1%-accurate sketch) and
+returns one row (a dict) per group. Aggregates: ``count``, ``errors`` (failed
+records as :func:`ff_otel.pipeline.interval.failed` defines them), ``sum:F``,
+``avg:F``, ``min:F``, ``max:F``, ``p50:F``/``p95:F``/``p99:F`` (from a 1%-accurate sketch) and
 ``distinct:F``. Group by fields or ``time:minute|hour|day|week|month``.
 Fields are dotted paths into nested records; a key that itself holds dots
 (``attributes.http.route``) is found too.
@@ -32,6 +32,7 @@ from typing import Any
 
 from ff_otel import _clock, setup
 from ff_otel.pipeline.buckets import ROLLED_RESOURCE_FIELDS, bucket_key
+from ff_otel.pipeline.interval import failed, is_request
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
@@ -59,10 +60,7 @@ _STREAMS = {
     "security_events": "compliance/security_events.jsonl",
 }
 _VIEWS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
-    "requests": (
-        "spans",
-        lambda span: span.get("kind") == "server" or not span.get("parent_span_id"),
-    ),
+    "requests": ("spans", is_request),
 }
 _SUMMARY_KINDS = ("avg", "min", "max")
 _TIME_GROUPS = ("minute", "hour", "day", "week", "month")
@@ -148,7 +146,7 @@ class _Accumulator(_Summary):
             self.count += 1
             return
         if kind == "errors":
-            self.count += record.get("status") == "error"
+            self.count += failed(record)
             return
         assert self.field is not None
         value = _get(record, self.field)

@@ -215,7 +215,7 @@ class AlertEngine:
                 if rule.for_seconds <= 0:
                     self._fire(created, value, now)
         elif state == "pending":
-            self._record(alert, "cancelled", "inactive", now, value=value)  # type: ignore[arg-type]
+            self._record(alert, "cancelled", "cancelled", now, value=value)  # type: ignore[arg-type]
             del self.by_key[key]
         elif state in ("firing", "suppressed"):
             self._resolve(alert, now, value)  # type: ignore[arg-type]

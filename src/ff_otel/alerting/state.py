@@ -15,6 +15,17 @@ from typing import Any
 from ff_otel import _clock
 from ff_otel.models import FFSystemMetricsDTO
 
+ALERT_STATES: dict[str, str] = {
+    "pending": "its condition holds, for less than the rule's for_seconds so far",
+    "firing": "its condition has held for for_seconds; notified (acknowledged ones too)",
+    "suppressed": "it would fire, but max_alerts_per_hour was reached (recorded, not notified)",
+    "cancelled": "it was pending and its condition stopped holding before it fired",
+    "resolved": "it fired and its condition stopped holding (or an operator resolved it)",
+}
+"""Every state an alert can be in, with its meaning: the one set every command shows."""
+
+_LEGACY_STATES = {"inactive": "cancelled"}  # the name earlier versions wrote
+
 
 @dataclass
 class Silence:
@@ -46,6 +57,8 @@ def replay(records: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]]
         elif record.get("event") in ("notified", "notification_failed"):
             continue
         elif isinstance(record.get("alert_id"), str):
+            if record.get("state") in _LEGACY_STATES:
+                record = {**record, "state": _LEGACY_STATES[record["state"]]}
             previous = alerts.get(record["alert_id"])
             alerts[record["alert_id"]] = merge_operator_changes(previous, record)
     return alerts, silences

@@ -214,11 +214,17 @@ def _print_report(content: dict[str, Any]) -> None:
             f"ms, p99 {number(performance.get('p99_ms'))} ms"
         ),
     )
+    states = ", ".join(
+        f"{n} {state} ({severity})"
+        for key, n in sorted(alerts.get("by_state_and_severity", {}).items())
+        for state, _, severity in [key.partition(":")]
+    )
     facts.add_row(
         Text("alerts", style="bold"),
         plain(
-            ", ".join(f"{n} {k}" for k, n in alerts.get("by_state_and_severity", {}).items())
-            or "none"
+            f"{alerts.get('alerts', 0):,} in the period; at its end {states}"
+            if alerts.get("alerts")
+            else "none"
         ),
     )
     facts.add_row(

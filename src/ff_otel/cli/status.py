@@ -180,11 +180,15 @@ def _print_metrics(snapshot: dict[str, Any] | None) -> None:
     if not snapshot:
         console.print("Last interval: no performance snapshot yet")
         return
+    success = snapshot.get("success_rate_percent")
+    error_rate = 100.0 - success if isinstance(success, (int, float)) else None
+    # The figures of the interval's requests (failed requests ÷ requests, see
+    # ff_otel.pipeline.interval), apart from the count of every failure.
     parts = [
         f"{number(snapshot.get('throughput_requests_per_second'))} req/s",
         f"p95 {number(snapshot.get('response_time_ms'))} ms",
-        f"success {number(snapshot.get('success_rate_percent'))}%",
-        f"errors {number(snapshot.get('error_count'))}",
+        f"request error rate {number(error_rate)}%",
+        f"failed spans + error logs {number(snapshot.get('error_count'))}",
         f"CPU {number(snapshot.get('cpu_usage_percent'), 0)}%",
         f"memory {number(snapshot.get('memory_usage_mb'), 0)} MB",
         f"disk {number(snapshot.get('disk_usage_percent'), 0)}%",

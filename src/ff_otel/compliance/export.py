@@ -44,7 +44,9 @@ def resolve_streams(layout: StoreLayout, names: Sequence[str]) -> list[Path]:
     paths: list[Path] = []
     for name in names:
         if name in SPEC_STREAMS:
-            folder = layout.analytics_path / name
+            # Resolved, as stream_path's are: a relative base path (the CLI's
+            # default ./ff_data) names the same files.
+            folder = layout.analytics_path.resolve() / name
             paths.extend(p for p in sorted(folder.glob("*.jsonl")) if len(p.name.split(".")) == 2)
         else:
             paths.append(stream_path(layout, name))
@@ -78,20 +80,22 @@ def export_data(
             layout, "export", ",".join(streams), actor=actor, outcome="denied", reason=refusal
         )
         raise ValueError(refusal)
-    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot write the export folder {destination}: {exc.strerror}") from None
+    root = layout.analytics_path.resolve()
     files = []
     for path in paths:
-        name = (
-            str(path.relative_to(layout.analytics_path)).replace("/", "__").removesuffix(".jsonl")
-        )
+        name = str(path.relative_to(root)).replace("/", "__").removesuffix(".jsonl")
         if "jsonl" in formats:
             files.append(_jsonl(path, destination / f"{name}.jsonl", start, end, progress))
         if "csv" in formats:
             files.append(_csv(path, destination / f"{name}.csv", start, end, progress))
-    names = [str(p.relative_to(layout.analytics_path)) for p in paths]
+    names = [str(p.relative_to(root)) for p in paths]
     manifest = {
         "created_at": _clock.now_iso(),
-        "store": str(layout.analytics_path),
+        "store": str(root),
         "streams": names,
         "start": _clock.to_iso(start) if start is not None else None,
         "end": _clock.to_iso(end) if end is not None else None,

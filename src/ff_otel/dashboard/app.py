@@ -157,7 +157,7 @@ class DashboardApp:
                 return _json(200, tree) if tree else _error(404, "trace not found in the last hour")
             return _error(404, f"no such page: {path}")
         if method != "POST":
-            return Response(405, b"", headers=[("Allow", "GET, POST")])
+            return Response(405, b"", headers=[("Allow", "GET, HEAD, POST")])
         if not verdict.allowed:
             return _error(403, verdict.reason)
         verdict = self.guard.check_mutation(headers, verdict)
@@ -186,7 +186,7 @@ class DashboardApp:
         if method == "GET":
             return self._login_page(200)
         if method != "POST":
-            return Response(405, b"", headers=[("Allow", "GET, POST")])
+            return Response(405, b"", headers=[("Allow", "GET, HEAD, POST")])
         verdict = self.guard.check_mutation(headers, Verdict(True, by_bearer=True))
         if not verdict.allowed:
             return _error(403, verdict.reason)

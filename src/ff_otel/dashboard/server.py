@@ -80,10 +80,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._answer("GET")
 
+    def do_HEAD(self) -> None:
+        # Health probes and link checkers ask with HEAD: the GET answer's
+        # status and headers (its Content-Length too), without the body.
+        self._answer("GET", with_body=False)
+
     def do_POST(self) -> None:
         self._answer("POST")
 
-    def _answer(self, method: str) -> None:
+    def _answer(self, method: str, *, with_body: bool = True) -> None:
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -98,16 +103,17 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.app.handle(
             method, target.path, target.query, headers, body, self.client_address[0]
         )
-        self._send(response)
+        self._send(response, with_body=with_body)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, *, with_body: bool = True) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers:
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(response.body)
+        if with_body:
+            self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: object) -> None:
         _logger.debug("ff-otel dashboard: %s - %s", self.address_string(), format % args)

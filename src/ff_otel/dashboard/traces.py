@@ -27,6 +27,11 @@ _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _KEEP_TRACES = 3
 _MAX_ATTRIBUTES = 40
 _MAX_TEXT = 300
+_MAX_FRAMES = 30
+_FRAME = re.compile(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)')
+# The frames OpenTelemetry's and ff-otel's own context managers add around the
+# user's code: where the exception was recorded, not where it was raised.
+_INSTRUMENTATION_PATHS = ("/opentelemetry/", "/ff_otel/", "/contextlib.py")
 
 
 def slow_operations(view: StoreView, limit: int = 10) -> dict[str, Any]:
@@ -159,19 +164,52 @@ def _span_row(span: dict[str, Any], depth: int, begin_ms: float) -> dict[str, An
         "attributes": {
             str(key): _short(value) for key, value in list(attributes.items())[:_MAX_ATTRIBUTES]
         },
-        "events": [
+        "events": [_event_row(event, begin_ms) for event in span.get("events") or ()],
+    }
+
+
+def _event_row(event: dict[str, Any], begin_ms: float) -> dict[str, Any]:
+    attributes = dict(event.get("attributes") or {})
+    row: dict[str, Any] = {
+        "name": event.get("name"),
+        "offset_ms": round(epoch_ms(str(event["timestamp"])) - begin_ms, 3)
+        if isinstance(event.get("timestamp"), str)
+        else None,
+    }
+    if event.get("name") == "exception":
+        row["exception"] = _exception(attributes)
+        attributes = {k: v for k, v in attributes.items() if not k.startswith("exception.")}
+    row["attributes"] = {str(key): _short(value) for key, value in list(attributes.items())[:10]}
+    return row
+
+
+def _exception(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Type, message and the stack frames (innermost last), the instrumentation's own left out."""
+    frames: list[dict[str, Any]] = []
+    hidden = 0
+    lines = str(attributes.get("exception.stacktrace") or "").splitlines()
+    for index, line in enumerate(lines):
+        found = _FRAME.fullmatch(line)
+        if found is None:
+            continue
+        if any(part in found["file"] for part in _INSTRUMENTATION_PATHS):
+            hidden += 1
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        code = following.strip() if following.startswith("    ") else ""
+        frames.append(
             {
-                "name": event.get("name"),
-                "offset_ms": round(epoch_ms(str(event["timestamp"])) - begin_ms, 3)
-                if isinstance(event.get("timestamp"), str)
-                else None,
-                "attributes": {
-                    str(key): _short(value)
-                    for key, value in list((event.get("attributes") or {}).items())[:10]
-                },
+                "file": found["file"],
+                "line": int(found["line"]),
+                "function": found["function"],
+                "code": _short(code),
             }
-            for event in span.get("events") or ()
-        ],
+        )
+    return {
+        "type": attributes.get("exception.type"),
+        "message": _short(attributes.get("exception.message")),
+        "frames": frames[-_MAX_FRAMES:],
+        "frames_left_out": hidden + max(0, len(frames) - _MAX_FRAMES),
     }
 
 

@@ -11,7 +11,9 @@ and the signals it receives are its own; every Python process it starts
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         flags, program = parse_arguments(args)
         environ = program_environment(flags, os.environ)
-        executable = find_program(program[0])
+        executable = with_ff_otel(program[0], find_program(program[0]), os.environ)
     except UsageError as exc:
         _fail(str(exc))
     try:
@@ -170,6 +172,72 @@ def find_program(name: str) -> str:
     if found is None:
         raise UsageError(f"program not found: {name}")
     return os.path.abspath(found)
+
+
+_PYTHON_NAME = re.compile(r"python(\d+(\.\d+)?)?")
+_OWN_PYTHON_NAMES = {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
+
+
+def with_ff_otel(name: str, executable: str, environ: Mapping[str, str]) -> str:
+    """The program to exec: ``executable``, or this Python when ``name`` is a bare
+    ``python``/``python3`` that cannot import ff-otel.
+
+    Raises :class:`UsageError` (one line: which interpreter lacks ff-otel and
+    how to fix it) when the program is a Python interpreter, or a script run by
+    one, that cannot import ff-otel: it would serve without recording anything.
+    """
+    interpreter = _python_running(executable)
+    if interpreter is None or _imports_ff_otel(interpreter, environ):
+        return executable
+    if name in _OWN_PYTHON_NAMES:
+        print(
+            f"{PROG}: {name} on PATH ({executable}) cannot import ff_otel; "
+            f"running {sys.executable}, which can",
+            file=sys.stderr,
+        )
+        return sys.executable
+    runs = "" if Path(name).name == Path(interpreter).name else f" (which runs {name})"
+    raise UsageError(
+        f"{interpreter}{runs} cannot import ff_otel: install ff-otel into it "
+        f"({interpreter} -m pip install ff-otel), or give the interpreter that has it, "
+        f"e.g. {sys.executable}"
+    )
+
+
+def _python_running(executable: str) -> str | None:
+    # The interpreter itself, or the one a script's "#!" line names.
+    if _PYTHON_NAME.fullmatch(Path(executable).name):
+        return executable
+    try:
+        with open(executable, "rb") as program:
+            first = program.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode(errors="replace").split()
+    if words and Path(words[0]).name == "env" and len(words) > 1:
+        words = words[1:]
+    if words and _PYTHON_NAME.fullmatch(Path(words[0]).name):
+        return shutil.which(words[0]) or words[0]
+    return None
+
+
+def _imports_ff_otel(interpreter: str, environ: Mapping[str, str]) -> bool:
+    # Beside this Python, it is this environment's (symlinks are not followed:
+    # a venv's python links to a system one that lacks the venv's packages).
+    if Path(interpreter).absolute().parent == Path(sys.executable).absolute().parent:
+        return True
+    # The caller's environment, before ff-otel's sitecustomize is put on
+    # PYTHONPATH: this probe must not start an instrumented process.
+    probe = [interpreter, "-c", "import ff_otel, opentelemetry.instrumentation"]
+    try:
+        done = subprocess.run(
+            probe, env=dict(environ), capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def _python_path(current: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from ff_otel import _clock
+from ff_otel.pipeline.interval import failed, is_request
 from ff_otel.pipeline.sketch import LatencySketch
 from ff_otel.store.documents import read_json, replace_file, sync_folder
 from ff_otel.store.layout import StoreLayout
@@ -177,15 +178,15 @@ class Bucket:
         entry = self.spans.get(component)
         if entry is None:
             entry = self.spans[component] = {"count": 0, "errors": 0, "latency": LatencySketch()}
-        failed = span.get("status") == "error"
+        span_failed = failed(span)
         duration = float(span.get("duration_ms") or 0.0)
         entry["count"] += 1
-        entry["errors"] += failed
+        entry["errors"] += span_failed
         entry["latency"].add(duration)
-        if span.get("kind") == "server" or not span.get("parent_span_id"):
+        if is_request(span):
             requests = self.requests
             requests["count"] += 1
-            requests["errors"] += failed
+            requests["errors"] += span_failed
             requests["latency"].add(duration)
 
     def _fold_event(self, event: dict[str, Any]) -> None:

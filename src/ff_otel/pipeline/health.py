@@ -1,16 +1,20 @@
-"""Health checks: user checks with timeouts, and statuses derived from what happened.
+"""Health checks: user checks on their own schedule, and statuses derived from what happened.
 
 A check is ``fn() -> bool`` or ``fn() -> (status, detail)``, sync or async.
-Each run happens on a daemon thread and is waited on only until its timeout:
-a hanging check is reported as unhealthy ("timed out"), and while it still
-hangs it is not started again, so a stuck dependency cannot pile up threads or
-hold up collection.
+Checks run beside the pipeline's tick, never in it: a scheduler thread starts
+each check every ``interval_seconds`` (by default the collection interval) on a
+thread of its own, and the tick only reads the latest results. A check still
+running is reported as running (with its last result's status), past its
+timeout as timed out (unhealthy), and it is not started again until it
+returns, so a stuck dependency can neither pile up threads nor hold up the
+interval's readings and snapshots.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,15 +37,20 @@ class CheckResult:
     detail: str
     duration_ms: float | None = None
     source: Literal["check", "builtin", "component"] = "check"
+    state: Literal["done", "running", "timed_out"] = "done"
+    """A check's run: its result is in (``done``), in progress, or past its timeout."""
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "component": self.name,
             "status": self.status,
             "detail": self.detail,
             "duration_ms": self.duration_ms,
             "source": self.source,
         }
+        if self.state != "done":
+            record["state"] = self.state
+        return record
 
 
 def worst(statuses: list[str]) -> HealthStatus:
@@ -56,77 +65,141 @@ def worst(statuses: list[str]) -> HealthStatus:
 class _Registered:
     fn: HealthCheck
     timeout_seconds: float
-    running: threading.Thread | None = None
-    started_at: float = 0.0
+    interval_seconds: float | None
+    running_since: float | None = None
+    last: CheckResult | None = None
+    next_due: float = 0.0
 
 
 class HealthRegistry:
-    """The process's registered checks; run together, each against its own timeout."""
+    """The process's registered checks and the scheduler thread that runs them."""
 
     def __init__(self) -> None:
         self._checks: dict[str, _Registered] = {}
-        self._lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._users = 0
+        self._default_interval = 60.0
+        self._scheduler: threading.Thread | None = None
 
-    def register(self, name: str, fn: HealthCheck, timeout_seconds: float = 5.0) -> None:
+    def register(
+        self,
+        name: str,
+        fn: HealthCheck,
+        timeout_seconds: float = 5.0,
+        interval_seconds: float | None = None,
+    ) -> None:
         if not name or not isinstance(name, str):
             raise ValueError("a health check needs a non-empty name")
         if not callable(fn):
             raise TypeError(f"health check {name!r} is not callable: {fn!r}")
         if timeout_seconds <= 0:
             raise ValueError(f"health check {name!r}: timeout_seconds must be > 0")
-        with self._lock:
-            self._checks[name] = _Registered(fn, timeout_seconds)
+        if interval_seconds is not None and interval_seconds <= 0:
+            raise ValueError(f"health check {name!r}: interval_seconds must be > 0")
+        with self._wake:
+            self._checks[name] = _Registered(fn, timeout_seconds, interval_seconds)
+            self._wake.notify_all()
 
     def unregister(self, name: str) -> None:
-        with self._lock:
+        with self._wake:
             self._checks.pop(name, None)
 
     def names(self) -> list[str]:
-        with self._lock:
+        with self._wake:
             return list(self._checks)
 
-    def run_all(self) -> list[CheckResult]:
-        with self._lock:
-            checks = list(self._checks.items())
-        boxes: dict[str, list[CheckResult]] = {}
-        started: list[tuple[str, _Registered, float]] = []
-        results: list[CheckResult] = []
-        for name, check in checks:
-            if check.running is not None and check.running.is_alive():
-                hung_for = time.monotonic() - check.started_at
-                results.append(
-                    CheckResult(name, "unhealthy", f"still running after {hung_for:.1f} s (hung)")
+    def start(self, default_interval_seconds: float) -> None:
+        """Run the checks from now on (one call per running configuration; see :meth:`stop`)."""
+        with self._wake:
+            self._users += 1
+            self._default_interval = default_interval_seconds
+            if self._scheduler is None or not self._scheduler.is_alive():
+                self._scheduler = threading.Thread(
+                    target=self._schedule, name="ff-otel-health", daemon=True
                 )
-                continue
-            box: list[CheckResult] = []
-            boxes[name] = box
-            begin = time.monotonic()
-            thread = threading.Thread(
-                target=_run_into, args=(name, check.fn, box), name=f"ff-otel-health-{name}"
-            )
-            thread.daemon = True
-            check.running, check.started_at = thread, begin
-            thread.start()
-            started.append((name, check, begin))
-        for name, check, begin in started:
-            assert check.running is not None
-            check.running.join(max(0.0, begin + check.timeout_seconds - time.monotonic()))
-            box = boxes[name]
-            if box:
-                results.append(box[0])
-            else:
-                results.append(
-                    CheckResult(
-                        name,
-                        "unhealthy",
-                        f"timed out after {check.timeout_seconds:g} s",
-                        duration_ms=check.timeout_seconds * 1000,
-                    )
-                )
-        return results
+                self._scheduler.start()
+            self._wake.notify_all()
+
+    def stop(self) -> None:
+        """One configuration stopped; the scheduler ends with the last one."""
+        with self._wake:
+            self._users = max(0, self._users - 1)
+            self._wake.notify_all()
+
+    def latest(self) -> list[CheckResult]:
+        """Each check's latest result, as of now; never waits for a check.
+
+        Without a running scheduler (a facade collecting on demand) the checks
+        that are due are started here, so the next call has their results.
+        """
+        now = time.monotonic()
+        with self._wake:
+            if self._users == 0:
+                self._start_due(now)
+            return [_reported(name, check, now) for name, check in self._checks.items()]
+
+    def _schedule(self) -> None:
+        with self._wake:
+            while self._users > 0:
+                now = time.monotonic()
+                self._start_due(now)
+                waiting = [
+                    c.next_due - now for c in self._checks.values() if c.running_since is None
+                ]
+                self._wake.wait(max(0.01, min(waiting)) if waiting else None)
+            self._scheduler = None
+
+    def _start_due(self, now: float) -> None:
+        for name, check in self._checks.items():
+            if check.running_since is None and now >= check.next_due:
+                check.running_since = now
+                check.next_due = now + (check.interval_seconds or self._default_interval)
+                threading.Thread(
+                    target=self._run, args=(name, check), name=f"ff-otel-health-{name}", daemon=True
+                ).start()
+
+    def _run(self, name: str, check: _Registered) -> None:
+        result = _run_check(name, check.fn)
+        with self._wake:
+            check.last, check.running_since = result, None
+            self._wake.notify_all()
+
+    def _after_fork(self) -> None:
+        # The child has none of the parent's threads: no scheduler, no run in progress.
+        self._wake = threading.Condition()
+        self._users, self._scheduler = 0, None
+        for check in self._checks.values():
+            check.running_since, check.next_due = None, 0.0
 
 
-def _run_into(name: str, fn: HealthCheck, box: list[CheckResult]) -> None:
+def _reported(name: str, check: _Registered, now: float) -> CheckResult:
+    if check.running_since is None:
+        if check.last is None:
+            return CheckResult(name, "degraded", "not started yet", state="running")
+        return check.last
+    running = now - check.running_since
+    if running > check.timeout_seconds:
+        return CheckResult(
+            name,
+            "unhealthy",
+            f"timed out after {check.timeout_seconds:g} s (still running after {running:.1f} s)",
+            duration_ms=round(running * 1000, 1),
+            state="timed_out",
+        )
+    if check.last is None:
+        return CheckResult(
+            name, "degraded", f"first run still running ({running:.1f} s)", state="running"
+        )
+    return CheckResult(
+        name,
+        check.last.status,
+        f"running for {running:.1f} s; last result: {check.last.detail}",
+        check.last.duration_ms,
+        state="running",
+    )
+
+
+def _run_check(name: str, fn: HealthCheck) -> CheckResult:
     begin = time.perf_counter()
     try:
         outcome = asyncio.run(fn()) if inspect.iscoroutinefunction(fn) else fn()
@@ -135,7 +208,7 @@ def _run_into(name: str, fn: HealthCheck, box: list[CheckResult]) -> None:
         status, detail = _normalise(outcome)
     except Exception as exc:
         status, detail = "unhealthy", f"raised {type(exc).__name__}: {exc}"
-    box.append(CheckResult(name, status, detail, (time.perf_counter() - begin) * 1000))
+    return CheckResult(name, status, detail, round((time.perf_counter() - begin) * 1000, 3))
 
 
 async def _await(awaitable: Any) -> Any:
@@ -155,15 +228,24 @@ def _normalise(outcome: Any) -> tuple[HealthStatus, str]:
 
 
 registry = HealthRegistry()
+os.register_at_fork(after_in_child=registry._after_fork)
 
 
-def register_health_check(name: str, fn: HealthCheck, *, timeout_seconds: float = 5.0) -> None:
-    """Run ``fn`` every collection interval; its result joins the system's health.
+def register_health_check(
+    name: str,
+    fn: HealthCheck,
+    *,
+    timeout_seconds: float = 5.0,
+    interval_seconds: float | None = None,
+) -> None:
+    """Run ``fn`` every ``interval_seconds`` (default: the collection interval), beside the tick.
 
     ``fn()`` returns ``True``/``False`` or ``(status, detail)`` with status
     ``"healthy"``, ``"degraded"`` or ``"unhealthy"`` (or a bool); it may be
-    ``async``. A check that raises is unhealthy with the exception as detail; one
-    that runs past ``timeout_seconds`` is reported as timed out, not waited on.
-    Registering a name again replaces the check.
+    ``async``. A check that raises is unhealthy with the exception as detail.
+    Each interval's health holds each check's latest result; a check still
+    running is reported as running, past ``timeout_seconds`` as timed out
+    (unhealthy), and it is not started again until it returns. Registering a
+    name again replaces the check.
     """
-    registry.register(name, fn, timeout_seconds)
+    registry.register(name, fn, timeout_seconds, interval_seconds)

@@ -1,7 +1,14 @@
 """What happened in one interval, summarised from the span and log records it produced.
 
-Definitions (the README repeats them):
+Definitions (the README repeats them; :func:`is_request` and :func:`failed` are
+the one place every figure takes them from: snapshots, rollups, BI, reports,
+``ff_otel.query``, the dashboard and ``ff-otel status``):
 - a *request* is a span of kind ``server`` or a root span (no parent);
+- a *failed request* is a request whose status is ``error`` or whose
+  ``http.response.status_code`` (or legacy ``http.status_code``) is 500 or more;
+  a 4xx answer is the client's error, not a failure of the service;
+- a *failed span* is a span whose status is ``error``, or a failed request;
+- the *error rate* of a window is its failed requests ÷ its requests;
 - ``response_time_ms`` is the 95th percentile of request durations, and
   ``component_response_times`` the 95th percentile of each component's span
   durations: the tail a user feels and an alert should watch, not the mean;
@@ -22,6 +29,25 @@ from typing import Any
 
 _WARN = 13
 _ERROR = 17
+
+
+def is_request(span: dict[str, Any]) -> bool:
+    """A span of kind ``server``, or a root span: one request the service answered."""
+    return span.get("kind") == "server" or not span.get("parent_span_id")
+
+
+def failed(span: dict[str, Any]) -> bool:
+    """Status ``error``, or a request answered with an HTTP status of 500 or more."""
+    if span.get("status") == "error":
+        return True
+    if not is_request(span):
+        return False
+    attributes = span.get("attributes") or {}
+    code = attributes.get("http.response.status_code", attributes.get("http.status_code"))
+    try:
+        return code is not None and int(code) >= 500
+    except (TypeError, ValueError):
+        return False
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -81,19 +107,19 @@ class IntervalActivity:
         return activity
 
     def _add_span(self, span: dict[str, Any]) -> None:
-        failed = span.get("status") == "error"
+        span_failed = failed(span)
         duration = float(span.get("duration_ms") or 0.0)
         component = self.components[str(span.get("component") or "unknown")]
         component.spans += 1
         component.durations_ms.append(duration)
-        if failed:
+        if span_failed:
             component.errors += 1
             self.failed_spans += 1
             self.error_types[(str(span.get("component")), _error_type(span))] += 1
-        if span.get("kind") == "server" or not span.get("parent_span_id"):
+        if is_request(span):
             self.requests += 1
             self.request_durations_ms.append(duration)
-            if failed:
+            if span_failed:
                 self.failed_requests += 1
 
     @property

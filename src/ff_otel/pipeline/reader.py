@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
+
+_logger = logging.getLogger("ff_otel.pipeline")
+FIRST_COLLECTION_SECONDS = 5.0
+"""A new process's first collection comes this soon (when its interval is longer), so
+a new service reports its health and a first snapshot in seconds, not after a whole
+interval of "unknown"."""
 
 
 class PipelineMetricReader(PeriodicExportingMetricReader):
     """A ``PeriodicExportingMetricReader`` that calls ``after_collect`` after each export.
 
-    Its thread runs the pipeline on the collection interval; ``force_flush``
-    runs it too, so "flush" means the interval's records are written as well.
+    Its thread runs the pipeline on the collection interval (the first time
+    after :data:`FIRST_COLLECTION_SECONDS`); ``force_flush`` runs it too, so
+    "flush" means the interval's records are written as well.
     """
 
     def __init__(
@@ -28,3 +36,13 @@ class PipelineMetricReader(PeriodicExportingMetricReader):
     def collect(self, timeout_millis: float = 10_000) -> None:  # type: ignore[misc]
         super().collect(timeout_millis=timeout_millis)
         self._after_collect()
+
+    # The SDK's thread body: one early collection, then the SDK's own loop.
+    def _ticker(self) -> None:
+        first = FIRST_COLLECTION_SECONDS
+        if self._export_interval_millis / 1e3 > first and not self._shutdown_event.wait(first):
+            try:
+                self.collect(timeout_millis=self._export_timeout_millis)
+            except Exception:
+                _logger.warning("ff-otel: the first metric collection failed", exc_info=True)
+        super()._ticker()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock
+from ff_otel.alerting.state import replay
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import bi
@@ -200,13 +201,30 @@ def _performance(hourly: list[Any]) -> dict[str, Any]:
     }
 
 
+_DELIVERIES = ("notified", "notification_failed")
+
+
 def _alerts(layout: StoreLayout, start: str, stop: str) -> dict[str, Any]:
-    kinds: Counter[str] = Counter()
+    # Alerts, not lifecycle lines: each alert active in the period counted once,
+    # in its state at the period's end (for the current period: its state now,
+    # as `ff-otel alerts list` shows it), with the lifecycle events apart.
+    events: Counter[str] = Counter()
+    seen: set[str] = set()
     for record in read_records(layout.alerts, start, stop):
-        kinds[
-            f"{record.get('state', record.get('event', 'record'))}:{record.get('severity', '')}"
-        ] += 1
-    return {"records": sum(kinds.values()), "by_state_and_severity": dict(kinds)}
+        if isinstance(record.get("alert_id"), str) and record.get("event") not in _DELIVERIES:
+            seen.add(record["alert_id"])
+            events[str(record.get("event"))] += 1
+    at_end, _ = replay(read_records(layout.alerts, None, stop))
+    states: Counter[str] = Counter()
+    for alert_id in seen:
+        alert = at_end.get(alert_id, {})
+        states[f"{alert.get('state')}:{alert.get('severity', '')}"] += 1
+    return {
+        "alerts": len(seen),
+        "by_state_and_severity": dict(states),
+        "events": dict(events),
+        "records": sum(events.values()),
+    }
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:

@@ -102,6 +102,7 @@ class Pipeline:
         self._export_stats = export_stats
         self._on_leadership = on_leadership
         self._lease = CollectorLease(layout.analytics_path / ".collector.lock")
+        self._resumed = False
         self._checkpoint_path = layout.analytics_path / ".pipeline_checkpoint.json"
         self._spans = StreamTail(layout.spans)
         self._logs = StreamTail(layout.logs)
@@ -133,10 +134,20 @@ class Pipeline:
 
     def close(self) -> None:
         self._running = False
-        self._lease.release()
+        self.release_collector()
 
     def release_collector(self) -> None:
         self._lease.release()
+        self._resumed = False
+
+    def claim_collector(self) -> None:
+        """Take the lease now, if it is free; the takeover itself waits for the first tick.
+
+        Called when a configuration starts, before the process can fork: the
+        process that configures first (a gunicorn master) is then the
+        collector, not whichever of it and its workers happens to tick first.
+        """
+        self._lease.try_acquire()
 
     def tick(self) -> None:
         """One interval's work, if this process is the store's collector. Never raises."""
@@ -150,7 +161,7 @@ class Pipeline:
 
     def acquire_collector(self) -> bool:
         """Hold (or try to take) the store's collector lease."""
-        if self._lease.held:
+        if self._resumed and self._lease.held:
             return True
         if not self._lease.try_acquire():
             return False
@@ -176,6 +187,7 @@ class Pipeline:
                 self.sessions.restore(checkpoint["sessions"])
         if self._on_leadership is not None:
             self._on_leadership()
+        self._resumed = True
         return True
 
     def collect(self, *, store: bool) -> FFSystemMetricsDTO:
@@ -330,7 +342,7 @@ class Pipeline:
         return round(written_share * valid_share, 4)
 
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
-        results = registry.run_all()
+        results = registry.latest()
         results.append(store_health(self.layout, self.analytics))
         for signal, stats in self._export_stats().items():
             results.append(exporter_health(signal, stats))

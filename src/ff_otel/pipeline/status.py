@@ -76,6 +76,7 @@ def component_health(
 
     alerting = analytics.alerting_config
     totals: dict[str, tuple[int, int, float]] = {}
+    window = list(window)
     for interval in window:
         for name, c in interval.items():
             spans, errors, p95 = totals.get(name, (0, 0, 0.0))
@@ -96,7 +97,10 @@ def component_health(
         if p95 > alerting.response_time_threshold_ms:
             status = worst([status, "degraded"])
             reasons.append(f"p95 {p95:.0f} ms > {alerting.response_time_threshold_ms:g} ms")
-        summary = f"{spans} spans, {rate:.1f}% errors, p95 {p95:.1f} ms"
+        summary = (
+            f"{spans} spans in the last {len(window)} intervals, {rate:.1f}% failed, "
+            f"p95 {p95:.1f} ms"
+        )
         detail = "; ".join(reasons) + f" ({summary})" if reasons else summary
         results.append(CheckResult(name, status, detail, None, "component"))
     return results

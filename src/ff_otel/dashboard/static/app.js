@@ -137,18 +137,20 @@
         sparkBox);
     };
     if (!s) {
-      $("kpis").replaceChildren(kpi("Requests", "–", ""), kpi("p95 latency", "–", ""), kpi("Error rate", "–", ""), kpi("CPU", "–", ""), kpi("Memory", "–", ""));
+      $("kpis").replaceChildren(kpi("Requests", "–", ""), kpi("p95 latency", "–", ""), kpi("Failed requests", "–", ""), kpi("CPU", "–", ""), kpi("Memory", "–", ""));
       return;
     }
     const thresholds = (series && series.thresholds) || {};
     const errorRate = 100 - (s.success_rate_percent ?? 100);
+    // Every card is the last interval's snapshot: its window is in the label.
+    const lastInterval = ` · last ${fmt(s.collection_period_seconds ?? 0)} s`;
     const p95 = s.response_time_ms;
     const req = series ? series.requests : {};
     const res = series ? series.resources : {};
     $("kpis").replaceChildren(
-      kpi("Requests", fmt(s.throughput_requests_per_second), "/s", req.rate, "#2563eb"),
-      kpi("p95 latency", s.throughput_requests_per_second ? fmt(p95, "ms") : "–", s.throughput_requests_per_second ? "" : "no requests", req.p95, "#7c3aed", thresholds.latency_ms && p95 > thresholds.latency_ms ? "bad" : ""),
-      kpi("Error rate", fmt(errorRate), "%", req.error_rate, "#dc2626", errorRate > (thresholds.error_rate_percent || 5) ? "bad" : ""),
+      kpi("Requests" + lastInterval, fmt(s.throughput_requests_per_second), "/s", req.rate, "#2563eb"),
+      kpi("p95 latency" + lastInterval, s.throughput_requests_per_second ? fmt(p95, "ms") : "–", s.throughput_requests_per_second ? "" : "no requests", req.p95, "#7c3aed", thresholds.latency_ms && p95 > thresholds.latency_ms ? "bad" : ""),
+      kpi("Failed requests" + lastInterval, fmt(errorRate), "%", req.error_rate, "#dc2626", errorRate > (thresholds.error_rate_percent || 5) ? "bad" : ""),
       kpi("CPU", fmt(s.cpu_usage_percent), "%", res.cpu, "#0891b2", s.cpu_usage_percent > 90 ? "warn" : ""),
       kpi("Memory", fmt(s.memory_usage_percent), "%", res.memory, "#d97706", thresholds.memory_percent && s.memory_usage_percent > thresholds.memory_percent ? "warn" : ""),
       kpi("Active sessions", fmt(s.active_sessions ?? 0), s.concurrent_users !== null && s.concurrent_users !== undefined ? ` · ${s.concurrent_users} users` : ""),

@@ -113,7 +113,19 @@ window.FFPanels = function (state) {
     add("status", span.status + (span.status_message ? ` — ${span.status_message}` : ""));
     add("starts at", `+${fmt(span.offset_ms, "ms")}`);
     for (const [k, v] of Object.entries(span.attributes)) add(k, v);
-    for (const event of span.events) add(`event ${event.name}`, event.attributes);
+    for (const event of span.events) {
+      if (event.exception) {
+        const ex = event.exception;
+        const stack = ex.frames.map((f) => `${f.file}:${f.line} in ${f.function}` + (f.code ? `\n    ${f.code}` : "")).join("\n");
+        const note = ex.frames_left_out ? `\n(${ex.frames_left_out} OpenTelemetry / ff-otel frames left out)` : "";
+        dl.append(h("dt", { text: "exception" }), h("dd", {},
+          h("div", { className: "exc-head", text: `${ex.type || "Exception"}: ${ex.message || ""}` }),
+          h("pre", { className: "exc-stack", text: stack + note })));
+        if (Object.keys(event.attributes).length) add(`event ${event.name}`, event.attributes);
+      } else {
+        add(`event ${event.name}`, event.attributes);
+      }
+    }
     row.after(h("div", { className: "wf-detail" }, dl));
   }
 
