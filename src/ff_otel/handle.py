@@ -111,7 +111,6 @@ class FFOtel:
             self.pipeline.close()
             if self.pipeline.alerts is not None:
                 self.pipeline.alerts.dispatcher.close()
-        SPOOL.give_up()
 
     def _abandon(self) -> None:
         """In a forked child: stop this (the parent's) configuration here without flushing it.

@@ -18,6 +18,7 @@ from typing import Any
 from ff_otel import _globals, _runtime, assembly
 from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
 from ff_otel.alerting.rules import AlertRule
+from ff_otel.compliance.spool import SPOOL
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.handle import FFOtel
@@ -132,6 +133,9 @@ def shutdown() -> None:
             _globals.release_providers()
     if handle is not None:
         handle.shutdown()
+    # Compliance records still waiting for the disk get a last try; what is
+    # left is logged as lost (the spool lives in memory).
+    SPOOL.give_up()
 
 
 def current() -> FFOtel | None:

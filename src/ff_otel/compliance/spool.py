@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +93,19 @@ class ComplianceSpool:
         with self._lock:
             if self._drain_locked():
                 return
-            while self._waiting:
-                self._lose(self._waiting.popleft(), "still waiting for the disk at shutdown")
+            kinds = Counter(pending.describe for pending in self._waiting)
+            oldest = self._waiting[0].made_at
+            self.stats.lost += len(self._waiting)
+            self._waiting.clear()
             self.stats.waiting = 0
+        _logger.error(
+            "ff-otel: %d compliance record(s) LOST at shutdown, still waiting for the disk "
+            "(oldest made at %s; last error: %s): %s",
+            sum(kinds.values()),
+            oldest,
+            self.stats.last_error,
+            ", ".join(f"{n} x {kind}" for kind, n in kinds.most_common()),
+        )
 
     def _drain_locked(self) -> bool:
         while self._waiting:

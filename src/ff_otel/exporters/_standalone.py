@@ -32,7 +32,7 @@ def exporter_store(
     if isinstance(target, StoreLayout):
         if scrubber is None:
             raise TypeError("an exporter built on a StoreLayout needs its Scrubber; pass a path")
-        return target, scrubber, limits or RecordLimits()
+        return target, scrubber, limits or resolve_settings({}).limits
     if not isinstance(target, (str, os.PathLike)):
         raise TypeError(f"base_path must be a path, got {type(target).__name__}")
     layout = StoreLayout(Path(target))

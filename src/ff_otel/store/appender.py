@@ -87,8 +87,9 @@ def _dump_or_repair(record: Mapping[str, Any], faults: SerializationFaults | Non
     faults.last_reason = reason
     try:
         line = orjson.dumps(repair(record, reason), default=_default, option=_DUMP_OPTIONS)
-    except (TypeError, RecursionError):
+    except Exception as exc:  # a value whose own __str__ fails: this record alone is lost
         faults.dropped += 1
+        faults.last_reason = f"{reason}; repair failed: {type(exc).__name__}: {exc}"
         return b""
     faults.repaired += 1
     return line
