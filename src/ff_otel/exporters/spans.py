@@ -32,7 +32,7 @@ from ff_otel.exporters._mapping import (
 from ff_otel.exporters._standalone import StoreTarget, exporter_store
 from ff_otel.models import SpanRecord
 from ff_otel.privacy.scrubber import Scrubber
-from ff_otel.store.appender import append_records
+from ff_otel.store.appender import Oversize, append_records
 from ff_otel.store.limits import Notes, RecordLimits, bound_attributes
 
 # Keyed by member name: an Enum member hashes through a Python-level
@@ -66,14 +66,29 @@ class FlatfileSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         guard = self.guard
         records = each_alone(spans, lambda part: span_records(part, self.scrubber), guard)
-        cut = limit_span_records(records, self.limits)
+        cut = [0]
+        limits = self.limits
+
+        def shrink(record: SpanRecord) -> bool:
+            changed = limit_span_record(record, limits)
+            cut[0] += changed
+            return changed
+
+        for record in records:
+            if len(record["attributes"]) > limits.max_attributes or len(record["events"]) > 0:
+                cut[0] += limit_span_record(record, limits)
         try:
-            append_records(self.layout.spans, records, guard.faults)
+            append_records(
+                self.layout.spans,
+                records,
+                guard.faults,
+                Oversize(limits.max_value_length, shrink),
+            )
         except Exception as exc:
             guard.settle()
             guard.failed(exc, dropped=len(records))
             return SpanExportResult.FAILURE
-        lost = guard.settle(cut)
+        lost = guard.settle(cut[0])
         errors = [error_record(r) for r in records if r["status"] == "error"]
         if errors:
             try:
@@ -97,23 +112,21 @@ class FlatfileSpanExporter(SpanExporter):
         return self.guard.flush_ok()
 
 
-def limit_span_records(records: list[SpanRecord], limits: RecordLimits) -> int:
-    """Apply the record limits to mapped spans, in place; returns how many were cut."""
-    cut = 0
+def limit_span_record(record: SpanRecord, limits: RecordLimits) -> bool:
+    """Apply the record limits to one mapped span, in place; True when it was cut."""
     longest = limits.max_value_length
-    for record in records:
-        notes: Notes | None = bound_attributes(record["attributes"], limits, None, "attributes")
-        for event in record["events"]:
-            notes = bound_attributes(event["attributes"], limits, notes, "events.attributes")
-        if len(record["name"]) > longest:
-            notes = limit_text(record, "name", longest, notes)
-        message = record["status_message"]
-        if message is not None and len(message) > longest:
-            notes = limit_text(record, "status_message", longest, notes)
-        if notes is not None:
-            notes.attach(record)  # type: ignore[arg-type]
-            cut += 1
-    return cut
+    notes: Notes | None = bound_attributes(record["attributes"], limits, None, "attributes")
+    for event in record["events"]:
+        notes = bound_attributes(event["attributes"], limits, notes, "events.attributes")
+    if len(record["name"]) > longest:
+        notes = limit_text(record, "name", longest, notes)
+    message = record["status_message"]
+    if message is not None and len(message) > longest:
+        notes = limit_text(record, "status_message", longest, notes)
+    if notes is None:
+        return False
+    notes.attach(record)  # type: ignore[arg-type]
+    return True
 
 
 def span_records(spans: Sequence[ReadableSpan], scrubber: Scrubber) -> list[SpanRecord]:

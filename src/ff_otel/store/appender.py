@@ -55,8 +55,24 @@ class SerializationFaults:
     last_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Oversize:
+    """What to do with a record whose line is longer than ``max_bytes``.
+
+    A string value longer than a length limit makes its line at least that
+    long, so a length limit need only be applied to those records: ``shrink``
+    cuts the record in place (returning True when it changed it) and the line
+    is made again.
+    """
+
+    max_bytes: int
+    shrink: Callable[[Any], bool]
+
+
 def _serialize(
-    records: Iterable[Mapping[str, Any]], faults: SerializationFaults | None = None
+    records: Iterable[Mapping[str, Any]],
+    faults: SerializationFaults | None = None,
+    oversize: Oversize | None = None,
 ) -> bytearray:
     """Records as JSONL bytes: one compact JSON object per line."""
     # Each line is copied into one growing buffer and freed at once, so the
@@ -66,13 +82,27 @@ def _serialize(
     payload = bytearray()
     extend = payload.extend
     dumps = orjson.dumps
+    longest = oversize.max_bytes if oversize is not None else -1
     for record in records:
         try:
             line = dumps(record, default=_default, option=_DUMP_OPTIONS)
         except TypeError:
             line = _dump_or_repair(record, faults)
+        if longest >= 0 and len(line) > longest:
+            line = _shrunk(record, line, oversize, faults)  # type: ignore[arg-type]
         extend(line)
     return payload
+
+
+def _shrunk(
+    record: Mapping[str, Any], line: bytes, oversize: Oversize, faults: SerializationFaults | None
+) -> bytes:
+    if not oversize.shrink(record):
+        return line
+    try:
+        return orjson.dumps(record, default=_default, option=_DUMP_OPTIONS)
+    except TypeError:
+        return _dump_or_repair(record, faults)
 
 
 def _dump_or_repair(record: Mapping[str, Any], faults: SerializationFaults | None) -> bytes:
@@ -103,14 +133,17 @@ def append_records(
     path: Path,
     records: Iterable[Mapping[str, Any]],
     faults: SerializationFaults | None = None,
+    oversize: Oversize | None = None,
 ) -> int:
     """Append records to ``path`` as whole lines; returns how many were written.
 
     A record that cannot be serialised is stored repaired or left out alone,
-    counted in ``faults``. Raises ``OSError`` when the file cannot be written
-    (nothing of the batch is then in the file); callers catch, log and count it.
+    counted in ``faults``; a line longer than ``oversize.max_bytes`` is cut by
+    ``oversize.shrink`` first. Raises ``OSError`` when the file cannot be
+    written (nothing of the batch is then in the file); callers catch, log and
+    count it.
     """
-    payload = _serialize(records, faults)
+    payload = _serialize(records, faults, oversize)
     if not payload:
         return 0
     append_bytes(path, payload)
