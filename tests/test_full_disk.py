@@ -155,3 +155,27 @@ def test_an_erasure_that_cannot_rewrite_the_store_reports_itself_incomplete(
     assert records(handle.layout.behavior_patterns) == []
     assert SPOOL.drain()
     assert os.path.exists(handle.layout.privacy_events)
+
+
+async def test_the_facade_answers_on_a_full_disk(small_disk: Path) -> None:
+    SPOOL.drain()
+    config = ff_otel.FFConfigurationManagerConfigDTO()
+    config.storage.base_path = small_disk / "store"  # type: ignore[assignment]
+    config.analytics = ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=3600)
+    manager = ff_otel.FFMetricsCollectionManager(config)
+    assert await manager.initialize_analytics_system()
+    assert await manager.start_continuous_collection()
+    filler = _fill(small_disk)
+
+    snapshot = await manager.collect_system_metrics()
+    assert isinstance(snapshot, ff_otel.FFSystemMetricsDTO)
+    assert await manager.record_user_analytics("u1", "s1", "session_start", {}) in (True, False)
+    bi = await manager.generate_business_intelligence("day")
+    assert isinstance(bi, ff_otel.FFBusinessIntelligenceDTO)
+    assert (await manager.get_system_health())["status"]
+    assert await manager.get_active_alerts() == []
+    assert await manager.acknowledge_alert("no-such-alert", "ops") is False
+    assert await manager.resolve_alert("no-such-alert", "done") is False
+    filler.unlink()
+    assert await manager.stop_continuous_collection()
+    assert SPOOL.stats.lost == 0

@@ -68,11 +68,21 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
         is the store's collector and the analytics level stores snapshots.
         """
         shared = self._configured_pipeline()
-        if shared is not None:
-            store = shared.acquire_collector()
-            return await asyncio.to_thread(shared.collect, store=store)
-        own = self._pipeline_of_its_own()
-        return await asyncio.to_thread(_collect_holding_lease_briefly, own)
+        pipeline = shared if shared is not None else self._pipeline_of_its_own()
+        try:
+            if shared is not None:
+                store = shared.acquire_collector()
+                return await asyncio.to_thread(shared.collect, store=store)
+            return await asyncio.to_thread(_collect_holding_lease_briefly, pipeline)
+        except StoreError:
+            raise
+        except OSError as exc:
+            # Computed, not stored (a full disk): the snapshot is set before
+            # its records are written.
+            write_fault("collect_system_metrics", exc)
+            if pipeline.latest_metrics is not None:
+                return pipeline.latest_metrics
+            return await asyncio.to_thread(pipeline.collect, store=False)
 
     async def record_user_analytics(
         self, user_id: str, session_id: str, event_type: str, event_data: dict[str, Any]
