@@ -49,9 +49,10 @@ from ff_otel.query import query
 from ff_otel.reporting import generate_report
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
-from ff_otel.store import ReadStats, StoreError, StoreLayout, read_records
+from ff_otel.store import ReadStats, RecordLimits, StoreError, StoreLayout, read_records
 from ff_otel.tracing import instrument, span
 from ff_otel.users import (
+    ErasureResult,
     erase_user,
     export_user_data,
     opt_in,
@@ -68,6 +69,7 @@ __all__ = [
     "AnalyticsLevel",
     "AnalyticsProtocol",
     "ConfigError",
+    "ErasureResult",
     "FFAnalyticsAlertDTO",
     "FFAnalyticsAlertingConfigDTO",
     "FFAnalyticsConfigDTO",
@@ -87,6 +89,7 @@ __all__ = [
     "FlatfileSpanExporter",
     "MonitoringProtocol",
     "ReadStats",
+    "RecordLimits",
     "ReplayReport",
     "ScrubMatch",
     "ScrubbingOptions",

@@ -114,9 +114,10 @@ def build(
     resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
     resource = Resource.create(resource_attributes)
     pseudonymizer, scrubber = privacy_tools(settings, layout, scrubbing)
-    span_exporter = FlatfileSpanExporter(layout, scrubber)
-    metric_exporter = FlatfileMetricExporter(layout, scrubber)
-    log_exporter = FlatfileLogExporter(layout, scrubber)
+    limits = settings.limits
+    span_exporter = FlatfileSpanExporter(layout, scrubber, limits=limits)
+    metric_exporter = FlatfileMetricExporter(layout, scrubber, limits=limits)
+    log_exporter = FlatfileLogExporter(layout, scrubber, limits=limits)
     analytics = settings.analytics
     interval_ms = analytics.collection_interval_seconds * 1000
     sampler = resource_sampler(layout.base_path, analytics, system_metrics=settings.system_metrics)
@@ -148,6 +149,7 @@ def build(
         scrubber,
         consent,
         logger_provider.get_logger("ff_otel.analytics"),
+        limits,
     )
     sessions = (
         SessionTracker(

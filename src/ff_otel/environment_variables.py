@@ -42,6 +42,23 @@ FF_OTEL_CONFIG = "FF_OTEL_CONFIG"
 FF_OTEL_DISABLED = "FF_OTEL_DISABLED"
 """``true`` makes ``configure()`` install nothing; decorators stay no-ops."""
 
+FF_OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT = "FF_OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+"""Longest string value stored, in characters (default 32768); else
+``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``."""
+
+FF_OTEL_ATTRIBUTE_COUNT_LIMIT = "FF_OTEL_ATTRIBUTE_COUNT_LIMIT"
+"""Most attributes (or keys of one mapping) stored per record (default 128); else
+``OTEL_ATTRIBUTE_COUNT_LIMIT``."""
+
+FF_OTEL_NESTING_DEPTH_LIMIT = "FF_OTEL_NESTING_DEPTH_LIMIT"
+"""Deepest nesting stored of a log body or user event data (default 16)."""
+
+FF_OTEL_METRIC_CARDINALITY_LIMIT = "FF_OTEL_METRIC_CARDINALITY_LIMIT"
+"""Distinct attribute sets per metric instrument (default 2000); later ones join the
+``otel.metric.overflow=true`` series."""
+
+OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+OTEL_ATTRIBUTE_COUNT_LIMIT = "OTEL_ATTRIBUTE_COUNT_LIMIT"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"

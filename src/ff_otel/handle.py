@@ -12,6 +12,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
 from ff_otel.analytics.recorder import UserEventRecorder
+from ff_otel.compliance.spool import SPOOL
 from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.exporters.circuit import CollectorCircuit
@@ -48,6 +49,7 @@ class FFOtel:
     """The OTLP collector's circuit (batches failed or not sent while it was down), if any."""
     log_bridge: logging_bridge.LoggingBridge | None = None
     _closed: bool = field(default=False, repr=False)
+    _flushed_drops: dict[str, int] = field(default_factory=dict, repr=False)
     _configured_with: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -55,13 +57,38 @@ class FFOtel:
         return self.tracer_provider is not None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export everything recorded so far; True when every signal flushed in time."""
+        """Export everything recorded so far; True when every signal flushed in time and
+        no record exported since the previous flush was left out of the store."""
         if not self.enabled or self._closed:
             return True
         assert self.tracer_provider and self.meter_provider and self.logger_provider
         ok = self.tracer_provider.force_flush(timeout_millis)
         ok = self.logger_provider.force_flush(timeout_millis) and ok
-        return self.meter_provider.force_flush(timeout_millis) and ok
+        ok = self.meter_provider.force_flush(timeout_millis) and ok
+        ok = SPOOL.drain() and ok  # compliance records waiting for the disk
+        return self._nothing_dropped_since_last_flush() and ok
+
+    def _nothing_dropped_since_last_flush(self) -> bool:
+        # The SDK's processors report only whether they flushed in time, not
+        # whether their exporter stored what it was given: the exporters'
+        # counts say that.
+        clean = True
+        for name, exporter in self._store_exporters().items():
+            dropped = exporter.guard.dropped_total()
+            if dropped != self._flushed_drops.get(name, 0):
+                clean = False
+            self._flushed_drops[name] = dropped
+        return clean
+
+    def _store_exporters(
+        self,
+    ) -> dict[str, FlatfileSpanExporter | FlatfileMetricExporter | FlatfileLogExporter]:
+        exporters = {
+            "spans": self.span_exporter,
+            "metrics": self.metric_exporter,
+            "logs": self.log_exporter,
+        }
+        return {name: e for name, e in exporters.items() if e is not None}
 
     def shutdown(self) -> None:
         """Flush and stop this configuration's providers; safe to call twice."""
@@ -107,12 +134,7 @@ class FFOtel:
 
     def export_stats(self) -> dict[str, ExportStats]:
         """Records exported and failures so far, by signal."""
-        exporters = {
-            "spans": self.span_exporter,
-            "metrics": self.metric_exporter,
-            "logs": self.log_exporter,
-        }
-        return {name: e.guard.stats for name, e in exporters.items() if e is not None}
+        return {name: e.guard.stats for name, e in self._store_exporters().items()}
 
 
 def _stop_inherited_export_threads(handle: FFOtel) -> None:

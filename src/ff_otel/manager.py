@@ -17,6 +17,7 @@ from typing import Any
 
 from ff_otel import setup, users
 from ff_otel.alerting import operations
+from ff_otel.compliance.spool import write_fault
 from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
 from ff_otel.instrumentation.system_metrics import resource_sampler
 from ff_otel.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
@@ -67,11 +68,21 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
         is the store's collector and the analytics level stores snapshots.
         """
         shared = self._configured_pipeline()
-        if shared is not None:
-            store = shared.acquire_collector()
-            return await asyncio.to_thread(shared.collect, store=store)
-        own = self._pipeline_of_its_own()
-        return await asyncio.to_thread(_collect_holding_lease_briefly, own)
+        pipeline = shared if shared is not None else self._pipeline_of_its_own()
+        try:
+            if shared is not None:
+                store = shared.acquire_collector()
+                return await asyncio.to_thread(shared.collect, store=store)
+            return await asyncio.to_thread(_collect_holding_lease_briefly, pipeline)
+        except StoreError:
+            raise
+        except OSError as exc:
+            # Computed, not stored (a full disk): the snapshot is set before
+            # its records are written.
+            write_fault("collect_system_metrics", exc)
+            if pipeline.latest_metrics is not None:
+                return pipeline.latest_metrics
+            return await asyncio.to_thread(pipeline.collect, store=False)
 
     async def record_user_analytics(
         self, user_id: str, session_id: str, event_type: str, event_data: dict[str, Any]
@@ -99,11 +110,22 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
         bi.window_of(period, end)
         if not self.analytics_config.enable_business_intelligence:
             return FFBusinessIntelligenceDTO(analysis_period=period)
-        await asyncio.to_thread(self._catch_up_rollups)
+        try:
+            await asyncio.to_thread(self._catch_up_rollups)
+        except StoreError:
+            raise  # no store at all: the documented error, not a fault
+        except OSError as exc:
+            write_fault("generate_business_intelligence (rollups)", exc)
         result = await asyncio.to_thread(
             bi.generate, self.layout, self.analytics_config, period, end, self.config.business
         )
-        await asyncio.to_thread(bi.store, self.layout, result)
+        try:
+            await asyncio.to_thread(bi.store, self.layout, result)
+        except StoreError:
+            raise
+        except OSError as exc:
+            # The answer stands; only its copy in the BI files is missing.
+            write_fault("generate_business_intelligence (storing)", exc)
         return result.dto
 
     async def get_active_alerts(self, severity: str | None = None) -> list[FFAnalyticsAlertDTO]:
@@ -118,16 +140,24 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
         return await asyncio.to_thread(operations.active_alerts, self.layout.alerts, severity)
 
     async def acknowledge_alert(self, alert_id: str, acknowledged_by: str) -> bool:
-        """Acknowledge a firing alert (it stops escalating); False for an unknown or closed id."""
-        return await asyncio.to_thread(
-            operations.acknowledge, self.layout.alerts, alert_id, acknowledged_by
-        )
+        """Acknowledge a firing alert (it stops escalating); False for an unknown or closed id,
+        or when the acknowledgement could not be written (counted and logged)."""
+        try:
+            return await asyncio.to_thread(
+                operations.acknowledge, self.layout.alerts, alert_id, acknowledged_by
+            )
+        except OSError as exc:
+            return write_fault("acknowledge_alert", exc)
 
     async def resolve_alert(self, alert_id: str, resolution_notes: str) -> bool:
-        """Resolve an alert by hand; False for an unknown or already resolved id."""
-        return await asyncio.to_thread(
-            operations.resolve, self.layout.alerts, alert_id, resolution_notes
-        )
+        """Resolve an alert by hand; False for an unknown or already resolved id, or when
+        the resolution could not be written (counted and logged)."""
+        try:
+            return await asyncio.to_thread(
+                operations.resolve, self.layout.alerts, alert_id, resolution_notes
+            )
+        except OSError as exc:
+            return write_fault("resolve_alert", exc)
 
     def _catch_up_rollups(self) -> None:
         shared = self._configured_pipeline()

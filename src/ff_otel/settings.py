@@ -26,6 +26,7 @@ from ff_otel.config import (
     FFAnalyticsPrivacyConfigDTO,
     FFBusinessInputsDTO,
 )
+from ff_otel.store.limits import RecordLimits
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -51,6 +52,7 @@ class FFOtelSettings(BaseModel):
     notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
     logging: bool = False
     logging_level: str = "INFO"
+    limits: RecordLimits = Field(default_factory=RecordLimits)
     disabled: bool = False
 
     @field_validator("logging_level")
@@ -151,6 +153,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in (env.FF_OTEL_DISABLED, env.OTEL_SDK_DISABLED):
         if name in environ and _parse_bool(name, environ):
             out["disabled"] = True
+    limits = _limits_from_env(environ)
+    if limits:
+        out["limits"] = limits
     analytics = _model_fields_from_env(FFAnalyticsConfigDTO, "FF_OTEL_", environ)
     privacy = _model_fields_from_env(FFAnalyticsPrivacyConfigDTO, "FF_OTEL_PRIVACY_", environ)
     alerting = _model_fields_from_env(FFAnalyticsAlertingConfigDTO, "FF_OTEL_ALERTING_", environ)
@@ -163,6 +168,28 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     notifications = _model_fields_from_env(FFNotificationSettingsDTO, "FF_OTEL_", environ)
     if notifications:
         out["notifications"] = notifications
+    return out
+
+
+_LIMIT_VARIABLES = {
+    "max_value_length": (
+        env.FF_OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+    ),
+    "max_attributes": (env.FF_OTEL_ATTRIBUTE_COUNT_LIMIT, env.OTEL_ATTRIBUTE_COUNT_LIMIT),
+    "max_depth": (env.FF_OTEL_NESTING_DEPTH_LIMIT,),
+    "max_series_per_instrument": (env.FF_OTEL_METRIC_CARDINALITY_LIMIT,),
+}
+
+
+def _limits_from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    # ff-otel's own variable first, then the OTel SDK's standard one.
+    out: dict[str, str] = {}
+    for field, names in _LIMIT_VARIABLES.items():
+        for name in names:
+            if environ.get(name, "").strip():
+                out[field] = environ[name].strip()
+                break
     return out
 
 

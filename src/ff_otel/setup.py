@@ -18,6 +18,7 @@ from typing import Any
 from ff_otel import _globals, _runtime, assembly
 from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
 from ff_otel.alerting.rules import AlertRule
+from ff_otel.compliance.spool import SPOOL
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.handle import FFOtel
@@ -25,6 +26,7 @@ from ff_otel.instrumentation import logging_bridge
 from ff_otel.privacy.scrubber import ScrubbingOptions
 from ff_otel.settings import resolve_settings
 from ff_otel.store.layout import StoreError, StoreLayout
+from ff_otel.store.limits import RecordLimits
 
 __all__ = ["FFOtel", "configure", "current", "force_flush", "shutdown", "store_layout"]
 
@@ -46,6 +48,7 @@ def configure(
     notifications: FFNotificationSettingsDTO | None = None,
     logging: bool | None = None,
     logging_level: str | None = None,
+    limits: RecordLimits | None = None,
 ) -> FFOtel:
     """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
 
@@ -55,7 +58,8 @@ def configure(
     ``business`` gives the BI cost and revenue inputs; ``alert_rules`` add to
     the built-in rules and ``notifications`` says how to reach people;
     ``logging`` sends standard ``logging`` records at ``logging_level`` and
-    above to the store with their trace context. Raises
+    above to the store with their trace context; ``limits`` bound what one
+    stored record may hold (:class:`~ff_otel.RecordLimits`). Raises
     :class:`~ff_otel.ConfigError` for an invalid value and
     :class:`~ff_otel.StoreError` when the store cannot be created, in both
     cases before changing what is already running.
@@ -72,6 +76,7 @@ def configure(
         "notifications": notifications,
         "logging": logging,
         "logging_level": logging_level,
+        "limits": limits,
     }
     settings = resolve_settings(arguments)
     layout = StoreLayout(settings.base_path)
@@ -128,6 +133,9 @@ def shutdown() -> None:
             _globals.release_providers()
     if handle is not None:
         handle.shutdown()
+    # Compliance records still waiting for the disk get a last try; what is
+    # left is logged as lost (the spool lives in memory).
+    SPOOL.give_up()
 
 
 def current() -> FFOtel | None:

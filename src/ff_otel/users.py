@@ -13,17 +13,18 @@ import logging
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
 from ff_otel import _clock, setup
 from ff_otel.analytics.recorder import validate_event
+from ff_otel.compliance.spool import append_compliance, write_fault
 from ff_otel.compliance.trails import audit_act
+from ff_otel.privacy.consent import ConsentState
 from ff_otel.privacy.erasure import erase_lines, lines_with
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
-from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
 _logger = logging.getLogger("ff_otel.privacy")
@@ -43,8 +44,11 @@ def record_user_event(
     ``timestamp`` (aware datetime or ISO-8601 string) backfills history. False
     means it was deliberately not stored: ff-otel is not configured, user
     analytics are off, or the user opted out, sent Do-Not-Track, has not
-    consented (when consent is required) or is outside the sample. Invalid
-    arguments raise ``TypeError``/``ValueError`` naming the argument.
+    consented (when consent is required) or is outside the sample, or the
+    event could not be recorded (counted and logged; data nested deeper than
+    the record limits or keyed by non-strings is cut, not refused). Invalid
+    arguments raise ``TypeError``/``ValueError`` naming the argument, before
+    anything is stored; nothing else is ever raised.
     """
     user, session, kind, data, epoch_ns = validate_event(
         user_id, session_id, event_type, event_data, timestamp
@@ -52,43 +56,78 @@ def record_user_event(
     handle = setup.current()
     if handle is None or handle.analytics is None:
         return False
-    return handle.analytics.record(user, session, kind, data, epoch_ns)
+    try:
+        return handle.analytics.record(user, session, kind, data, epoch_ns)
+    except Exception as exc:
+        return write_fault("record_user_event", exc)
 
 
 def opt_out(user_id: str) -> bool:
     """Stop storing this user's events, in every process and across restarts.
 
     False (and a warning) when ff-otel is not configured or
-    ``allow_user_opt_out`` is off.
+    ``allow_user_opt_out`` is off, and when the change could not be written
+    now: it holds in this process at once and waits in the compliance spool
+    until the disk accepts it. Raises ``ValueError`` for an empty user id.
     """
+    user_id = _checked(user_id)
     handle = setup.current()
     if handle is None or handle.consent is None or handle.pseudonymizer is None:
         return False
     if not handle.settings.analytics.privacy_config.allow_user_opt_out:
         _logger.warning("ff-otel: opt_out ignored: allow_user_opt_out is False")
         return False
-    reference = handle.pseudonymizer.reference("consent", _checked(user_id))
-    handle.consent.record(reference, "opted_out", service=handle.settings.service_name)
-    audit_act(handle.layout, "consent_opt_out", f"consent:{reference}", actor="data_subject")
-    return True
+    return _consent_change(handle, user_id, "opted_out")
 
 
 def opt_in(user_id: str) -> bool:
-    """Record the user's consent (lifting an opt-out); False when not configured."""
+    """Record the user's consent (lifting an opt-out); False when not configured, or
+    when the change waits in the compliance spool (as for :func:`opt_out`)."""
+    user_id = _checked(user_id)
     handle = setup.current()
     if handle is None or handle.consent is None or handle.pseudonymizer is None:
         return False
-    reference = handle.pseudonymizer.reference("consent", _checked(user_id))
-    handle.consent.record(reference, "opted_in", service=handle.settings.service_name)
-    audit_act(handle.layout, "consent_opt_in", f"consent:{reference}", actor="data_subject")
-    return True
+    return _consent_change(handle, user_id, "opted_in")
 
 
-def erase_user(user_id: str, base_path: str | Path | None = None) -> int:
+def _consent_change(handle: setup.FFOtel, user_id: str, state: ConsentState) -> bool:
+    assert handle.consent is not None and handle.pseudonymizer is not None
+    action = "consent_opt_out" if state == "opted_out" else "consent_opt_in"
+    try:
+        reference = handle.pseudonymizer.reference("consent", user_id)
+        stored = handle.consent.record(reference, state, service=handle.settings.service_name)
+        audited = audit_act(handle.layout, action, f"consent:{reference}", actor="data_subject")
+    except Exception as exc:
+        return write_fault(action.replace("consent_", ""), exc)
+    return stored and audited
+
+
+class ErasureResult(int):
+    """How many records ``erase_user`` removed (an ``int``), and whether it finished.
+
+    ``complete`` is False when a file could not be rewritten (a full disk):
+    the user's records in it are still there, ``error`` says why, and calling
+    ``erase_user`` again erases what is left.
+    """
+
+    complete: bool
+    error: str | None
+
+    def __new__(cls, removed: int, complete: bool = True, error: str | None = None) -> Self:
+        result = super().__new__(cls, removed)
+        result.complete = complete
+        result.error = error
+        return result
+
+
+def erase_user(user_id: str, base_path: str | Path | None = None) -> ErasureResult:
     """Remove every record of this user from the store; returns how many were removed.
 
     Works on the configured store, or on ``base_path``. Telemetry already
-    queued in this process is flushed first, so it is erased too.
+    queued in this process is flushed first, so it is erased too. Never
+    raises an I/O error: the result's ``complete`` is False when the store
+    could not be rewritten (see :class:`ErasureResult`). Raises ``ValueError``
+    for an empty user id and :class:`~ff_otel.StoreError` when there is no store.
     """
     user_id = _checked(user_id)
     layout, pseudonymizer = _store(base_path)
@@ -97,24 +136,32 @@ def erase_user(user_id: str, base_path: str | Path | None = None) -> int:
         handle.force_flush()
     begin = time.perf_counter()
     pseudonym = pseudonymizer.user(user_id)
-    removed, files = erase_lines(layout, pseudonym.encode())
+    removed, error = 0, None
+    files: list[str] = []
+    needles = [pseudonym.encode()]
     if handle is not None and not handle.settings.analytics.privacy_config.anonymize_user_data:
         # Stored under the raw id (anonymisation was switched off): remove those too.
-        raw_removed, raw_files = erase_lines(layout, orjson.dumps(user_id))
-        removed += raw_removed
-        files = sorted(set(files) | set(raw_files))
+        needles.append(orjson.dumps(user_id))
+    try:
+        for needle in needles:
+            count, changed = erase_lines(layout, needle)
+            removed += count
+            files = sorted(set(files) | set(changed))
+    except OSError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        write_fault("erase_user", exc)
     if handle is not None and handle.pipeline is not None:
         handle.pipeline.forget_user(pseudonym)
-    pseudonymizer.forget(user_id)
+    if error is None:
+        pseudonymizer.forget(user_id)
+    details: dict[str, Any] = {"records_removed": removed, "files": files}
+    if error is not None:
+        details["complete"] = False
+        details["error"] = error
     _record_request(
-        layout,
-        "erasure",
-        pseudonymizer.reference("erasure", user_id),
-        begin,
-        records_removed=removed,
-        files=files,
+        layout, "erasure", pseudonymizer.reference("erasure", user_id), begin, **details
     )
-    return removed
+    return ErasureResult(removed, error is None, error)
 
 
 def export_user_data(user_id: str, base_path: str | Path | None = None) -> list[dict[str, Any]]:
@@ -162,15 +209,13 @@ def _record_request(
     """A served privacy request: an audit record and a privacy event, both by reference."""
     ref_field = "erasure_ref" if kind == "erasure" else "access_ref"
     audit_act(layout, kind, f"{ref_field.removesuffix('_ref')}:{reference}", **details)
-    append_records(
+    append_compliance(
         layout.privacy_events,
-        [
-            {
-                "timestamp": _clock.now_iso(),
-                "event_type": kind,
-                ref_field: reference,
-                **details,
-                "duration_ms": round((time.perf_counter() - begin) * 1000, 3),
-            }
-        ],
+        {
+            "timestamp": _clock.now_iso(),
+            "event_type": kind,
+            ref_field: reference,
+            **details,
+            "duration_ms": round((time.perf_counter() - begin) * 1000, 3),
+        },
     )

@@ -31,6 +31,7 @@ from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.store.limits import DROPPED_FIELD, Notes, RecordLimits, bound_value
 
 _logger = logging.getLogger("ff_otel.analytics")
 _DNT_KEYS = ("dnt", "do_not_track")
@@ -82,6 +83,7 @@ class UserEventRecorder:
         scrubber: Scrubber,
         consent: ConsentRegistry,
         logger: Logger,
+        limits: RecordLimits | None = None,
     ) -> None:
         self.analytics = analytics
         self.privacy = analytics.privacy_config
@@ -89,6 +91,7 @@ class UserEventRecorder:
         self.scrubber = scrubber
         self.consent = consent
         self._logger = logger
+        self.limits = limits or RecordLimits()
         self.off_reason = _off_reason(analytics)
         self.enabled = self.off_reason is None
         self.dropped: Counter[str] = Counter()
@@ -128,6 +131,7 @@ class UserEventRecorder:
         if event_data:
             for key in _DNT_KEYS:
                 event_data.pop(key, None)
+            event_data = self._bounded(event_data)
         self._logger.emit(
             timestamp=epoch_ns if epoch_ns is not None else time.time_ns(),
             severity_number=_INFO,
@@ -141,6 +145,15 @@ class UserEventRecorder:
             },
         )
         return True
+
+    def _bounded(self, event_data: dict[str, Any]) -> dict[str, Any]:
+        # Within the record limits before the scrubber walks it: data nested
+        # thousands deep or keyed by non-strings is cut here, and says so.
+        notes = Notes()
+        bounded: dict[str, Any] = bound_value(event_data, self.limits, notes, "event_data")
+        if notes.entries:
+            bounded[DROPPED_FIELD] = notes.entries
+        return bounded
 
     def _drop(self, reason: str) -> bool:
         with self._lock:

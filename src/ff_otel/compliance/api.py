@@ -11,6 +11,7 @@ from ff_otel import _clock, setup
 from ff_otel.compliance import export as exporting
 from ff_otel.compliance import regulatory, retention
 from ff_otel.compliance.audit import VerificationResult, verify
+from ff_otel.compliance.spool import audit_record, bounded_details, write_fault
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.settings import resolve_settings
@@ -19,22 +20,29 @@ from ff_otel.store.layout import StoreLayout
 
 
 def audit(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> bool:
-    """Append a record to the hash-chained audit trail; False when ff-otel is not configured.
+    """Append a record to the hash-chained audit trail; True when it is in the file.
 
-    ``details`` are scrubbed like every attribute. Raises ``ValueError`` when
-    ``actor``, ``action`` or ``resource`` is empty.
+    ``details`` are scrubbed like every attribute. False when ff-otel is not
+    configured, or when the record could not be written now (a full disk): it
+    then waits in the compliance spool and is chained and written as soon as
+    the disk accepts it (see :mod:`ff_otel.compliance.spool`). It never raises
+    for the disk or the details; raises ``ValueError`` when ``actor``,
+    ``action`` or ``resource`` is not a non-empty string.
     """
     for name, value in (("actor", actor), ("action", action), ("resource", resource)):
         if not isinstance(value, str) or not value:
             raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if not isinstance(outcome, str) or not outcome:
+        raise ValueError(f"outcome must be a non-empty string, got {outcome!r}")
     handle = setup.current()
     if handle is None or handle.scrubber is None:
         return False
-    scrubbed = handle.scrubber.body(dict(details), "details")
-    trail_for(handle.layout, handle.settings.service_name).append(
-        actor, action, resource, outcome, scrubbed
-    )
-    return True
+    try:
+        scrubbed = handle.scrubber.body(bounded_details(details, handle.settings.limits), "details")
+        trail = trail_for(handle.layout, handle.settings.service_name)
+    except Exception as exc:
+        return write_fault("audit", exc)
+    return audit_record(trail, actor, action, resource, outcome, scrubbed)
 
 
 def verify_audit_trail(

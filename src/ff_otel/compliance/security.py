@@ -13,16 +13,19 @@ from collections import Counter
 from typing import Any
 
 from ff_otel import _clock, setup
+from ff_otel.compliance.spool import append_compliance, bounded_details, write_fault
 from ff_otel.config import AlertSeverity
-from ff_otel.store.appender import append_records
 
 SEVERITIES = frozenset(s.value for s in AlertSeverity)
 
 
 def record_security_event(event_type: str, severity: str = "warning", **details: Any) -> bool:
-    """Record a security event; False when ff-otel is not configured.
+    """Record a security event; True when it is in the file.
 
-    Raises ``ValueError`` for an empty event type or an unknown severity.
+    False when ff-otel is not configured, or when it could not be written now
+    (it waits in the compliance spool, see :mod:`ff_otel.compliance.spool`);
+    never raises for the disk or the details. Raises ``ValueError`` for an
+    empty event type or an unknown severity.
     """
     if not isinstance(event_type, str) or not event_type:
         raise ValueError(f"event_type must be a non-empty string, got {event_type!r}")
@@ -31,19 +34,19 @@ def record_security_event(event_type: str, severity: str = "warning", **details:
     handle = setup.current()
     if handle is None or handle.scrubber is None:
         return False
-    append_records(
-        handle.layout.security_events,
-        [
-            {
-                "timestamp": _clock.now_iso(),
-                "event_type": event_type,
-                "severity": severity,
-                "service": handle.settings.service_name,
-                "details": handle.scrubber.body(dict(details), "details"),
-            }
-        ],
-    )
-    return True
+    try:
+        record = {
+            "timestamp": _clock.now_iso(),
+            "event_type": event_type,
+            "severity": severity,
+            "service": handle.settings.service_name,
+            "details": handle.scrubber.body(
+                bounded_details(details, handle.settings.limits), "details"
+            ),
+        }
+    except Exception as exc:
+        return write_fault("record_security_event", exc)
+    return append_compliance(handle.layout.security_events, record)
 
 
 def interval_counts(events: list[dict[str, Any]]) -> dict[str, float]:

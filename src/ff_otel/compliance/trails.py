@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.compliance.audit import AuditTrail
+from ff_otel.compliance.spool import audit_record
 from ff_otel.store.layout import StoreLayout
 
 _trails: dict[Path, AuditTrail] = {}
@@ -57,6 +58,11 @@ def audit_act(
     outcome: str = "success",
     service: str | None = None,
     **details: Any,
-) -> None:
-    """Record one of ff-otel's administrative acts in the store's audit trail."""
-    trail_for(layout, service).append(actor or system_actor(), action, resource, outcome, details)
+) -> bool:
+    """Record one of ff-otel's administrative acts in the store's audit trail.
+
+    False when it could not be written now (it waits in the compliance spool).
+    """
+    return audit_record(
+        trail_for(layout, service), actor or system_actor(), action, resource, outcome, details
+    )

@@ -7,15 +7,61 @@ result as the plain one.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import Attributes
 
 from ff_otel import _clock
+from ff_otel.exporters._guard import ExportGuard
+from ff_otel.store.limits import Notes
 
 COMPONENT_ATTRIBUTE = "ff.component"
+
+_Item = TypeVar("_Item")
+_Record = TypeVar("_Record")
+
+
+def each_alone(
+    items: Sequence[_Item],
+    mapping: Callable[[Sequence[_Item]], list[_Record]],
+    guard: ExportGuard,
+    bounded: Callable[[_Item], _Item] | None = None,
+) -> list[_Record]:
+    """``mapping(items)``; when that fails, each item mapped alone, so one bad item
+    never costs its batch. An item that fails alone is mapped once more as
+    ``bounded(item)`` (its values within the limits) when given, else left out
+    and counted in ``guard``."""
+    try:
+        return mapping(items)
+    except Exception:
+        pass
+    records: list[_Record] = []
+    for item in items:
+        try:
+            records.extend(mapping([item]))
+            continue
+        except Exception as exc:
+            fault = exc
+        if bounded is not None:
+            try:
+                records.extend(mapping([bounded(item)]))
+                continue
+            except Exception as exc:
+                fault = exc
+        guard.record_fault(fault)
+    return records
+
+
+def limit_text(record: Any, field: str, longest: int, notes: Notes | None) -> Notes:
+    """Truncate ``record[field]`` (a string) to ``longest`` characters, noting it."""
+    value = record[field]
+    record[field] = value[:longest]
+    notes = notes or Notes()
+    notes.add(field, f"{len(value)} characters, truncated to the limit of {longest}")
+    return notes
 
 
 _THREE_DIGITS = tuple(f"{number:03d}" for number in range(1000))

@@ -3,6 +3,10 @@
 Failed spans are also summarised in ``error_rates.jsonl`` so an operator sees
 every error in one place. All mapping, serialising and I/O happens here, on
 the batch processor's thread, never in the instrumented call.
+
+A span that cannot be mapped is left out alone and counted, never its
+neighbours; the record limits are applied to the scrubbed records before they
+are serialised (see :mod:`ff_otel.store.limits`).
 """
 
 from __future__ import annotations
@@ -17,11 +21,19 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.util.types import Attributes
 
 from ff_otel.exporters._guard import ExportGuard
-from ff_otel.exporters._mapping import COMPONENT_ATTRIBUTE, IsoCache, attributes_dict, service_of
+from ff_otel.exporters._mapping import (
+    COMPONENT_ATTRIBUTE,
+    IsoCache,
+    attributes_dict,
+    each_alone,
+    limit_text,
+    service_of,
+)
+from ff_otel.exporters._standalone import StoreTarget, exporter_store
 from ff_otel.models import SpanRecord
 from ff_otel.privacy.scrubber import Scrubber
-from ff_otel.store.appender import append_records
-from ff_otel.store.layout import StoreLayout
+from ff_otel.store.appender import Oversize, append_records
+from ff_otel.store.limits import Notes, RecordLimits, bound_attributes
 
 # Keyed by member name: an Enum member hashes through a Python-level
 # __hash__, a str through its cached hash.
@@ -31,35 +43,90 @@ _UNSEEN = object()
 
 
 class FlatfileSpanExporter(SpanExporter):
-    """An OTel ``SpanExporter`` that appends spans to the store; it never raises."""
+    """An OTel ``SpanExporter`` that appends spans to the store; it never raises.
 
-    def __init__(self, layout: StoreLayout, scrubber: Scrubber) -> None:
-        self.layout = layout
-        self.scrubber = scrubber
+    ``FlatfileSpanExporter(base_path)`` plugs the store into a ``TracerProvider``
+    of your own, scrubbing with the defaults (the store is created when
+    missing); ``configure()`` builds it from its layout and scrubber.
+    """
+
+    def __init__(
+        self,
+        base_path: StoreTarget,
+        scrubber: Scrubber | None = None,
+        *,
+        limits: RecordLimits | None = None,
+    ) -> None:
+        self.layout, self.scrubber, self.limits = exporter_store(base_path, scrubber, limits)
         self.guard = ExportGuard("span")
         self._shutdown = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
             return SpanExportResult.FAILURE
+        guard = self.guard
+        records = each_alone(spans, lambda part: span_records(part, self.scrubber), guard)
+        cut = [0]
+        limits = self.limits
+
+        def shrink(record: SpanRecord) -> bool:
+            changed = limit_span_record(record, limits)
+            cut[0] += changed
+            return changed
+
+        for record in records:
+            if len(record["attributes"]) > limits.max_attributes or len(record["events"]) > 0:
+                cut[0] += limit_span_record(record, limits)
         try:
-            records = span_records(spans, self.scrubber)
-            append_records(self.layout.spans, records)
-            errors = [error_record(r) for r in records if r["status"] == "error"]
-            if errors:
-                append_records(self.layout.error_rates, errors)
+            append_records(
+                self.layout.spans,
+                records,
+                guard.faults,
+                Oversize(limits.max_value_length, shrink),
+            )
         except Exception as exc:
-            self.guard.failed(exc, dropped=len(spans))
+            guard.settle()
+            guard.failed(exc, dropped=len(records))
             return SpanExportResult.FAILURE
-        self.guard.succeeded(len(spans))
+        lost = guard.settle(cut[0])
+        errors = [error_record(r) for r in records if r["status"] == "error"]
+        if errors:
+            try:
+                append_records(self.layout.error_rates, errors, guard.faults)
+            except Exception as exc:
+                guard.failed(exc, dropped=len(errors))
+            lost += guard.settle()
+        guard.succeeded(len(records) - lost)
+        if lost or len(records) < len(spans):
+            return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         self._shutdown = True
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        # Each export is written before it returns; there is nothing buffered here.
-        return True
+        """False when a span exported since the previous call was not stored.
+
+        Each export is written before it returns; nothing is buffered here.
+        """
+        return self.guard.flush_ok()
+
+
+def limit_span_record(record: SpanRecord, limits: RecordLimits) -> bool:
+    """Apply the record limits to one mapped span, in place; True when it was cut."""
+    longest = limits.max_value_length
+    notes: Notes | None = bound_attributes(record["attributes"], limits, None, "attributes")
+    for event in record["events"]:
+        notes = bound_attributes(event["attributes"], limits, notes, "events.attributes")
+    if len(record["name"]) > longest:
+        notes = limit_text(record, "name", longest, notes)
+    message = record["status_message"]
+    if message is not None and len(message) > longest:
+        notes = limit_text(record, "status_message", longest, notes)
+    if notes is None:
+        return False
+    notes.attach(record)  # type: ignore[arg-type]
+    return True
 
 
 def span_records(spans: Sequence[ReadableSpan], scrubber: Scrubber) -> list[SpanRecord]:

@@ -49,6 +49,7 @@ from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.lease import CollectorLease
 from ff_otel.store.reader import read_records
+from ff_otel.store.schema import invalid_fields
 from ff_otel.store.tail import StreamTail
 
 _logger = logging.getLogger("ff_otel.pipeline")
@@ -344,6 +345,7 @@ class Pipeline:
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
         results = registry.latest()
         results.append(store_health(self.layout, self.analytics))
+        results.append(_record_types_health())
         for signal, stats in self._export_stats().items():
             results.append(exporter_health(signal, stats))
         results.extend(component_health(self._window, self.analytics))
@@ -363,3 +365,21 @@ class Pipeline:
             stats.last_error,
             exc_info=exc,
         )
+
+
+def _record_types_health() -> CheckResult:
+    # Stored fields of the wrong type that readers in this process skipped
+    # (see store/schema.py): degraded, since some answers lack those values.
+    invalid = invalid_fields()
+    if not invalid:
+        return CheckResult(
+            "store.records", "healthy", "every field read had its type", None, "builtin"
+        )
+    worst_fields = ", ".join(f"{name} {n}" for name, n in sorted(invalid.items())[:5])
+    return CheckResult(
+        "store.records",
+        "degraded",
+        f"{sum(invalid.values())} stored field(s) of the wrong type skipped ({worst_fields})",
+        None,
+        "builtin",
+    )

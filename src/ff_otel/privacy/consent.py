@@ -16,7 +16,7 @@ import time
 from typing import Any, Literal
 
 from ff_otel import _clock
-from ff_otel.store.appender import append_records
+from ff_otel.compliance.spool import append_compliance
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.tail import StreamTail
 
@@ -41,22 +41,21 @@ class ConsentRegistry:
             self._refresh()
         return self._states.get(reference)
 
-    def record(self, reference: str, state: ConsentState, **details: Any) -> None:
-        """Append a consent change and apply it in this process at once."""
+    def record(self, reference: str, state: ConsentState, **details: Any) -> bool:
+        """Apply a consent change in this process at once and append it; False when the
+        append waits in the compliance spool (the change holds here meanwhile)."""
         event = "opt_out" if state == "opted_out" else "opt_in"
-        append_records(
-            self._layout.privacy_events,
-            [
-                {
-                    "timestamp": _clock.now_iso(),
-                    "event_type": event,
-                    "consent_ref": reference,
-                    **details,
-                }
-            ],
-        )
         with self._lock:
             self._states[reference] = state
+        return append_compliance(
+            self._layout.privacy_events,
+            {
+                "timestamp": _clock.now_iso(),
+                "event_type": event,
+                "consent_ref": reference,
+                **details,
+            },
+        )
 
     def _refresh(self) -> None:
         with self._lock:

@@ -3,10 +3,12 @@
 from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, write_bytes_atomic, write_json_atomic
 from ff_otel.store.layout import StoreError, StoreLayout
+from ff_otel.store.limits import RecordLimits
 from ff_otel.store.reader import ReadStats, RecordStream, read_records
 
 __all__ = [
     "ReadStats",
+    "RecordLimits",
     "RecordStream",
     "StoreError",
     "StoreLayout",

@@ -4,7 +4,13 @@ A batch of records becomes one buffer of whole lines written with a single
 ``O_APPEND`` write under an exclusive ``flock``, so lines from several threads
 or processes never interleave. If an earlier writer died mid-line, the torn
 fragment is closed with a newline first: it stays one unreadable line (the
-reader counts it) and never swallows the next good record.
+reader counts it) and never swallows the next good record. A write that fails
+part way (a full disk) is cut back under the same lock, so it leaves the file
+exactly as it was and the caller may retry the whole batch.
+
+A record that cannot be serialised does not cost its neighbours: it is stored
+repaired (see :func:`ff_otel.store.limits.repair`), or alone left out, and
+either is counted in the :class:`SerializationFaults` the caller passes.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ import fcntl
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from ff_otel.store.limits import repair
 
 _OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _DUMP_OPTIONS = orjson.OPT_APPEND_NEWLINE
@@ -37,7 +46,34 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def _serialize(records: Iterable[Mapping[str, Any]]) -> bytearray:
+@dataclass
+class SerializationFaults:
+    """Records an appender stored repaired, or could not store at all, and the last reason."""
+
+    repaired: int = 0
+    dropped: int = 0
+    last_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Oversize:
+    """What to do with a record whose line is longer than ``max_bytes``.
+
+    A string value longer than a length limit makes its line at least that
+    long, so a length limit need only be applied to those records: ``shrink``
+    cuts the record in place (returning True when it changed it) and the line
+    is made again.
+    """
+
+    max_bytes: int
+    shrink: Callable[[Any], bool]
+
+
+def _serialize(
+    records: Iterable[Mapping[str, Any]],
+    faults: SerializationFaults | None = None,
+    oversize: Oversize | None = None,
+) -> bytearray:
     """Records as JSONL bytes: one compact JSON object per line."""
     # Each line is copied into one growing buffer and freed at once, so the
     # same few blocks of memory are reused. ``b"".join`` would first hold every
@@ -46,22 +82,68 @@ def _serialize(records: Iterable[Mapping[str, Any]]) -> bytearray:
     payload = bytearray()
     extend = payload.extend
     dumps = orjson.dumps
+    longest = oversize.max_bytes if oversize is not None else -1
     for record in records:
         try:
             line = dumps(record, default=_default, option=_DUMP_OPTIONS)
         except TypeError:
-            line = dumps(record, default=_default, option=_DUMP_OPTIONS_ANY_KEYS)
+            line = _dump_or_repair(record, faults)
+        if longest >= 0 and len(line) > longest:
+            line = _shrunk(record, line, oversize, faults)  # type: ignore[arg-type]
         extend(line)
     return payload
 
 
-def append_records(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
+def _shrunk(
+    record: Mapping[str, Any], line: bytes, oversize: Oversize, faults: SerializationFaults | None
+) -> bytes:
+    if not oversize.shrink(record):
+        return line
+    try:
+        return orjson.dumps(record, default=_default, option=_DUMP_OPTIONS)
+    except TypeError:
+        return _dump_or_repair(record, faults)
+
+
+def _dump_or_repair(record: Mapping[str, Any], faults: SerializationFaults | None) -> bytes:
+    # orjson refused the record: non-str keys are common (any dict in a log
+    # body) and only need the slower option; anything else is repaired.
+    try:
+        return orjson.dumps(record, default=_default, option=_DUMP_OPTIONS_ANY_KEYS)
+    except (TypeError, RecursionError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    if faults is None:
+        faults = _unattributed
+    faults.last_reason = reason
+    try:
+        line = orjson.dumps(repair(record, reason), default=_default, option=_DUMP_OPTIONS)
+    except Exception as exc:  # a value whose own __str__ fails: this record alone is lost
+        faults.dropped += 1
+        faults.last_reason = f"{reason}; repair failed: {type(exc).__name__}: {exc}"
+        return b""
+    faults.repaired += 1
+    return line
+
+
+_unattributed = SerializationFaults()
+"""Faults of appends whose caller keeps no count of its own."""
+
+
+def append_records(
+    path: Path,
+    records: Iterable[Mapping[str, Any]],
+    faults: SerializationFaults | None = None,
+    oversize: Oversize | None = None,
+) -> int:
     """Append records to ``path`` as whole lines; returns how many were written.
 
-    Raises ``OSError`` when the file cannot be written; callers on exporter
-    threads catch, log and count it.
+    A record that cannot be serialised is stored repaired or left out alone,
+    counted in ``faults``; a line longer than ``oversize.max_bytes`` is cut by
+    ``oversize.shrink`` first. Raises ``OSError`` when the file cannot be
+    written (nothing of the batch is then in the file); callers catch, log and
+    count it.
     """
-    payload = _serialize(records)
+    payload = _serialize(records, faults, oversize)
     if not payload:
         return 0
     append_bytes(path, payload)
@@ -82,9 +164,17 @@ def _write_whole_lines(fd: int, size: int, payload: bytes | bytearray) -> int:
     if size and os.pread(fd, 1, size - 1) != b"\n":
         payload = b"\n" + payload
     view = memoryview(payload)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    try:
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError:
+        # A full disk took part of the batch: cut it off (the lock is held, so
+        # nothing else was appended), leaving no torn line for readers or the
+        # audit chain, and the whole batch to retry.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise
     return len(payload)
 
 

@@ -49,8 +49,11 @@ class CollectorLease:
                 os.close(fd)
                 return False
             self._fd = fd
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError:
+                pass  # a full disk: the lock is the lease, the pid in the file only informs
             return True
 
     def release(self) -> None:

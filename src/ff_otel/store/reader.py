@@ -3,7 +3,8 @@
 A stream is the active file plus any rotated segments beside it
 (``<name>.<stamp>.jsonl`` or ``.jsonl.gz``), read oldest first. Lines are read
 one at a time, never the whole file. A line that is not a complete JSON object
-(a writer killed mid-line) is skipped and counted in :class:`ReadStats`.
+(a writer killed mid-line) is skipped and counted in :class:`ReadStats`; a
+field of the wrong type is removed and counted (see :mod:`ff_otel.store.schema`).
 
 Time filtering compares the store's fixed-width ISO timestamps as strings,
 which orders them exactly as instants.
@@ -21,6 +22,7 @@ from typing import IO, Any
 import orjson
 
 from ff_otel import _clock
+from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
 
 @dataclass
@@ -30,6 +32,8 @@ class ReadStats:
     records: int = 0
     torn_lines: int = 0
     segments: int = 0
+    invalid_fields: int = 0
+    """Fields removed from records read because their value had the wrong type."""
 
 
 def segment_paths(path: Path) -> list[Path]:
@@ -73,6 +77,8 @@ class RecordStream:
 
     def _records(self, handle: IO[bytes]) -> Iterator[dict[str, Any]]:
         start, end, field, stats = self.start, self.end, self.time_field, self.stats
+        stream = stream_of(self.path.name)
+        checked = fields_of(stream)
         for line in handle:
             if not line.endswith(b"\n"):
                 stats.torn_lines += 1
@@ -87,6 +93,8 @@ class RecordStream:
             if not isinstance(record, dict):
                 stats.torn_lines += 1
                 continue
+            if checked is not None:
+                stats.invalid_fields += drop_invalid(record, stream, checked)
             if start is not None or end is not None:
                 stamp = record.get(field)
                 if not isinstance(stamp, str):
@@ -143,6 +151,8 @@ def read_recent(
     newest_first: list[dict[str, Any]] = []
     older_run = 0
     target = Path(path)
+    stream = stream_of(target.name)
+    checked = fields_of(stream)
     for segment in reversed(segment_paths(target)):
         if stop is not None and segment != target:
             rotated = _rotated_at(segment)
@@ -165,6 +175,8 @@ def read_recent(
                     continue
                 if not isinstance(record, dict):
                     continue
+                if checked is not None:
+                    drop_invalid(record, stream, checked)
                 stamp = _stamp(record)
                 if stop is not None and stamp < stop:
                     older_run += 1

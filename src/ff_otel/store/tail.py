@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from ff_otel.store.reader import segment_paths
+from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
 _CHUNK = 1 << 20
 _HEAD_BYTES = 4096
@@ -71,6 +72,8 @@ class TailStats:
 
     records: int = 0
     torn_lines: int = 0
+    invalid_fields: int = 0
+    """Fields removed because their value had the wrong type (see ``store.schema``)."""
 
 
 class StreamTail:
@@ -79,6 +82,8 @@ class StreamTail:
     def __init__(self, path: Path, *, from_end: bool = True) -> None:
         self.path = path
         self.stats = TailStats()
+        self._stream = stream_of(path.name)
+        self._checked = fields_of(self._stream)
         self._file: StreamFile | None = None
         self._offset = 0
         if from_end:
@@ -178,6 +183,7 @@ class StreamTail:
     def _parse(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
         records = []
         position = base
+        checked, stream = self._checked, self._stream
         for line in block.split(b"\n"):
             position += len(line) + 1
             if not line:
@@ -188,6 +194,8 @@ class StreamTail:
                 self.stats.torn_lines += 1
                 continue
             if isinstance(record, dict):
+                if checked is not None:
+                    self.stats.invalid_fields += drop_invalid(record, stream, checked)
                 records.append((position, record))
             else:
                 self.stats.torn_lines += 1

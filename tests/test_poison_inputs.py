@@ -1,0 +1,212 @@
+"""One bad value never costs its neighbours: each poison input beside a good record, per exporter.
+
+Each exporter runs here as a user would plug it in, built from a path under a
+plain OpenTelemetry SDK provider, and the good neighbours in the same batch
+must be in the store afterwards; the poison record is stored with what was cut
+listed in ``dropped_values``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+import ff_otel
+from ff_otel.store.limits import RecordLimits
+
+from .conftest import records
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": "x"}
+    for _ in range(depth - 1):
+        value = {"next": value}
+    return value
+
+
+SPAN_POISONS: dict[str, Any] = {
+    "lone surrogate": "bad \udcff text",
+    "integer above 2**63": 2**70,
+    "10 MB string": "x" * 10_000_000,
+    "surrogate in an array": ("ok", "\udcff"),
+}
+
+
+@pytest.mark.parametrize("poison", list(SPAN_POISONS), ids=list(SPAN_POISONS))
+def test_a_poison_span_attribute_keeps_its_batch_under_a_plain_tracer_provider(
+    tmp_path: Path, poison: str
+) -> None:
+    exporter = ff_otel.FlatfileSpanExporter(tmp_path / "store")
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    tracer = provider.get_tracer("poison")
+    with tracer.start_as_current_span("good.before"):
+        pass
+    with tracer.start_as_current_span("poisoned") as span:
+        span.set_attribute("bad", SPAN_POISONS[poison])
+        span.set_attribute("fine", "kept")
+    with tracer.start_as_current_span("good.after"):
+        pass
+    assert provider.force_flush()
+    assert exporter.force_flush()  # every span of the flush was stored
+    provider.shutdown()
+
+    stored = {r["name"]: r for r in records(exporter.layout.spans)}
+    assert set(stored) == {"good.before", "poisoned", "good.after"}
+    poisoned = stored["poisoned"]
+    assert poisoned["attributes"]["fine"] == "kept"
+    assert poisoned["dropped_values"], poisoned
+    assert all("field" in n and "reason" in n for n in poisoned["dropped_values"])
+    assert len(exporter.layout.spans.read_bytes()) < 200_000  # the 10 MB value is not stored whole
+    assert "dropped_values" not in stored["good.before"]
+    assert exporter.guard.stats.repaired == 1 and exporter.guard.stats.dropped == 0
+
+
+LOG_POISONS: dict[str, Any] = {
+    "dict nested 300 deep": _nested(300),
+    "dict nested 5000 deep": _nested(5000),
+    "non-string key": {7: "seven", "ok": 1},
+    "tuple key": {(1, 2): "pair"},
+    "lone surrogate": "bad \udcff body",
+    "integer above 2**63": {"n": 2**70},
+    "10 MB body": "y" * 10_000_000,
+    "surrogate in a key": {"\udcff": 1},
+}
+
+
+@pytest.mark.parametrize("poison", list(LOG_POISONS), ids=list(LOG_POISONS))
+def test_a_poison_log_body_keeps_its_batch_under_a_plain_logger_provider(
+    tmp_path: Path, poison: str
+) -> None:
+    exporter = ff_otel.FlatfileLogExporter(tmp_path / "store")
+    provider = LoggerProvider()
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    logger = provider.get_logger("poison")
+    logger.emit(body="good before", severity_number=SeverityNumber.INFO)
+    logger.emit(body=LOG_POISONS[poison], severity_number=SeverityNumber.WARN)
+    logger.emit(body="good after", severity_number=SeverityNumber.INFO)
+    assert provider.force_flush()
+    assert exporter.force_flush()
+    provider.shutdown()
+
+    stored = records(exporter.layout.logs)
+    bodies = [r["body"] for r in stored]
+    assert bodies[0] == "good before" and bodies[-1] == "good after"
+    assert len(stored) == 3
+    assert stored[1]["dropped_values"], stored[1]
+    assert len(exporter.layout.logs.read_bytes()) < 200_000
+
+
+def test_a_log_that_cannot_be_mapped_is_left_out_alone_and_force_flush_says_so(
+    tmp_path: Path,
+) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text for you")
+
+    exporter = ff_otel.FlatfileLogExporter(tmp_path / "store")
+    provider = LoggerProvider()
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    logger = provider.get_logger("poison")
+    logger.emit(body="good", severity_number=SeverityNumber.INFO)
+    logger.emit(body=Unprintable(), severity_number=SeverityNumber.INFO)
+    logger.emit(body="also good", severity_number=SeverityNumber.INFO)
+    provider.force_flush()
+    assert not exporter.force_flush()  # one record of this flush is not in the store
+    assert exporter.force_flush()  # and the next flush, with nothing lost, is clean again
+    provider.shutdown()
+    assert [r["body"] for r in records(exporter.layout.logs)] == ["good", "also good"]
+    assert exporter.guard.stats.dropped == 1
+
+
+def test_metric_cardinality_is_capped_with_the_otel_overflow_series(tmp_path: Path) -> None:
+    exporter = ff_otel.FlatfileMetricExporter(
+        tmp_path / "store", limits=RecordLimits(max_series_per_instrument=100)
+    )
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+    provider = MeterProvider(metric_readers=[reader])
+    counter = provider.get_meter("poison").create_counter("requests")
+    for n in range(50_000):
+        counter.add(1, {"user.request": f"r{n}"})
+    counter.add(1, {"bad": "\udcff"})
+    assert provider.force_flush()
+    provider.shutdown()
+
+    points = [p for p in records(exporter.layout.metrics) if p["name"] == "requests"]
+    assert len(points) == 100  # 99 series and the overflow series
+    (overflow,) = [p for p in points if p["attributes"] == {"otel.metric.overflow": True}]
+    assert sum(p["value"] for p in points) == 50_001  # nothing counted is lost
+    assert overflow["value"] == 50_001 - 99
+
+
+def test_user_event_data_nested_5000_deep_or_keyed_by_ints_is_stored_cut(
+    handle: ff_otel.FFOtel,
+) -> None:
+    assert ff_otel.record_user_event("u1", "s1", "good_before", {"a": 1})
+    assert ff_otel.record_user_event("u1", "s1", "deep", {"tree": _nested(5000)})
+    assert ff_otel.record_user_event("u1", "s1", "int_keys", {1: "one", "b": 2})
+    assert ff_otel.record_user_event("u1", "s1", "good_after", {"a": 2})
+    assert ff_otel.force_flush()
+    stored = {r["event_type"]: r for r in records(handle.layout.behavior_patterns)}
+    assert set(stored) == {"good_before", "deep", "int_keys", "good_after"}
+    assert stored["int_keys"]["data"]["1"] == "one"
+    assert stored["deep"]["data"]["dropped_values"][0]["reason"].startswith("nested deeper")
+
+
+def test_audit_and_security_details_nested_5000_deep_do_not_raise(handle: ff_otel.FFOtel) -> None:
+    assert ff_otel.audit("admin", "export", "reports", tree=_nested(5000), **{"k": {3: "x"}})
+    assert ff_otel.record_security_event("auth_failure", tree=_nested(5000))
+    assert ff_otel.verify_audit_trail().ok
+
+
+def test_exporters_built_from_a_path_are_exported_from_ff_otel(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="base_path must be a path"):
+        ff_otel.FlatfileSpanExporter(42)  # type: ignore[arg-type]
+    exporter = ff_otel.FlatfileMetricExporter(str(tmp_path / "store"))
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+    provider = MeterProvider(metric_readers=[reader])
+    provider.get_meter("m").create_counter("signups").add(2, {"user.email": "a@example.com"})
+    assert provider.force_flush()
+    provider.shutdown()
+    (point,) = records(exporter.layout.metrics)
+    assert point["value"] == 2
+    assert "a@example.com" not in exporter.layout.metrics.read_text()  # the default scrubber ran
+
+
+def test_limits_come_from_the_otel_variables_and_from_configure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK itself truncates at OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; ff-otel's own
+    # variable bounds the store whatever the provider does.
+    monkeypatch.setenv("FF_OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100")
+    handle = ff_otel.configure(base_path=tmp_path / "env", system_metrics=False)
+    with ff_otel.span("long") as span:
+        span.set_attribute("note", "z" * 1000)
+    assert ff_otel.force_flush()
+    (stored,) = [r for r in records(handle.layout.spans) if r["name"] == "long"]
+    assert stored["attributes"]["note"] == "z" * 100
+    assert stored["dropped_values"] == [
+        {"field": "attributes.note", "reason": "1000 characters, truncated to the limit of 100"}
+    ]
+    handle = ff_otel.configure(
+        base_path=tmp_path / "code",
+        system_metrics=False,
+        limits=ff_otel.RecordLimits(max_value_length=10, max_attributes=2),
+    )
+    with ff_otel.span("many", a="1", b="2", c="3", d="long enough to cut"):
+        pass
+    assert ff_otel.force_flush()
+    (stored,) = [r for r in records(handle.layout.spans) if r["name"] == "many"]
+    assert len(stored["attributes"]) == 2
+    with pytest.raises(ff_otel.ConfigError, match="max_depth"):
+        monkeypatch.setenv("FF_OTEL_NESTING_DEPTH_LIMIT", "deep")
+        ff_otel.configure(base_path=tmp_path / "bad", system_metrics=False)
