@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import click
 
@@ -35,6 +34,7 @@ from ff_otel.cli._common import (
     time_option,
 )
 from ff_otel.exporters.replay import DEFAULT_BATCH_SIZE, ReplayReport, replay_spans
+from ff_otel.settings import otlp_endpoint_problem
 
 
 @click.command(
@@ -137,12 +137,7 @@ def _replay(
 
 
 def _check_endpoint(endpoint: str) -> None:
-    parsed = urlparse(endpoint)
-    try:
-        port_ok = parsed.port is None or parsed.port > 0
-    except ValueError:
-        port_ok = False
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or not port_ok:
+    if otlp_endpoint_problem(endpoint, scheme_required=True) is not None:
         fail(f"--to {endpoint!r} is not a collector URL like http://collector:4317")
 
 
