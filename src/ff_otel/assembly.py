@@ -40,6 +40,7 @@ from ff_otel.exporters.circuit import (
     CircuitSpanExporter,
     CollectorCircuit,
 )
+from ff_otel.exporters.ledger import DeliveryLedger, ledger_path
 from ff_otel.exporters.logs import register_event_route
 from ff_otel.exporters.otlp import OtlpExporters
 from ff_otel.exporters.scrubbing import (
@@ -186,7 +187,11 @@ def build(
         circuit = handle.collector = CollectorCircuit(settings.otlp_endpoint)
         tracer_provider.add_span_processor(
             BatchSpanProcessor(
-                CircuitSpanExporter(ScrubbingSpanExporter(otlp.spans, scrubber), circuit)
+                CircuitSpanExporter(
+                    ScrubbingSpanExporter(otlp.spans, scrubber),
+                    circuit,
+                    DeliveryLedger(ledger_path(layout.spans), settings.otlp_endpoint),
+                )
             )
         )
         logger_provider.add_log_record_processor(
