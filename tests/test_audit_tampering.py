@@ -21,6 +21,8 @@ from ff_otel.compliance.anchor import anchor_path
 from ff_otel.compliance.audit import AuditTrail, verify
 from ff_otel.compliance.chain import canonical, seal
 
+from .conftest import Collector
+
 RECORDS = 40
 KEYS = pytest.mark.parametrize("key", [None, "kept-in-a-vault"], ids=["no-key", "key"])
 
@@ -293,3 +295,20 @@ def test_the_public_call_reports_kind_and_index(tmp_path: Path) -> None:
     assert (result.ok, result.kind) == (False, "truncated")
     assert result.first_bad_index == result.records == len(lines_of(path))
     assert os.path.exists(anchor_path(path))
+
+
+def test_the_anchor_can_also_go_to_the_collectors_log_stream(
+    collector: Collector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FF_OTEL_AUDIT_ANCHOR_TO_OTLP", "true")
+    monkeypatch.setenv("FF_OTEL_AUDIT_KEY", "kept-in-a-vault")
+    handle = ff_otel.configure(
+        base_path=tmp_path, system_metrics=False, otlp_endpoint=collector.grpc_endpoint
+    )
+    assert ff_otel.audit("ops", "rotate_keys", "vault/1")
+    assert ff_otel.force_flush()
+    anchor = orjson.loads(anchor_path(handle.layout.audit_logs).read_bytes())
+    collector.wait_for("ff.audit_anchor", anchor["last_hash"], anchor["seal"])
+    ff_otel.shutdown()
+    # Stored once, in its own file: not also as a log record.
+    assert "ff.audit_anchor" not in handle.layout.logs.read_text()

@@ -71,6 +71,8 @@ class FFOtelSettings(BaseModel):
     service_name: str | None = Field(default=None, min_length=1)
     analytics: FFAnalyticsConfigDTO = Field(default_factory=FFAnalyticsConfigDTO)
     otlp_endpoint: str | None = None
+    audit_anchor_to_otlp: bool = False
+    """Send the audit chain's head to the collector with every append (needs ``otlp_endpoint``)."""
     system_metrics: bool = True
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
@@ -174,6 +176,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             else env.OTEL_EXPORTER_OTLP_ENDPOINT
         )
         out["otlp_endpoint"] = _checked_endpoint(name, endpoint)
+    if env.FF_OTEL_AUDIT_ANCHOR_TO_OTLP in environ:
+        out["audit_anchor_to_otlp"] = _parse_bool(env.FF_OTEL_AUDIT_ANCHOR_TO_OTLP, environ)
     if env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES in environ:
         out["session_idle_timeout_minutes"] = environ[env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES]
     if env.FF_OTEL_SYSTEM_METRICS in environ:

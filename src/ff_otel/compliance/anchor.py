@@ -41,6 +41,11 @@ def anchor_path(trail: Path) -> Path:
 
 
 def write_anchor(trail: Path, head: Anchor, key: bytes | None) -> None:
+    write_json_atomic(anchor_path(trail), anchor_document(trail, head, key))
+
+
+def anchor_document(trail: Path, head: Anchor, key: bytes | None) -> dict[str, Any]:
+    """The anchor as stored (and as published to a collector)."""
     document: dict[str, Any] = {
         "trail": trail.name,
         "records": head.records,
@@ -49,7 +54,7 @@ def write_anchor(trail: Path, head: Anchor, key: bytes | None) -> None:
     }
     if key is not None:
         document["seal"] = seal(key, _sealed_text(head))
-    write_json_atomic(anchor_path(trail), document)
+    return document
 
 
 def read_anchor(trail: Path, key: bytes | None) -> Anchor | None:

@@ -34,13 +34,20 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ff_otel import _clock
-from ff_otel.compliance.anchor import Anchor, AnchorUnusable, read_anchor, write_anchor
+from ff_otel.compliance.anchor import (
+    Anchor,
+    AnchorUnusable,
+    anchor_document,
+    read_anchor,
+    write_anchor,
+)
 from ff_otel.compliance.chain import (
     GAP_ACTION,
     GENESIS,
@@ -70,6 +77,21 @@ _HOST = socket.gethostname()
 _FF_OTEL_ACTOR = "system:ff-otel"
 _logger = logging.getLogger("ff_otel.compliance")
 
+AnchorPublisher = Callable[[dict[str, Any]], None]
+_publishers: dict[Path, AnchorPublisher] = {}
+
+
+def publish_anchors(trail: Path, publisher: AnchorPublisher | None) -> None:
+    """Also hand every new head of the trail at ``trail`` to ``publisher`` (None: stop).
+
+    ``configure()`` sends it to the OTLP log stream with
+    ``FF_OTEL_AUDIT_ANCHOR_TO_OTLP``: a copy of the anchor outside this host.
+    """
+    if publisher is None:
+        _publishers.pop(trail.resolve(), None)
+    else:
+        _publishers[trail.resolve()] = publisher
+
 
 class AuditTrail:
     """Appends chained records to one store's audit log and keeps its anchor."""
@@ -79,6 +101,7 @@ class AuditTrail:
         self.service = service or "unknown_service"
         self._lock = threading.Lock()
         self._appender = ChainedAppender(path)
+        self._resolved = path.resolve()
         # (inode, size) of the file after our last append, and its last record:
         # while nobody else appended, the next record needs no read, and the
         # anchor is the one we wrote.
@@ -135,8 +158,9 @@ class AuditTrail:
 
             def anchor(inode: int, size: int) -> None:
                 self._known = (inode, size, int(record["seq"]), str(record["hash"]))
+                head = Anchor(int(record["seq"]), str(record["hash"]))
                 try:
-                    write_anchor(self.path, Anchor(int(record["seq"]), str(record["hash"])), key)
+                    write_anchor(self.path, head, key)
                 except OSError:
                     _logger.exception(
                         "ff-otel: audit record %s is stored but its anchor %s could not be "
@@ -146,6 +170,15 @@ class AuditTrail:
                     )
 
             self._appender.append(build, anchor)
+            publisher = _publishers.get(self._resolved)
+            if publisher is not None:
+                head = Anchor(int(record["seq"]), str(record["hash"]))
+                try:
+                    publisher(anchor_document(self.path, head, key))
+                except Exception:
+                    _logger.exception(
+                        "ff-otel: could not publish the audit anchor of %s", self.path
+                    )
         return record
 
     def close(self) -> None:
