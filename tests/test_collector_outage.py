@@ -185,7 +185,8 @@ def test_the_app_and_its_store_ride_out_a_collector_outage(
 
     # The app said which range the collector missed; replaying it fills the gap.
     notice = next(line for line in app.stderr.read_text().splitlines() if BACK_NOTICE in line)
-    replay_command = notice.split("To send its spans: ", 1)[1].split()
+    replay_command = notice.split("To send the spans it never accepted: ", 1)[1].split()
+    assert replay_command == ["ff-otel", "replay", "--to", endpoint, "--gaps"]
     assert replay_command[:2] == ["ff-otel", "replay"]
     replayed = subprocess.run(
         [

@@ -27,6 +27,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 import ff_otel
+from ff_otel.settings import resolve_settings
 
 from .conftest import Collector
 
@@ -268,3 +269,43 @@ def test_an_unusable_standard_variable_is_a_config_error_naming_it(
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert "OTEL_EXPORTER_OTLP_COMPRESSION" in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "endpoint"),
+    [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
+        ("FF_OTEL_OTLP_ENDPOINT", "not a url"),
+        ("FF_OTEL_OTLP_ENDPOINT", "ftp://collector:4317"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:99999"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://:4317"),
+        ("FF_OTEL_OTLP_ENDPOINT", "collector"),
+        ("otlp_endpoint", "not a url"),
+    ],
+)
+def test_an_invalid_otlp_endpoint_is_a_config_error_naming_the_variable_and_value(
+    base_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, endpoint: str
+) -> None:
+    threads_before = set(threading.enumerate())
+    code: dict[str, Any] = {}
+    if variable == "otlp_endpoint":
+        code["otlp_endpoint"] = endpoint
+    else:
+        monkeypatch.setenv(variable, endpoint)
+
+    with pytest.raises(ff_otel.ConfigError) as raised:
+        ff_otel.configure(base_path=base_path, **code)
+
+    assert f"{variable}={endpoint!r} is not an OTLP endpoint" in str(raised.value)
+    assert ff_otel.current() is None
+    assert set(threading.enumerate()) - threads_before == set()
+    assert not base_path.exists()  # nothing was started or created
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://127.0.0.1:4317", "https://otlp.example.com", "collector:4317", "http://[::1]:4318/"],
+)
+def test_valid_otlp_endpoints_are_accepted(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    assert resolve_settings({}).otlp_endpoint == endpoint

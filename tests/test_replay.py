@@ -11,6 +11,9 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -305,3 +308,96 @@ def test_the_library_call_batches_and_reports_progress(
     assert (report.sent, report.batches) == (9, 3)
     assert progress == [4, 4, 1]
     collector.wait_for(*(r["span_id"] for r in records(base_path / SPANS)))
+
+
+def received_span_ids(output: str) -> list[str]:
+    """Every span id the collector printed, once per time it received the span."""
+    ids = []
+    for line in output.splitlines():
+        label, _, value = line.strip().partition(":")
+        if label.strip() == "ID":
+            ids.append(value.strip())
+    return ids
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.1)
+
+
+def test_after_a_flapping_collector_a_gaps_replay_leaves_every_span_there_exactly_once(
+    collector: Collector, base_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")
+    handle = ff_otel.configure(
+        base_path=base_path,
+        service_name="flapping",
+        otlp_endpoint=collector.grpc_endpoint,
+        system_metrics=False,
+    )
+    circuit = handle.collector
+    assert circuit is not None
+    tracer = trace.get_tracer("flap")
+
+    def burst(name: str, count: int) -> None:
+        for _ in range(count):
+            with tracer.start_as_current_span(name):
+                pass
+
+    burst("up", 400)
+    _wait_until(
+        lambda: len(received_span_ids(collector.output.read_text())) >= 400,
+        "the first spans reached the collector",
+    )
+    collector.stop()
+    while circuit.stats.failed_batches == 0:  # recording goes on while the exporter finds out
+        burst("down", 50)
+        time.sleep(0.1)
+    burst("down", 400)
+    collector.start()
+    while circuit.down:
+        burst("back", 20)
+        time.sleep(0.1)
+    burst("back", 400)
+    ff_otel.shutdown()
+    stored = [r["span_id"] for r in records(base_path / SPANS)]
+    live = received_span_ids(collector.output.read_text())
+    assert len(set(live)) < len(stored)  # the collector really missed some
+
+    replayed = ff_otel_cli(
+        "replay", "--to", collector.grpc_endpoint, "--gaps", "--json",
+        "--base-path", str(base_path),
+    )  # fmt: skip
+
+    assert replayed.returncode == 0, replayed.stderr
+    report = json.loads(replayed.stdout)
+    assert report["sent"] == len(stored) - len(set(live))
+    assert report["already_accepted"] > 0
+    _wait_until(
+        lambda: len(received_span_ids(collector.output.read_text())) >= len(stored),
+        "the replayed spans reached the collector",
+    )
+    received = Counter(received_span_ids(collector.output.read_text()))
+    assert set(received) == set(stored)
+    assert sum(received.values()) == len(stored)  # every span exactly once
+
+    again = ff_otel_cli(
+        "replay", "--to", collector.grpc_endpoint, "--gaps", "--json",
+        "--base-path", str(base_path),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["sent"] == 0
+    since_start = ff_otel_cli(
+        "replay", "--to", collector.grpc_endpoint, "--since", "1h", "--json",
+        "--base-path", str(base_path),
+    )  # fmt: skip
+    assert json.loads(since_start.stdout)["sent"] == 0  # a plain range replay skips them too
+
+    forced = ff_otel_cli(
+        "replay", "--to", collector.grpc_endpoint, "--since", "1h", "--force", "--json",
+        "--base-path", str(base_path),
+    )  # fmt: skip
+    assert json.loads(forced.stdout)["sent"] == len(stored)

@@ -19,7 +19,7 @@ from ff_otel.compliance.api import (
     run_retention,
     verify_audit_trail,
 )
-from ff_otel.compliance.audit import VerificationResult
+from ff_otel.compliance.audit import AuditGap, VerificationResult
 from ff_otel.compliance.security import record_security_event
 from ff_otel.config import (
     AggregationPeriod,
@@ -68,6 +68,7 @@ __all__ = [
     "AlertSeverity",
     "AnalyticsLevel",
     "AnalyticsProtocol",
+    "AuditGap",
     "ConfigError",
     "ErasureResult",
     "FFAnalyticsAlertDTO",

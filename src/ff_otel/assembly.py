@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,6 +28,7 @@ from ff_otel.alerting.rules import builtin_rules
 from ff_otel.analytics.mapping import USER_EVENT, user_event_route
 from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.sessions import SessionTracker
+from ff_otel.compliance.audit import AnchorPublisher, publish_anchors
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.exporters import (
     FlatfileLogExporter,
@@ -40,6 +42,7 @@ from ff_otel.exporters.circuit import (
     CircuitSpanExporter,
     CollectorCircuit,
 )
+from ff_otel.exporters.ledger import DeliveryLedger, ledger_path
 from ff_otel.exporters.logs import register_event_route
 from ff_otel.exporters.otlp import OtlpExporters
 from ff_otel.exporters.scrubbing import (
@@ -189,7 +192,11 @@ def build(
         circuit = handle.collector = CollectorCircuit(settings.otlp_endpoint)
         tracer_provider.add_span_processor(
             BatchSpanProcessor(
-                CircuitSpanExporter(ScrubbingSpanExporter(otlp.spans, scrubber), circuit)
+                CircuitSpanExporter(
+                    ScrubbingSpanExporter(otlp.spans, scrubber),
+                    circuit,
+                    DeliveryLedger(ledger_path(layout.spans), settings.otlp_endpoint),
+                )
             )
         )
         logger_provider.add_log_record_processor(
@@ -231,7 +238,33 @@ def build(
     )
     pipeline.claim_collector()
     health_registry.start(analytics.collection_interval_seconds)
+    # The anchor is stored in its own file; the log record is only for the collector.
+    register_event_route(AUDIT_ANCHOR_EVENT, lambda record, layout: [], scrubbed_at_source=True)
+    publish_anchors(
+        layout.audit_logs,
+        _anchor_publisher(handle) if otlp is not None and settings.audit_anchor_to_otlp else None,
+    )
     return handle
+
+
+AUDIT_ANCHOR_EVENT = "ff.audit_anchor"
+"""The log record taking the audit chain's head to the collector (FF_OTEL_AUDIT_ANCHOR_TO_OTLP)."""
+
+
+def _anchor_publisher(handle: FFOtel) -> AnchorPublisher:
+    assert handle.logger_provider is not None
+    logger = handle.logger_provider.get_logger("ff_otel.audit")
+
+    def publish(document: dict[str, Any]) -> None:
+        if not handle._closed:
+            logger.emit(
+                event_name=AUDIT_ANCHOR_EVENT,
+                severity_number=SeverityNumber.INFO,
+                severity_text="INFO",
+                body=document,
+            )
+
+    return publish
 
 
 def _otlp(endpoint: str) -> OtlpExporters:

@@ -36,6 +36,9 @@ FF_OTEL_HASH_KEY = "FF_OTEL_HASH_KEY"
 FF_OTEL_AUDIT_KEY = "FF_OTEL_AUDIT_KEY"
 """Secret for sealing audit records (HMAC); keep it outside the store."""
 
+FF_OTEL_AUDIT_ANCHOR_TO_OTLP = "FF_OTEL_AUDIT_ANCHOR_TO_OTLP"
+"""``true``: each audit append also sends the chain's head to the OTLP collector as a log record."""
+
 FF_OTEL_CONFIG = "FF_OTEL_CONFIG"
 """Path of a TOML file with the same settings (lowest precedence)."""
 

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -36,6 +37,32 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and the source."""
 
 
+def otlp_endpoint_problem(endpoint: str, *, scheme_required: bool = False) -> str | None:
+    """Why ``endpoint`` is not a collector's base URL, or None when it is one.
+
+    ``http(s)://host[:port][/path]``; for gRPC the SDK also takes a bare
+    ``host:port`` (TLS unless ``OTEL_EXPORTER_OTLP_INSECURE``), accepted unless
+    ``scheme_required``.
+    """
+    if not endpoint or endpoint != endpoint.strip() or any(c.isspace() for c in endpoint):
+        return "it is empty or contains white space"
+    has_scheme = "://" in endpoint
+    if not has_scheme and scheme_required:
+        return "it has no http:// or https:// scheme"
+    parsed = urlsplit(endpoint if has_scheme else f"//{endpoint}")
+    if has_scheme and parsed.scheme not in ("http", "https"):
+        return f"the scheme {parsed.scheme!r} is not http or https"
+    try:
+        port = parsed.port
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if not parsed.hostname:
+        return "it names no host"
+    if port == 0 or (not has_scheme and (port is None or parsed.path)):
+        return "it is neither http(s)://host[:port] nor host:port"
+    return None
+
+
 class FFOtelSettings(BaseModel):
     """Everything ``configure()`` needs, fully resolved and validated."""
 
@@ -45,6 +72,8 @@ class FFOtelSettings(BaseModel):
     service_name: str | None = Field(default=None, min_length=1)
     analytics: FFAnalyticsConfigDTO = Field(default_factory=FFAnalyticsConfigDTO)
     otlp_endpoint: str | None = None
+    audit_anchor_to_otlp: bool = False
+    """Send the audit chain's head to the collector with every append (needs ``otlp_endpoint``)."""
     system_metrics: bool = True
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
@@ -78,9 +107,15 @@ def resolve_settings(
     merged: dict[str, Any] = {}
     config_file = environ.get(env.FF_OTEL_CONFIG)
     if config_file:
-        _deep_merge(merged, _read_toml(Path(config_file)), source=f"file {config_file}")
+        from_file = _read_toml(Path(config_file))
+        if isinstance(from_file.get("otlp_endpoint"), str):
+            _checked_endpoint(f"otlp_endpoint in {config_file}", from_file["otlp_endpoint"])
+        _deep_merge(merged, from_file, source=f"file {config_file}")
     _deep_merge(merged, _from_environment(environ), source="environment")
-    _deep_merge(merged, _explicit(code), source="code")
+    explicit = _explicit(code)
+    if isinstance(explicit.get("otlp_endpoint"), str):
+        _checked_endpoint("otlp_endpoint", explicit["otlp_endpoint"])
+    _deep_merge(merged, explicit, source="code")
     try:
         return FFOtelSettings.model_validate(merged)
     except ValidationError as exc:
@@ -137,7 +172,14 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         env.OTEL_EXPORTER_OTLP_ENDPOINT
     )
     if endpoint:
-        out["otlp_endpoint"] = endpoint
+        name = (
+            env.FF_OTEL_OTLP_ENDPOINT
+            if environ.get(env.FF_OTEL_OTLP_ENDPOINT)
+            else env.OTEL_EXPORTER_OTLP_ENDPOINT
+        )
+        out["otlp_endpoint"] = _checked_endpoint(name, endpoint)
+    if env.FF_OTEL_AUDIT_ANCHOR_TO_OTLP in environ:
+        out["audit_anchor_to_otlp"] = _parse_bool(env.FF_OTEL_AUDIT_ANCHOR_TO_OTLP, environ)
     if env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES in environ:
         out["session_idle_timeout_minutes"] = environ[env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES]
     if env.FF_OTEL_SYSTEM_METRICS in environ:
@@ -210,6 +252,16 @@ def _model_fields_from_env(
         else:
             out[name] = raw
     return out
+
+
+def _checked_endpoint(name: str, endpoint: str) -> str:
+    problem = otlp_endpoint_problem(endpoint)
+    if problem is not None:
+        raise ConfigError(
+            f"{name}={endpoint!r} is not an OTLP endpoint: {problem} "
+            "(use a collector's base URL like http://collector:4317)"
+        )
+    return endpoint
 
 
 def _parse_bool(var: str, environ: Mapping[str, str]) -> bool:

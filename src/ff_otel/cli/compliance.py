@@ -48,9 +48,11 @@ def audit() -> None:
 def verify(ctx: click.Context, base_path: Path, as_json: bool) -> None:
     """Check the whole chain, every segment; exit 1 naming the first bad record.
 
-    An edited record, a removed, inserted or reordered one, or a forged one
-    appended at the end breaks the chain at its index (0-based). With
-    FF_OTEL_AUDIT_KEY set, each record's seal is checked too.
+    An edited record, a removed, inserted or reordered one, a forged one
+    appended at the end, or records cut off the end (compared with the anchor,
+    compliance/audit_logs.anchor.json) are named by kind and index (0-based).
+    With FF_OTEL_AUDIT_KEY set, each record's seal and the anchor's are checked
+    too. A line torn by a full disk is listed as a gap, not as a break.
     """
     layout = open_store(base_path)
     with progress_bar("Verifying the audit trail", "records") as advance:
@@ -59,9 +61,10 @@ def verify(ctx: click.Context, base_path: Path, as_json: bool) -> None:
         print_json({**asdict(result), "path": str(layout.audit_logs)})
     elif result.ok:
         sealed = " and sealed with FF_OTEL_AUDIT_KEY" if result.sealed else ""
+        anchored = ", end matches its anchor" if result.anchored else ""
         console.print(
             Text("✓ audit trail intact: ", style="green"),
-            plain(f"{result.records:,} records chained{sealed} ({layout.audit_logs})"),
+            plain(f"{result.records:,} records chained{sealed}{anchored} ({layout.audit_logs})"),
             sep="",
         )
     else:
@@ -69,10 +72,20 @@ def verify(ctx: click.Context, base_path: Path, as_json: bool) -> None:
             Text("✗ audit trail broken ", style="bold red"),
             plain(
                 f"at record index {result.first_bad_index} (0-based; {result.records:,} "
-                f"records before it verify): {result.reason}"
+                f"records before it verify): {result.kind}: {result.reason}"
             ),
             sep="",
         )
+    if not as_json:
+        for gap in result.gaps:
+            console.print(
+                plain(
+                    f"gap before record {gap.index}: {gap.cause} ({gap.bytes} bytes, "
+                    f"{gap.segment} line {gap.line}): a write cut short, not tampering"
+                )
+            )
+        for warning in result.warnings:
+            console.print(plain(f"warning: {warning}"))
     if not result.ok:
         ctx.exit(EXIT_BAD_NEWS)
 

@@ -6,7 +6,9 @@ the collector with their original ids, times, attributes and service name.
 Headers, TLS, compression and the timeout come from the standard
 ``OTEL_EXPORTER_OTLP_*`` variables, as for live export. Only spans are
 replayed (see :mod:`ff_otel.exporters.replay` for why, and for what a replayed
-span keeps). Exit 1 when the collector refused a batch or could not be
+span keeps). Spans the delivery ledger says the collector already accepted are
+not sent again unless ``--force``; ``--gaps`` sends exactly those it never
+accepted. Exit 1 when the collector refused a batch or could not be
 reached; the replay stops there and says how many spans were not sent.
 """
 
@@ -16,7 +18,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import click
 
@@ -35,10 +36,12 @@ from ff_otel.cli._common import (
     time_option,
 )
 from ff_otel.exporters.replay import DEFAULT_BATCH_SIZE, ReplayReport, replay_spans
+from ff_otel.settings import otlp_endpoint_problem
 
 
 @click.command(
     epilog=examples(
+        "ff-otel replay --to http://collector:4317 --gaps   # what it never accepted",
         "ff-otel replay --to http://collector:4317 --since 2h",
         "ff-otel replay --to http://collector:4318 --protocol http/protobuf \\",
         "    --since 2026-11-29T08:00Z --until 2026-11-29T09:30Z",
@@ -55,10 +58,21 @@ from ff_otel.exporters.replay import DEFAULT_BATCH_SIZE, ReplayReport, replay_sp
     metavar="URL",
     help="The collector's OTLP endpoint, a base URL as for OTEL_EXPORTER_OTLP_ENDPOINT.",
 )
+@click.option(
+    "--gaps",
+    is_flag=True,
+    help="Send the stored spans this collector never accepted (from the delivery ledger); "
+    "--since defaults to the first batch it did not accept.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also send spans the delivery ledger says the collector already accepted.",
+)
 @time_option(
     "--since",
-    help="Send spans that started at or after this (required): ISO-8601, UTC when naive, "
-    "or a time ago like 30m, 2h, 1d.",
+    help="Send spans that started at or after this (required without --gaps): ISO-8601, "
+    "UTC when naive, or a time ago like 30m, 2h, 1d.",
 )
 @time_option("--until", help="...and before this (default: no end).")
 @click.option(
@@ -81,19 +95,24 @@ def replay(
     until: datetime | None,
     protocol: str | None,
     batch_size: int,
+    gaps: bool,
+    force: bool,
 ) -> None:
     """Send stored spans that started in a time range to an OTLP collector.
 
     Exit 0 when the collector accepted every span in the range (or there were
     none), 1 when it refused a batch or could not be reached, 2 for bad input.
     """
-    if since is None:
-        fail("--since is required: a time like 2026-11-29T08:00Z or an age like 2h")
-    check_range(since, until)
+    if since is None and not gaps:
+        fail("--since is required: a time like 2026-11-29T08:00Z or an age like 2h (or --gaps)")
+    if since is not None:
+        check_range(since, until)
     _check_endpoint(endpoint)
     layout = open_store(base_path)
     if as_json:
-        report = _replay(layout.base_path, endpoint, since, until, protocol, batch_size)
+        report = _replay(
+            layout.base_path, endpoint, since, until, protocol, batch_size, gaps, force
+        )
         print_json(_as_dict(report))
     else:
         with progress_bar("replaying spans", "spans sent") as advance:
@@ -105,7 +124,15 @@ def replay(
                 advance(sent, endpoint)
 
             report = _replay(
-                layout.base_path, endpoint, since, until, protocol, batch_size, progress
+                layout.base_path,
+                endpoint,
+                since,
+                until,
+                protocol,
+                batch_size,
+                gaps,
+                force,
+                progress,
             )
         _print(report)
     if not report.ok:
@@ -119,10 +146,12 @@ def replay(
 def _replay(
     base_path: Path,
     endpoint: str,
-    since: datetime,
+    since: datetime | None,
     until: datetime | None,
     protocol: str | None,
     batch_size: int,
+    gaps: bool,
+    force: bool,
     progress: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     return replay_spans(
@@ -133,16 +162,13 @@ def _replay(
         protocol=protocol,
         batch_size=batch_size,
         progress=progress,
+        gaps=gaps,
+        force=force,
     )
 
 
 def _check_endpoint(endpoint: str) -> None:
-    parsed = urlparse(endpoint)
-    try:
-        port_ok = parsed.port is None or parsed.port > 0
-    except ValueError:
-        port_ok = False
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or not port_ok:
+    if otlp_endpoint_problem(endpoint, scheme_required=True) is not None:
         fail(f"--to {endpoint!r} is not a collector URL like http://collector:4317")
 
 
@@ -155,6 +181,7 @@ def _as_dict(report: ReplayReport) -> dict[str, Any]:
         "until": report.until,
         "sent": report.sent,
         "unsent": report.unsent,
+        "already_accepted": report.already_accepted,
         "batches": report.batches,
         "malformed": report.malformed,
         "torn_lines": report.torn_lines,
@@ -166,8 +193,10 @@ def _as_dict(report: ReplayReport) -> dict[str, Any]:
 def _print(report: ReplayReport) -> None:
     span_range = f"started from {report.since}" + (f" to {report.until}" if report.until else "")
     total = report.sent + report.unsent
-    if total == 0:
-        console.print(f"no stored spans {span_range}; nothing sent")
+    if report.since is None:
+        console.print(f"{report.endpoint} accepted every batch it was sent; nothing to replay")
+    elif total == 0:
+        console.print(f"no stored spans {span_range} to send; nothing sent")
     elif report.ok:
         console.print(
             f"sent {number(report.sent)} span(s) {span_range} in {number(report.batches)} "
@@ -177,6 +206,11 @@ def _print(report: ReplayReport) -> None:
         console.print(
             f"sent {number(report.sent)} of {number(total)} span(s) {span_range} to "
             f"{report.endpoint} ({report.protocol}) before it stopped accepting them"
+        )
+    if report.already_accepted:
+        console.print(
+            f"{number(report.already_accepted)} span(s) in the range were already accepted by "
+            f"{report.endpoint} (delivery ledger); not sent again (--force sends them)"
         )
     skipped = report.malformed + report.torn_lines
     if skipped:

@@ -17,8 +17,9 @@ skipped: while the collector is down, a retry first checks that it accepts
 connections at all. When the process shuts down, a collector already found down is not
 tried again and an attempt under way stops retrying, so exit waits for it at
 most the one RPC in flight. The local store is unaffected (its exporters do
-not go through here), which makes ``ff-otel replay --since`` the way to send
-the gap later.
+not go through here), and every span batch's outcome is written to the
+delivery ledger (:mod:`ff_otel.exporters.ledger`), which makes
+``ff-otel replay --gaps`` the way to send exactly what the collector missed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ff_otel import _clock
+from ff_otel.exporters.ledger import DeliveryLedger
 
 FIRST_PAUSE_SECONDS = 1.0
 MAX_PAUSE_SECONDS = 10.0
@@ -144,13 +146,12 @@ class CollectorCircuit:
         if gap_start is not None:
             _logger.warning(
                 "ff-otel: the collector at %s accepts telemetry again; %d record(s) were "
-                "not sent to it and are in the local store. To send its spans: "
-                "ff-otel replay --to %s --since %s --until %s",
+                "not sent to it since %s and are in the local store. To send the spans it "
+                "never accepted: ff-otel replay --to %s --gaps",
                 self.endpoint,
                 skipped,
-                self.endpoint,
                 gap_start,
-                self.stats.last_success,
+                self.endpoint,
             )
 
     def failed(self, records: int) -> None:
@@ -165,27 +166,34 @@ class CollectorCircuit:
                 # Spans that ended after the last delivery may not have reached
                 # the collector: the gap to replay starts there.
                 self._gap_start = self.stats.last_success or self.stats.down_since
-            gap_start = self._gap_start
         if first:
             _logger.warning(
                 "ff-otel: the collector at %s did not accept a batch of %d record(s); "
                 "sending to it pauses (retried every %g-%g s) while the local store keeps "
-                "recording. Its spans can be sent later with: ff-otel replay --to %s --since %s",
+                "recording. The spans it does not accept can be sent later with: "
+                "ff-otel replay --to %s --gaps",
                 self.endpoint,
                 records,
                 FIRST_PAUSE_SECONDS,
                 MAX_PAUSE_SECONDS,
                 self.endpoint,
-                gap_start,
             )
 
 
 class CircuitSpanExporter(SpanExporter):
-    """Sends through ``inner`` unless the collector's circuit is paused."""
+    """Sends through ``inner`` unless the collector's circuit is paused.
 
-    def __init__(self, inner: SpanExporter, circuit: CollectorCircuit) -> None:
+    Each batch's outcome (accepted, or failed / not sent) goes into
+    ``ledger``, so that ``ff-otel replay`` sends exactly the spans the
+    collector never accepted.
+    """
+
+    def __init__(
+        self, inner: SpanExporter, circuit: CollectorCircuit, ledger: DeliveryLedger | None = None
+    ) -> None:
         self._inner = inner
         self._circuit = circuit
+        self._ledger = ledger
         self._stop_inner = circuit.register(inner.shutdown)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -195,6 +203,8 @@ class CircuitSpanExporter(SpanExporter):
             lambda: self._inner.export(spans),
             SpanExportResult.SUCCESS,
         )
+        if self._ledger is not None:
+            self._ledger.record(spans, ok)
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:

@@ -16,7 +16,10 @@ end times to the microsecond (the store's precision), the duration to the
 nanosecond. What the store does not keep is not sent: links, trace state,
 other resource attributes, the scope's version.
 
-Stored records are already scrubbed, so nothing is scrubbed again. Only spans
+Spans the collector already accepted (live or by an earlier replay, as the
+delivery ledger records) are not sent again unless forced, so replaying
+fills a gap exactly once. Stored records are already scrubbed, so nothing is
+scrubbed again. Only spans
 are replayed: ``logs.jsonl`` holds just the log records that have no more
 specific home (user events, audit and security events are stored as their
 own records, not as logs) and metric points are stored as deltas, so
@@ -40,6 +43,12 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from ff_otel import _clock
+from ff_otel.exporters.ledger import (
+    DeliveryLedger,
+    accepted_span_ids,
+    first_failed_start,
+    ledger_path,
+)
 from ff_otel.exporters.otlp import otlp_protocol, otlp_span_exporter
 from ff_otel.setup import store_layout
 from ff_otel.store.reader import read_records
@@ -74,6 +83,8 @@ class ReplayReport:
     """Files read: rotated and compressed segments, then the active file."""
     error: str | None = None
     """Why the collector did not accept a batch (the exporter's last error), if one failed."""
+    already_accepted: int = 0
+    """Spans in the range the delivery ledger says the collector accepted: not sent again."""
 
     @property
     def ok(self) -> bool:
@@ -89,6 +100,8 @@ def replay_spans(
     protocol: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    gaps: bool = False,
+    force: bool = False,
 ) -> ReplayReport:
     """Send the stored spans that started in ``[since, until)`` to the collector at ``endpoint``.
 
@@ -99,31 +112,45 @@ def replay_spans(
     collector refuses or cannot be reached for (after the exporter's own
     retries within ``OTEL_EXPORTER_OTLP_TIMEOUT``) ends the replay: the
     remaining spans are counted as unsent rather than each waiting out the
-    same timeout. Sending again re-sends spans already delivered.
+    same timeout.
+
+    Spans the delivery ledger (:mod:`ff_otel.exporters.ledger`) says this
+    endpoint already accepted, live or by an earlier replay, are not sent
+    again (counted in ``already_accepted``) unless ``force``; every batch this
+    replay sends is recorded there too, so a second run sends nothing.
+    ``gaps`` with no ``since`` starts the range at the first span the endpoint
+    did not accept live (nothing to send when it accepted everything).
     ``progress`` is called with the number of spans in each accepted batch.
     Raises ``ValueError`` for a bad time range, protocol or batch size and
     :class:`~ff_otel.StoreError` when there is no store.
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1 (got {batch_size})")
-    records = read_records(store_layout(base_path).spans, since, until)
+    spans_path = store_layout(base_path).spans
+    ledger = DeliveryLedger(ledger_path(spans_path), endpoint, source="replay")
     report = ReplayReport(
-        endpoint=endpoint,
-        protocol=otlp_protocol(protocol),
-        since=records.start,
-        until=records.end,
+        endpoint=endpoint, protocol=otlp_protocol(protocol), since=None, until=None
     )
+    if gaps and since is None:
+        since = first_failed_start(ledger.path, endpoint)
+        if since is None:
+            return report  # the collector accepted every batch it was sent
+    records = read_records(spans_path, since, until)
+    report.since, report.until = records.start, records.end
+    delivered = set() if force else accepted_span_ids(ledger.path, endpoint, records.start)
     exporter = otlp_span_exporter(endpoint, report.protocol)
     errors = _LastError()
     exporter_logger = logging.getLogger(_EXPORTER_LOGGER)
     exporter_logger.addHandler(errors)
     try:
-        for batch in _batches(_spans(records, report), batch_size):
+        for batch in _batches(_spans(records, report, delivered), batch_size):
             if report.unsent:
                 report.unsent += len(batch)
                 continue
             report.batches += 1
-            if exporter.export(batch) is SpanExportResult.SUCCESS:
+            accepted = exporter.export(batch) is SpanExportResult.SUCCESS
+            ledger.record(batch, accepted)
+            if accepted:
                 report.sent += len(batch)
                 if progress is not None:
                     progress(len(batch))
@@ -196,10 +223,14 @@ def span_from_record(
     )
 
 
-def _spans(records: Any, report: ReplayReport) -> Iterator[ReadableSpan]:
+def _spans(records: Any, report: ReplayReport, delivered: set[str]) -> Iterator[ReadableSpan]:
     resources: dict[str, Resource] = {}
     scopes: dict[str, InstrumentationScope] = {}
     for record in records:
+        span_id = record.get("span_id")
+        if isinstance(span_id, str) and span_id in delivered:
+            report.already_accepted += 1
+            continue
         try:
             yield span_from_record(record, resources, scopes)
         except (KeyError, TypeError, ValueError, AttributeError):

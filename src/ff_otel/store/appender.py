@@ -193,8 +193,16 @@ class ChainedAppender:
         self._fd: int | None = None
         self._inode = -1
 
-    def append(self, build: Callable[[int, int, int], bytes]) -> tuple[int, int]:
-        """Returns the file's inode and size after the write."""
+    def append(
+        self,
+        build: Callable[[int, int, int], bytes],
+        written: Callable[[int, int], None] | None = None,
+    ) -> tuple[int, int]:
+        """Returns the file's inode and size after the write.
+
+        ``written(inode, size)``, when given, runs after the write and still
+        under the lock (the audit trail's anchor is replaced there).
+        """
         while True:
             if self._fd is None:
                 self._fd = os.open(self.path, _OPEN_FLAGS, 0o644)
@@ -210,8 +218,10 @@ class ChainedAppender:
                     self._reopen()
                     continue
                 size = os.fstat(fd).st_size
-                written = _write_whole_lines(fd, size, build(fd, size, self._inode))
-                return self._inode, size + written
+                size += _write_whole_lines(fd, size, build(fd, size, self._inode))
+                if written is not None:
+                    written(self._inode, size)
+                return self._inode, size
             finally:
                 if self._fd == fd:
                     fcntl.flock(fd, fcntl.LOCK_UN)
