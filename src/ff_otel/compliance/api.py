@@ -21,8 +21,10 @@ from ff_otel.store.layout import StoreLayout
 def audit(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> bool:
     """Append a record to the hash-chained audit trail; False when ff-otel is not configured.
 
-    ``details`` are scrubbed like every attribute. Raises ``ValueError`` when
-    ``actor``, ``action`` or ``resource`` is empty.
+    ``details`` are scrubbed like every attribute, except that users are named
+    by subject references (:mod:`ff_otel.privacy.subjects`), as are a person
+    ``actor`` (roles and system actors stay) and a user-like ``resource``.
+    Raises ``ValueError`` when ``actor``, ``action`` or ``resource`` is empty.
     """
     for name, value in (("actor", actor), ("action", action), ("resource", resource)):
         if not isinstance(value, str) or not value:
@@ -30,9 +32,13 @@ def audit(actor: str, action: str, resource: str, outcome: str = "success", **de
     handle = setup.current()
     if handle is None or handle.scrubber is None:
         return False
-    scrubbed = handle.scrubber.body(dict(details), "details")
+    subjects = handle.scrubber.for_compliance()
     trail_for(handle.layout, handle.settings.service_name).append(
-        actor, action, resource, outcome, scrubbed
+        subjects.actor(actor),
+        action,
+        subjects.resource(resource),
+        outcome,
+        subjects.body(dict(details), "details"),
     )
     return True
 

@@ -1,10 +1,11 @@
 """Security events: auth failures, permission denials, suspicious input.
 
 ``record_security_event`` appends to ``compliance/security_events.jsonl`` with
-its details scrubbed like every other attribute. The collector counts each
-interval's events by type, so alert rules can watch ``metric:security.<type>``
-(the built-in ``auth_failure_burst`` fires on 10 or more ``auth_failure`` events
-in an interval).
+its details scrubbed like every other attribute, users named by subject
+references (:mod:`ff_otel.privacy.subjects`), so erasure leaves nothing here.
+The collector counts each interval's events by type, so alert rules can watch
+``metric:security.<type>`` (the built-in ``auth_failure_burst`` fires on 10 or
+more ``auth_failure`` events in an interval).
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ def record_security_event(event_type: str, severity: str = "warning", **details:
     handle = setup.current()
     if handle is None or handle.scrubber is None:
         return False
+    subjects = handle.scrubber.for_compliance()
     append_records(
         handle.layout.security_events,
         [
             {
                 "timestamp": _clock.now_iso(),
-                "event_type": event_type,
+                "event_type": subjects.free_text(event_type),
                 "severity": severity,
                 "service": handle.settings.service_name,
-                "details": handle.scrubber.body(dict(details), "details"),
+                "details": subjects.body(dict(details), "details"),
             }
         ],
     )

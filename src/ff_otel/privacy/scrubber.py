@@ -12,13 +12,24 @@ once per distinct key and cached):
 - a *content* key (``content``, ``body``, ``text``, ``prompt``, ``completion``,
   ``transcript``) when ``exclude_sensitive_content`` is on: dropped to
   ``[REDACTED:content excluded]``;
+- a *client address* key (``client.address``, ``net.peer.ip``,
+  ``http.client_ip``, ``X-Forwarded-For``, ...): IP addresses in it are
+  truncated (or kept, or dropped: ``ip_addresses``);
+- a *free text* key (``exception.message``, ``exception.stacktrace``): scrubbed
+  as free text, below;
 - any other string has emails, card numbers (Luhn-checked), bearer tokens,
-  JWTs, secret assignments (``password=...``, ``?token=...``) and
-  ``extra_value_patterns`` matches replaced in place, the rest kept.
+  JWTs, secret assignments (``password=...``, ``?token=...``), passwords in SQL
+  and URLs, AWS access key ids, US SSNs, IBANs (mod-97 checked), phone numbers
+  and ``extra_value_patterns`` matches replaced in place, the rest kept.
 
-Free text (log bodies, span names, status and exception messages, user event
-data) also has secrets written as labels (``password: ...``) redacted and the
-raw user ids this process has pseudonymised replaced by their pseudonyms.
+Only the ``code.*`` keys that say where code is (function, file, line,
+namespace, column) are left alone; ``code.arg.<name>`` values are judged by
+their name like any attribute.
+
+Free text (log bodies, span and span event names, status and exception
+messages and stack traces, user event data) also has secrets written as
+labels (``password: ...``) redacted, IP addresses truncated and the raw user
+ids this process has pseudonymised replaced by their pseudonyms.
 That look-up splits the text into words, so it is kept to the places where ids
 turn up in prose; attribute values rely on their keys.
 
@@ -34,10 +45,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ff_otel.privacy._addresses import IpAddressHandling, handle_ip_addresses
 from ff_otel.privacy._value_patterns import redact_value_patterns
 from ff_otel.privacy.pseudonym import Pseudonymizer
+
+if TYPE_CHECKING:
+    from ff_otel.privacy.subjects import SubjectScrubber
 
 _SENSITIVE_KEY = (
     r"passw(?:or)?d|\bpwd\b|secret|token(?!s|iz|_?count)|api[._ -]?key|auth(?!or(?!i[sz]))|"
@@ -56,8 +71,28 @@ _CONTENT_KEY = re.compile(
     r"(?:^|[._])(?:content|body|text|prompt|prompts|completion|completions|transcript)$",
     re.IGNORECASE,
 )
+_CLIENT_ADDRESS_KEY = re.compile(
+    r"(?:^|[._-])(?:client[._-]?(?:address|addr|ip)|peer[._-]?(?:address|addr|ip)|"
+    r"remote[._-]?(?:address|addr|ip)|source[._-]?(?:address|ip)|x[._-]forwarded[._-]for|"
+    r"x[._-]real[._-]ip|forwarded|ip[._-]?address|ip)$",
+    re.IGNORECASE,
+)
+_FREE_TEXT_KEYS = frozenset({"exception.message", "exception.stacktrace", "code.stacktrace"})
+# The code.* semantic-convention keys that locate code (old and new names).
 _SAFE_KEYS = frozenset(
-    {"ff.component", "code.function.name", "code.file.path", "code.line.number", "user.hash"}
+    {
+        "ff.component",
+        "user.hash",
+        "code.function",
+        "code.function.name",
+        "code.filepath",
+        "code.file.path",
+        "code.lineno",
+        "code.line.number",
+        "code.namespace",
+        "code.column",
+        "code.column.number",
+    }
 )
 
 # "password: hunter2" in prose; only looked for in free text, after a cheap test.
@@ -72,7 +107,7 @@ _SHORTEST_FINDING = 6  # "a@b.co", "?key=x": nothing shorter can hold a finding
 _CACHED_LENGTH = 64
 _CACHE_LIMIT = 4096
 
-_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE = range(6)
+_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE, _FREE, _ADDRESS = range(8)
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
@@ -111,14 +146,21 @@ class Scrubber:
         *,
         exclude_sensitive_content: bool = True,
         pseudonymize_identifiers: bool = True,
+        ip_addresses: IpAddressHandling = "truncate",
         options: ScrubbingOptions | None = None,
     ) -> None:
         options = options or ScrubbingOptions()
+        self._options = options
+        self._ip_addresses: IpAddressHandling = ip_addresses
+        self._pseudonymize_setting = pseudonymize_identifiers
+        self._compliance: SubjectScrubber | None = None
         self._pseudonymizer = pseudonymizer
         self._exclude_content = exclude_sensitive_content
         self._pseudonymize = pseudonymize_identifiers and pseudonymizer is not None
         # Bound once: a user.id is on most spans (only called when _pseudonymize).
-        self._user: Callable[[str], str] = pseudonymizer.user if pseudonymizer else self.text
+        self._user: Callable[[str], str] = (
+            self._naming(pseudonymizer) if pseudonymizer else self.text
+        )
         self._callback = options.callback
         patterns = [_SENSITIVE_KEY, *options.extra_patterns]
         self._sensitive_key = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
@@ -127,6 +169,29 @@ class Scrubber:
         self._plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
         self._short: dict[str, str] = {}
         self._free: dict[str, tuple[int, str]] = {}
+
+    @staticmethod
+    def _naming(pseudonymizer: Pseudonymizer) -> Callable[[str], str]:
+        """What a user identifier becomes: its pseudonym."""
+        return pseudonymizer.user
+
+    def for_compliance(self) -> SubjectScrubber:
+        """This scrubber's twin for compliance records: users named by subject references.
+
+        See :class:`~ff_otel.privacy.subjects.SubjectScrubber`.
+        """
+        if self._compliance is None:
+            # subjects builds on this module.
+            from ff_otel.privacy.subjects import SubjectScrubber
+
+            self._compliance = SubjectScrubber(
+                self._pseudonymizer,
+                exclude_sensitive_content=self._exclude_content,
+                pseudonymize_identifiers=self._pseudonymize_setting,
+                ip_addresses=self._ip_addresses,
+                options=self._options,
+            )
+        return self._compliance
 
     def attributes(
         self, attributes: Mapping[str, Any], where: str = "attributes"
@@ -212,10 +277,10 @@ class Scrubber:
         return scrubbed
 
     def free_text(self, text: str) -> str:
-        """:meth:`text`, and raw user ids this process has seen replaced by pseudonyms."""
+        """:meth:`text`, IP addresses handled, raw user ids this process has seen pseudonymised."""
         pseudonymizer = self._pseudonymizer
         if pseudonymizer is None or len(text) > _FREE_TEXT_CACHED_LENGTH:
-            return self._known_ids(self.text(text))
+            return self._known_ids(self._address(text))
         # Error messages repeat; a cached result holds while no new id became known.
         generation = pseudonymizer.generation
         cached = self._free.get(text)
@@ -223,7 +288,7 @@ class Scrubber:
             return cached[1]
         if len(self._free) >= _CACHE_LIMIT:
             self._free.clear()
-        scrubbed = self._known_ids(self.text(text))
+        scrubbed = self._known_ids(self._address(text))
         self._free[text] = (generation, scrubbed)
         return scrubbed
 
@@ -276,7 +341,7 @@ class Scrubber:
                 words.update([word.strip(_PUNCTUATION) for word in words])
             present = list(known.keys() & words)
         for raw in present:
-            text = re.sub(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", known[raw], text)
+            text = re.sub(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", self._user(raw), text)
         return text
 
     def _value(self, value: Any, where: str, key: str) -> Any:
@@ -289,16 +354,26 @@ class Scrubber:
         return value
 
     def _by_kind(self, kind: int, value: Any, where: str, key: str) -> Any:
+        if kind in (_FREE, _ADDRESS):
+            scrub = self.free_text if kind == _FREE else self._address
+            if isinstance(value, str):
+                return scrub(value)
+            if isinstance(value, (list, tuple)):
+                return [scrub(item) if isinstance(item, str) else item for item in value]
+            return self._value(value, where, key)
         if kind in (_USER, _SESSION):
             if not self._pseudonymize or value is None:
                 return value if not isinstance(value, str) else self.text(value)
             assert self._pseudonymizer is not None
             as_text = str(value)
             if kind == _USER:
-                return self._pseudonymizer.user(as_text)
+                return self._user(as_text)
             return self._pseudonymizer.session(as_text)
         reason = "sensitive key" if kind == _SENSITIVE else "content excluded"
         return self._redact(value, where, key, reason)
+
+    def _address(self, text: str) -> str:
+        return handle_ip_addresses(self.text(text), self._ip_addresses)
 
     def _redact(self, value: Any, where: str, key: str, reason: str) -> Any:
         if self._callback is not None:
@@ -308,14 +383,18 @@ class Scrubber:
         return f"[REDACTED:{reason}]"
 
     def _kind_of(self, key: str) -> int:
-        if key in _SAFE_KEYS or key.startswith("code."):
+        if key in _SAFE_KEYS:
             return _SAFE
+        if key in _FREE_TEXT_KEYS:
+            return _FREE
         if _SESSION_KEY.search(key):
             return _SESSION
         if _USER_KEY.search(key):
             return _USER
         if self._sensitive_key.search(key):
             return _SENSITIVE
+        if _CLIENT_ADDRESS_KEY.search(key):
+            return _ADDRESS
         if self._exclude_content and _CONTENT_KEY.search(key):
             return _CONTENT
         return _NORMAL
