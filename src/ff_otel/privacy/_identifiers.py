@@ -33,6 +33,8 @@ _BEFORE_RUN = 14
 _AFTER_RUN = 2
 
 Replacement = str | Callable[[re.Match[str]], str]
+_KIND_SHAPE = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"0" * 10 + b"A" * 26)
+"""Digits become 0 and capitals A; separators stay (a kind's shape keeps its separators)."""
 
 # 123-45-6789: area 000, 666 and 900-999, group 00 and serial 0000 are never issued.
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9)[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![\w-])")
@@ -65,20 +67,25 @@ def redact_numbers(text: str) -> str:
         if redacted != text:
             text = redacted
             runs = _digit_runs(text)
-    kinds: tuple[tuple[re.Pattern[str], Replacement], ...] = (
-        (_SSN, "[REDACTED:ssn]"),
-        (_IBAN, _iban_or_text),
-        (_PHONE, _phone_or_text),
-    )
-    for pattern, replacement in kinds:
-        if not runs:
-            break
-        windows = list(_windows(runs, _BEFORE_RUN, _AFTER_RUN, len(text)))
+    windows = list(_windows(runs, _BEFORE_RUN, _AFTER_RUN, len(text)))
+    shape = _windows_shape(text, windows)
+    for needles, pattern, replacement in _KINDS:
+        # Each kind's own shape must occur in a window before its pattern runs at all.
+        if not windows or not any(needle in shape for needle in needles):
+            continue
         redacted = sub_in_windows(text, pattern, replacement, windows)
         if redacted != text:
             text = redacted
             runs = _digit_runs(text)
+            windows = list(_windows(runs, _BEFORE_RUN, _AFTER_RUN, len(text))) if runs else []
+            shape = _windows_shape(text, windows)
     return text
+
+
+def _windows_shape(text: str, windows: Sequence[tuple[int, int]]) -> bytes:
+    """The windows' text, digits as 0 and capitals as A, one window per line."""
+    joined = "\n".join(text[start:end] for start, end in windows)
+    return joined.encode("utf-8", "surrogatepass").translate(_KIND_SHAPE)
 
 
 def _digit_runs(text: str) -> list[tuple[int, int]]:
@@ -126,7 +133,8 @@ def _redact_card_numbers(text: str, runs: Sequence[tuple[int, int]]) -> str:
     pieces: list[str] = []
     done = 0
     for start, end in runs:
-        if end - start < _CARD_RUN:
+        # Dots are in runs for phone numbers, never in a card's digits.
+        if end - start < _CARD_RUN or max(map(len, text[start:end].split("."))) < _CARD_RUN:
             continue
         pieces.append(text[done:start])
         pieces.append(_DIGIT_RUN.sub(_card_or_digits, text[start:end]))
@@ -225,3 +233,25 @@ def _luhn_valid(digits: list[int]) -> bool:
                 digit -= 9
         total += digit
     return total % 10 == 0
+
+
+_KINDS: tuple[tuple[tuple[bytes, ...], re.Pattern[str], Replacement], ...] = (
+    ((b"000-00-0000",), _SSN, "[REDACTED:ssn]"),
+    ((b"AA00",), _IBAN, _iban_or_text),
+    (
+        (
+            b"+0",
+            b"(000)",
+            b"000-000-0000",
+            b"000.000.0000",
+            b"000 000 0000",
+            b"0-000000",
+            b"000 0000 0000",
+            b"00 00 00 00 00",
+            b"0000 000000",
+            b"000 000000",
+        ),
+        _PHONE,
+        _phone_or_text,
+    ),
+)

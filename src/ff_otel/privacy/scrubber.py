@@ -12,15 +12,14 @@ once per distinct key and cached):
 - a *content* key (``content``, ``body``, ``text``, ``prompt``, ``completion``,
   ``transcript``) when ``exclude_sensitive_content`` is on: dropped to
   ``[REDACTED:content excluded]``;
-- a *client address* key (``client.address``, ``net.peer.ip``,
-  ``http.client_ip``, ``X-Forwarded-For``, ...): IP addresses in it are
-  truncated (or kept, or dropped: ``ip_addresses``);
 - a *free text* key (``exception.message``, ``exception.stacktrace``): scrubbed
   as free text, below;
 - any other string has emails, card numbers (Luhn-checked), bearer tokens,
   JWTs, secret assignments (``password=...``, ``?token=...``), passwords in SQL
   and URLs, AWS access key ids, US SSNs, IBANs (mod-97 checked), phone numbers
-  and ``extra_value_patterns`` matches replaced in place, the rest kept.
+  and ``extra_value_patterns`` matches replaced in place, and IP addresses
+  truncated (``client.address``, ``X-Forwarded-For`` and any other value; or
+  kept, or dropped: ``ip_addresses``), the rest kept.
 
 Only the ``code.*`` keys that say where code is (function, file, line,
 namespace, column) are left alone; ``code.arg.<name>`` values are judged by
@@ -28,8 +27,8 @@ their name like any attribute.
 
 Free text (log bodies, span and span event names, status and exception
 messages and stack traces, user event data) also has secrets written as
-labels (``password: ...``) redacted, IP addresses truncated and the raw user
-ids this process has pseudonymised replaced by their pseudonyms.
+labels (``password: ...``) redacted and the raw user ids this process has
+pseudonymised replaced by their pseudonyms.
 That look-up splits the text into words, so it is kept to the places where ids
 turn up in prose; attribute values rely on their keys.
 
@@ -71,12 +70,6 @@ _CONTENT_KEY = re.compile(
     r"(?:^|[._])(?:content|body|text|prompt|prompts|completion|completions|transcript)$",
     re.IGNORECASE,
 )
-_CLIENT_ADDRESS_KEY = re.compile(
-    r"(?:^|[._-])(?:client[._-]?(?:address|addr|ip)|peer[._-]?(?:address|addr|ip)|"
-    r"remote[._-]?(?:address|addr|ip)|source[._-]?(?:address|ip)|x[._-]forwarded[._-]for|"
-    r"x[._-]real[._-]ip|forwarded|ip[._-]?address|ip)$",
-    re.IGNORECASE,
-)
 _FREE_TEXT_KEYS = frozenset({"exception.message", "exception.stacktrace", "code.stacktrace"})
 # The code.* semantic-convention keys that locate code (old and new names).
 _SAFE_KEYS = frozenset(
@@ -107,7 +100,7 @@ _SHORTEST_FINDING = 6  # "a@b.co", "?key=x": nothing shorter can hold a finding
 _CACHED_LENGTH = 64
 _CACHE_LIMIT = 4096
 
-_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE, _FREE, _ADDRESS = range(8)
+_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE, _FREE = range(7)
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
@@ -277,10 +270,10 @@ class Scrubber:
         return scrubbed
 
     def free_text(self, text: str) -> str:
-        """:meth:`text`, IP addresses handled, raw user ids this process has seen pseudonymised."""
+        """:meth:`text`, and raw user ids this process has seen replaced by pseudonyms."""
         pseudonymizer = self._pseudonymizer
         if pseudonymizer is None or len(text) > _FREE_TEXT_CACHED_LENGTH:
-            return self._known_ids(self._address(text))
+            return self._known_ids(self.text(text))
         # Error messages repeat; a cached result holds while no new id became known.
         generation = pseudonymizer.generation
         cached = self._free.get(text)
@@ -288,7 +281,7 @@ class Scrubber:
             return cached[1]
         if len(self._free) >= _CACHE_LIMIT:
             self._free.clear()
-        scrubbed = self._known_ids(self._address(text))
+        scrubbed = self._known_ids(self.text(text))
         self._free[text] = (generation, scrubbed)
         return scrubbed
 
@@ -314,6 +307,9 @@ class Scrubber:
         if len(text) < _SHORTEST_FINDING:
             return text
         text = redact_value_patterns(text)
+        # handle_ip_addresses' own first test, here: most texts hold no address.
+        if text.count(".") >= 3 or "::" in text or text.count(":") >= 4:
+            text = handle_ip_addresses(text, self._ip_addresses)
         for pattern in self._extra_values:
             text = pattern.sub("[REDACTED:matched pattern]", text)
         return text
@@ -354,12 +350,12 @@ class Scrubber:
         return value
 
     def _by_kind(self, kind: int, value: Any, where: str, key: str) -> Any:
-        if kind in (_FREE, _ADDRESS):
-            scrub = self.free_text if kind == _FREE else self._address
+        if kind == _FREE:
+            free_text = self.free_text
             if isinstance(value, str):
-                return scrub(value)
+                return free_text(value)
             if isinstance(value, (list, tuple)):
-                return [scrub(item) if isinstance(item, str) else item for item in value]
+                return [free_text(item) if isinstance(item, str) else item for item in value]
             return self._value(value, where, key)
         if kind in (_USER, _SESSION):
             if not self._pseudonymize or value is None:
@@ -371,9 +367,6 @@ class Scrubber:
             return self._pseudonymizer.session(as_text)
         reason = "sensitive key" if kind == _SENSITIVE else "content excluded"
         return self._redact(value, where, key, reason)
-
-    def _address(self, text: str) -> str:
-        return handle_ip_addresses(self.text(text), self._ip_addresses)
 
     def _redact(self, value: Any, where: str, key: str, reason: str) -> Any:
         if self._callback is not None:
@@ -393,8 +386,6 @@ class Scrubber:
             return _USER
         if self._sensitive_key.search(key):
             return _SENSITIVE
-        if _CLIENT_ADDRESS_KEY.search(key):
-            return _ADDRESS
         if self._exclude_content and _CONTENT_KEY.search(key):
             return _CONTENT
         return _NORMAL
