@@ -15,7 +15,7 @@ import ipaddress
 import re
 from typing import Literal
 
-from ff_otel.privacy._identifiers import merged_windows, sub_in_windows
+from ff_otel.privacy._identifiers import merged_windows, runs_of, sub_in_windows
 
 IpAddressHandling = Literal["truncate", "keep", "drop"]
 
@@ -24,15 +24,14 @@ _IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.[0-9])")
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])[0-9A-Fa-f:.]{2,45}+(?![\w:])")
 _DROPPED = "[REDACTED:ip address]"
 _LOOPBACK_IPV4 = "127."
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-# Shapes start with a literal ("0." and "h:"), which the regex engine finds
-# as fast as bytes.find does.
-_IPV4_SHAPE = re.compile(rb"0\.0{1,3}\.0{1,3}\.0")
-_IPV4_REACH = 16  # "255.255.255.255" around where its shape starts
-_HEX_TO_H = bytes.maketrans(b"0123456789abcdefABCDEF", b"h" * 22)
-# Four colons between hex groups; "::" is looked for apart, with find (an
-# alternation would lose the literal prefix and scan ten times slower).
-_IPV6_SHAPE = re.compile(rb"h:h{0,4}:h{0,4}:h{0,4}:")
+_IPV4_CHARS = "0123456789."
+_IPV4_BYTES = bytes.maketrans(_IPV4_CHARS.encode(), b"0" * len(_IPV4_CHARS))
+_IPV4_STR = str.maketrans(_IPV4_CHARS, "0" * len(_IPV4_CHARS))
+_SHORTEST_IPV4 = len("1.2.3.4")
+_IPV6_CHARS = "0123456789abcdefABCDEF:"
+_IPV6_BYTES = bytes.maketrans(_IPV6_CHARS.encode(), b"0" * len(_IPV6_CHARS))
+_IPV6_STR = str.maketrans(_IPV6_CHARS, "0" * len(_IPV6_CHARS))
+_SHORTEST_IPV6 = len("0:0:0:0:0:0:0:0")
 _IPV6_REACH = 46
 _IPV6_HOST_BITS = 80
 
@@ -41,34 +40,23 @@ def handle_ip_addresses(text: str, handling: IpAddressHandling) -> str:
     """``text`` with every IPv4 and IPv6 address truncated or dropped (``keep``: as it is)."""
     if handling == "keep":
         return text
-    # As in ._identifiers: the patterns run only in windows around the places
-    # where a search of the text's shape (in C) shows an address could be.
-    if text.count(".") >= 3:
-        windows = _windows(text, _DIGITS_TO_ZERO, _IPV4_SHAPE, _IPV4_REACH)
-        if windows:
-            replace = _truncated_ipv4 if handling == "truncate" else _dropped_ipv4
-            text = sub_in_windows(text, _IPV4, replace, windows)
-    if "::" in text or text.count(":") >= 4:
-        windows = _windows(text, _HEX_TO_H, _IPV6_SHAPE, _IPV6_REACH)
-        if windows:
-            replace = _truncated_ipv6 if handling == "truncate" else _dropped_ipv6
-            text = sub_in_windows(text, _IPV6_CANDIDATE, replace, windows)
+    # As in ._identifiers: an address is a run of digits and dots (7 or more),
+    # or of hex digits and colons (15 or more, or holding "::"), found in C;
+    # the patterns run only around those.
+    runs = runs_of(text, _IPV4_BYTES, _IPV4_STR, _SHORTEST_IPV4)
+    if runs:
+        replace = _truncated_ipv4 if handling == "truncate" else _dropped_ipv4
+        text = sub_in_windows(text, _IPV4, replace, merged_windows(runs, 1, 1, len(text)))
+    runs = runs_of(text, _IPV6_BYTES, _IPV6_STR, _SHORTEST_IPV6)
+    runs.extend((place, place + 2) for place in _double_colons(text))
+    if runs:
+        runs.sort()
+        replace = _truncated_ipv6 if handling == "truncate" else _dropped_ipv6
+        reach = _IPV6_REACH
+        text = sub_in_windows(
+            text, _IPV6_CANDIDATE, replace, merged_windows(runs, reach, reach, len(text))
+        )
     return text
-
-
-def _windows(
-    text: str, table: bytes, shape_pattern: re.Pattern[bytes], reach: int
-) -> list[tuple[int, int]]:
-    shape = text.encode("utf-8", "surrogatepass").translate(table)
-    if not text.isascii():
-        # Positions in the UTF-8 shape are not the text's: the whole text is the window.
-        found = shape_pattern.search(shape) or (table is _HEX_TO_H and "::" in text)
-        return [(0, len(text))] if found else []
-    places = [found.start() for found in shape_pattern.finditer(shape)]
-    if table is _HEX_TO_H:
-        places.extend(_double_colons(text))
-        places.sort()
-    return list(merged_windows(places, reach, len(text)))
 
 
 def _double_colons(text: str) -> list[int]:

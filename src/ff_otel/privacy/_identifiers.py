@@ -90,23 +90,32 @@ def _windows_shape(text: str, windows: Sequence[tuple[int, int]]) -> bytes:
 
 def _digit_runs(text: str) -> list[tuple[int, int]]:
     """Where runs of nine or more digits, spaces, dashes and dots lie in ``text``."""
+    return runs_of(text, _RUN_BYTES, _RUN_STR, _SHORTEST_RUN)
+
+
+def runs_of(
+    text: str, table: bytes, table_str: dict[int, int], length: int
+) -> list[tuple[int, int]]:
+    """Where runs of ``length`` or more characters that ``table`` maps to "0" lie in ``text``."""
     if text.isascii():
         # One byte per character, so positions agree; bytes map several
         # times faster than str does.
-        shape_bytes = text.encode().translate(_RUN_BYTES)
-        start = shape_bytes.find(b"0" * _SHORTEST_RUN)
-        return list(_runs(shape_bytes, start, _ZEROS_BYTES)) if start >= 0 else []
-    shape = text.translate(_RUN_STR)
-    start = shape.find("0" * _SHORTEST_RUN)
-    return list(_runs(shape, start, _ZEROS)) if start >= 0 else []
+        shape_bytes = text.encode().translate(table)
+        start = shape_bytes.find(b"0" * length)
+        return list(_runs(shape_bytes, start, length, _ZEROS_BYTES)) if start >= 0 else []
+    shape = text.translate(table_str)
+    start = shape.find("0" * length)
+    return list(_runs(shape, start, length, _ZEROS)) if start >= 0 else []
 
 
-def _runs(shape: AnyStr, start: int, zeros: re.Pattern[AnyStr]) -> Iterator[tuple[int, int]]:
-    """The runs of zeros in ``shape`` from ``start`` on that are long enough."""
-    needle = shape[start : start + _SHORTEST_RUN]
+def _runs(
+    shape: AnyStr, start: int, length: int, zeros: re.Pattern[AnyStr]
+) -> Iterator[tuple[int, int]]:
+    """The runs of zeros in ``shape`` from ``start`` on that are ``length`` or longer."""
+    needle = shape[start : start + length]
     while start >= 0:
         run = zeros.match(shape, start)
-        end = run.end() if run else start + _SHORTEST_RUN
+        end = run.end() if run else start + length
         yield start, end
         start = shape.find(needle, end)
 
@@ -143,9 +152,11 @@ def _redact_card_numbers(text: str, runs: Sequence[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def merged_windows(places: Sequence[int], reach: int, length: int) -> Iterator[tuple[int, int]]:
-    """Windows ``reach`` either side of sorted ``places``, overlapping ones merged."""
-    return _windows([(place, place) for place in places], reach, reach, length)
+def merged_windows(
+    spans: Sequence[tuple[int, int]], before: int, after: int, length: int
+) -> list[tuple[int, int]]:
+    """Windows from ``before`` ahead of to ``after`` past sorted ``spans``, overlaps merged."""
+    return list(_windows(spans, before, after, length))
 
 
 def sub_in_windows(

@@ -307,8 +307,8 @@ class Scrubber:
         if len(text) < _SHORTEST_FINDING:
             return text
         text = redact_value_patterns(text)
-        # handle_ip_addresses' own first test, here: most texts hold no address.
-        if text.count(".") >= 3 or "::" in text or text.count(":") >= 4:
+        # An address has three dots, or "::", or seven colons: most texts have none.
+        if text.count(".") >= 3 or "::" in text or text.count(":") >= 7:
             text = handle_ip_addresses(text, self._ip_addresses)
         for pattern in self._extra_values:
             text = pattern.sub("[REDACTED:matched pattern]", text)
