@@ -161,3 +161,9 @@ SPEC_FIELDS: dict[str, list[str]] = {
         "prevented_incidents",
     ],
 }
+
+EXTENSION_FIELDS: dict[str, list[str]] = {
+    # Documented in the README's Privacy section; after the spec's fields.
+    "FFAnalyticsPrivacyConfigDTO": ["ip_address_handling"],
+}
+"""Fields ff-otel adds to a spec DTO, in order, after the spec's own."""

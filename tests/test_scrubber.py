@@ -149,8 +149,154 @@ def test_extra_patterns_and_callback(pseudonymizer: Pseudonymizer) -> None:
         "bearer " * 30_000,
         "eyJ" + "a" * 200_000,
         "x=" * 100_000 + "?token=",
+        "1.2.3." * 40_000,  # address candidates everywhere
+        "ab:" * 60_000 + "::",
+        "DE89 " * 40_000,
+        "+1 415 " * 30_000,
+        "pass = '" * 30_000,
+        "postgres://a:" * 20_000 + "@",
     ],
 )
 def test_huge_hostile_values_finish(scrubber: Scrubber, hostile: str) -> None:
     scrubbed = scrubber.attributes({"payload": hostile})["payload"]
     assert isinstance(scrubbed, str)
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("ssn 123-45-6789 on file", "ssn [REDACTED:ssn] on file"),
+        ("/users/123-45-6789/orders", "/users/[REDACTED:ssn]/orders"),
+        ("WHERE ssn = '123-45-6789'", "WHERE ssn = '[REDACTED:ssn]'"),
+        ("key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED:aws access key] used"),
+        ("ASIAY34FZKBOKMUTVV7A", "[REDACTED:aws access key]"),
+        ("SET pass = 'hunter2' WHERE id = 1", "SET pass = '[REDACTED:password]' WHERE id = 1"),
+        (
+            "CREATE USER app WITH PASSWORD 'it''s'",
+            "CREATE USER app WITH PASSWORD '[REDACTED:password]'",
+        ),
+        ('ALTER USER app IDENTIFIED BY "pw"', "ALTER USER app IDENTIFIED BY '[REDACTED:password]'"),
+        ("postgres://app:hunter2@db:5432/x", "postgres://app:[REDACTED:password]@db:5432/x"),
+        ("IBAN DE89370400440532013000 paid", "IBAN [REDACTED:iban] paid"),
+        ("DE89 3704 0044 0532 0130 00 Thanks", "[REDACTED:iban] Thanks"),
+        ("GB82WEST12345698765432", "[REDACTED:iban]"),
+        ("call +1 415 555 2671 now", "call [REDACTED:phone number] now"),
+        ("+14155552671", "[REDACTED:phone number]"),
+        ("(415) 555-2671", "[REDACTED:phone number]"),
+        ("415.555.2671", "[REDACTED:phone number]"),
+        ("020 7946 0958", "[REDACTED:phone number]"),
+        ("030-12345678", "[REDACTED:phone number]"),
+        ("01 23 45 67 89", "[REDACTED:phone number]"),
+        (
+            "from 203.0.113.42 via 2001:db8:85a3::8a2e:370:7334",
+            "from 203.0.113.0 via 2001:db8:85a3::",
+        ),
+        ("card 4111 1111 1111 1111.", "card [REDACTED:card number]."),
+    ],
+)
+def test_identifiers_and_unlabelled_secrets_are_found_in_any_text(
+    scrubber: Scrubber, text: str, scrubbed: str
+) -> None:
+    assert scrubber.text(text) == scrubbed
+    assert scrubber.attributes({"note": text})["note"] == scrubbed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-01T12:00:00.123456+00:00",
+        "2026-03-01 12:00:00",
+        "01-02-2024 10:30",
+        "version 1.2.3",
+        "opentelemetry-sdk 1.27.0",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "8e456612-96de-7db5-989b-d675263eec0b",
+        "0af7651916cd43dd8448eb211c80319c",
+        "took 12345678 ms",
+        "1234.567 ms",
+        "order 1234567890",
+        "/v1/conversations/09712877/messages",
+        "DE89370400440532013001",  # an IBAN's shape with wrong check digits
+        "000-12-3456",  # an SSN's shape in a never-issued area
+        "x 12345 67890 y",
+        "at 10:30:00",
+        "std::string",
+        "127.0.0.1:4317",
+        "http://[::1]:8080/",
+        "bypass 'the cache'",
+    ],
+)
+def test_look_alikes_are_kept(scrubber: Scrubber, text: str) -> None:
+    assert scrubber.free_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("handling", "expected"),
+    [("truncate", "client 203.0.113.0"), ("drop", "client [REDACTED:ip address]"), ("keep", None)],
+)
+def test_ip_address_handling(
+    pseudonymizer: Pseudonymizer, handling: str, expected: str | None
+) -> None:
+    scrubber = Scrubber(pseudonymizer, ip_addresses=handling)  # type: ignore[arg-type]
+    text = "client 203.0.113.42"
+    assert scrubber.free_text(text) == (expected or text)
+    header = scrubber.attributes({"http.request.header.x-forwarded-for": (text,)})
+    assert header["http.request.header.x-forwarded-for"] == [expected or text]
+
+
+def test_only_code_locations_are_left_alone(
+    scrubber: Scrubber, pseudonymizer: Pseudonymizer
+) -> None:
+    attributes = {
+        "code.function": "login",
+        "code.namespace": "app.auth",
+        "code.filepath": "/srv/app/auth.py",
+        "code.lineno": 12,
+        "code.arg.password": "hunter2",
+        "code.arg.user_id": "alice",
+        "code.arg.note": "mail alice@example.com",
+    }
+    assert scrubber.attributes(attributes) == {
+        **attributes,
+        "code.arg.password": "[REDACTED:sensitive key]",
+        "code.arg.user_id": pseudonymizer.user("alice"),
+        "code.arg.note": "mail [REDACTED:email]",
+    }
+
+
+def test_exception_messages_and_stack_traces_are_free_text(
+    scrubber: Scrubber, pseudonymizer: Pseudonymizer
+) -> None:
+    pseudonym = pseudonymizer.user("alice-42")
+    stack = (
+        'File "app.py", line 3, in login\n    check(password="hunter2")\nValueError: no alice-42'
+    )
+    scrubbed = scrubber.attributes(
+        {"exception.message": "no alice-42", "exception.stacktrace": stack}
+    )
+    assert scrubbed["exception.message"] == f"no {pseudonym}"
+    assert "hunter2" not in scrubbed["exception.stacktrace"]
+    assert scrubbed["exception.stacktrace"].endswith(f"ValueError: no {pseudonym}")
+
+
+def test_compliance_records_name_subjects_by_reference(
+    scrubber: Scrubber, pseudonymizer: Pseudonymizer
+) -> None:
+    subjects = scrubber.for_compliance()
+    reference = pseudonymizer.subject("alice-42")
+    assert reference.startswith("subject:") and pseudonymizer.user("alice-42") not in reference
+    # The raw id, its pseudonym and an identifier key all become the same reference.
+    details = subjects.body(
+        {
+            "username": "alice-42",
+            "note": "locked alice-42",
+            "user_hash": pseudonymizer.user("alice-42"),
+        }
+    )
+    assert details == {"username": reference, "note": f"locked {reference}", "user_hash": reference}
+    for role in ("system", "admin", "ff-otel", "system:root", "role:support"):
+        assert subjects.actor(role) == role
+    assert subjects.actor("alice-42") == reference
+    assert subjects.resource("user:alice-42") == f"user:{reference}"
+    assert subjects.resource("customers/alice-42") == f"customers/{reference}"
+    assert subjects.resource("vault/hash_key") == "vault/hash_key"

@@ -80,6 +80,7 @@ def privacy_tools(
         pseudonymizer,
         exclude_sensitive_content=privacy.exclude_sensitive_content,
         pseudonymize_identifiers=privacy.hash_user_identifiers,
+        ip_addresses=privacy.ip_address_handling,
         options=scrubbing,
     )
     return pseudonymizer, scrubber

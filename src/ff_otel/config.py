@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -85,6 +85,10 @@ class FFAnalyticsPrivacyConfigDTO(_ConfigModel):
     enable_external_analytics: bool = False
     allowed_external_services: list[str] = Field(default_factory=list)
     data_export_restrictions: list[str] = Field(default_factory=list)
+    # ff-otel's own, after the spec's fields:
+    ip_address_handling: Literal["truncate", "keep", "drop"] = "truncate"
+    """IP addresses in client-address attributes and free text: ``truncate`` zeroes the
+    last IPv4 octet and the last 80 IPv6 bits, ``drop`` redacts them, ``keep`` keeps them."""
 
     @field_validator("allowed_external_services")
     @classmethod

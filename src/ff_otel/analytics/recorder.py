@@ -141,7 +141,8 @@ class UserEventRecorder:
             attributes={
                 "user.hash": stored_user,
                 "session.id": session,
-                "ff.event.type": event_type,
+                # Scrubbed like free text: rollups count events by type.
+                "ff.event.type": self.scrubber.free_text(event_type),
             },
         )
         return True

@@ -22,12 +22,15 @@ from ff_otel.store.layout import StoreLayout
 def audit(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> bool:
     """Append a record to the hash-chained audit trail; True when it is in the file.
 
-    ``details`` are scrubbed like every attribute. False when ff-otel is not
-    configured, or when the record could not be written now (a full disk): it
-    then waits in the compliance spool and is chained and written as soon as
-    the disk accepts it (see :mod:`ff_otel.compliance.spool`). It never raises
-    for the disk or the details; raises ``ValueError`` when ``actor``,
-    ``action`` or ``resource`` is not a non-empty string.
+    ``details`` are scrubbed like every attribute, except that users are named
+    by subject references (:mod:`ff_otel.privacy.subjects`), as are a person
+    ``actor`` (roles and system actors stay) and a user-like ``resource``.
+    False when ff-otel is not configured, or when the record could not be
+    written now (a full disk): it then waits in the compliance spool and is
+    chained and written as soon as the disk accepts it (see
+    :mod:`ff_otel.compliance.spool`). It never raises for the disk or the
+    details; raises ``ValueError`` when ``actor``, ``action`` or ``resource``
+    is not a non-empty string.
     """
     for name, value in (("actor", actor), ("action", action), ("resource", resource)):
         if not isinstance(value, str) or not value:
@@ -38,8 +41,10 @@ def audit(actor: str, action: str, resource: str, outcome: str = "success", **de
     if handle is None or handle.scrubber is None:
         return False
     try:
-        scrubbed = handle.scrubber.body(bounded_details(details, handle.settings.limits), "details")
+        subjects = handle.scrubber.for_compliance()
+        scrubbed = subjects.body(bounded_details(details, handle.settings.limits), "details")
         trail = trail_for(handle.layout, handle.settings.service_name)
+        actor, resource = subjects.actor(actor), subjects.resource(resource)
     except Exception as exc:
         return write_fault("audit", exc)
     return audit_record(trail, actor, action, resource, outcome, scrubbed)

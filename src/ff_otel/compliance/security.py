@@ -1,10 +1,11 @@
 """Security events: auth failures, permission denials, suspicious input.
 
 ``record_security_event`` appends to ``compliance/security_events.jsonl`` with
-its details scrubbed like every other attribute. The collector counts each
-interval's events by type, so alert rules can watch ``metric:security.<type>``
-(the built-in ``auth_failure_burst`` fires on 10 or more ``auth_failure`` events
-in an interval).
+its details scrubbed like every other attribute, users named by subject
+references (:mod:`ff_otel.privacy.subjects`), so erasure leaves nothing here.
+The collector counts each interval's events by type, so alert rules can watch
+``metric:security.<type>`` (the built-in ``auth_failure_burst`` fires on 10 or
+more ``auth_failure`` events in an interval).
 """
 
 from __future__ import annotations
@@ -35,14 +36,13 @@ def record_security_event(event_type: str, severity: str = "warning", **details:
     if handle is None or handle.scrubber is None:
         return False
     try:
+        subjects = handle.scrubber.for_compliance()
         record = {
             "timestamp": _clock.now_iso(),
-            "event_type": event_type,
+            "event_type": subjects.free_text(event_type),
             "severity": severity,
             "service": handle.settings.service_name,
-            "details": handle.scrubber.body(
-                bounded_details(details, handle.settings.limits), "details"
-            ),
+            "details": subjects.body(bounded_details(details, handle.settings.limits), "details"),
         }
     except Exception as exc:
         return write_fault("record_security_event", exc)

@@ -54,7 +54,11 @@ def scrub_span(span: ReadableSpan, scrubber: Scrubber) -> ReadableSpan:
         resource=span.resource,
         attributes=scrubber.attributes(span.attributes or {}),
         events=[
-            Event(event.name, scrubber.attributes(event.attributes or {}), event.timestamp)
+            Event(
+                scrubber.free_text(event.name),
+                scrubber.attributes(event.attributes or {}),
+                event.timestamp,
+            )
             for event in span.events
         ],
         links=span.links,

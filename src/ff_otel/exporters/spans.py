@@ -189,9 +189,11 @@ def span_records(spans: Sequence[ReadableSpan], scrubber: Scrubber) -> list[Span
                 "attributes": attributes,
                 "events": [
                     {
-                        "name": event.name,
+                        "name": scrubber.free_text(event.name),
                         "timestamp": iso(event.timestamp),
-                        "attributes": _event_attributes(event.attributes, scrubber),
+                        "attributes": scrubber.attributes_in_place(
+                            attributes_dict(event.attributes)
+                        ),
                     }
                     for event in events
                 ]
@@ -246,12 +248,3 @@ def _stored_attributes_and_events(span: ReadableSpan) -> tuple[Attributes, Seque
         # inside answers both natively (and the list itself still would).
         events = getattr(events, "_dq", events)
     return span._attributes, events
-
-
-def _event_attributes(attributes: Attributes, scrubber: Scrubber) -> dict[str, Any]:
-    scrubbed = scrubber.attributes_in_place(attributes_dict(attributes))
-    message = scrubbed.get("exception.message")
-    if isinstance(message, str):
-        # Exception messages are prose that often names the user concerned.
-        scrubbed["exception.message"] = scrubber.free_text(message)
-    return scrubbed

@@ -1,5 +1,9 @@
 """Secrets wherever they appear: emails, card numbers, bearer tokens, JWTs, secret parameters.
 
+Also AWS access key ids, passwords written in SQL (``pass = '...'``,
+``PASSWORD '...'``, ``IDENTIFIED BY '...'``) or in a URL's userinfo
+(``postgres://app:...@db``); card numbers and identifiers are :mod:`._identifiers`'.
+
 Every pattern is linear in the length of the text (a possessive or bounded
 form), and each is tried only where a cheap ``in`` or ``str.find`` test shows
 a match could start, so an 8 KB attribute cannot stall an exporter.
@@ -8,18 +12,27 @@ a match could start, so an 8 KB attribute cannot stall an exporter.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import AnyStr
+
+from ff_otel.privacy._identifiers import redact_numbers
 
 _EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
 _BEARER = re.compile(r"\bbearer\s++[A-Za-z0-9\-._~+/]++=*+", re.IGNORECASE)
 _JWT = re.compile(r"\beyJ[\w-]++\.[\w-]++(?:\.[\w-]*+)?")
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*+")
 _SECRET_ASSIGNMENT = re.compile(
     r"((?<![\w-])(?:(?:access|refresh|id)_)?(?:token|api[_-]?key|key|password|passwd|pwd|secret|"
     r"client_secret|sig|signature|auth)=)[^&#\s,;]++",
     re.IGNORECASE,
 )
+# A quoted value after a password word, as SQL writes it; '' is SQL's escaped quote.
+_QUOTED_PASSWORD = re.compile(
+    r"((?<![A-Za-z0-9])(?:pass(?:word|wd)?|pwd|secret|identified\s++by)\s*+=?\s*+)"
+    r"(?:'(?:[^']|'')*+'|\"[^\"]*+\")",
+    re.IGNORECASE,
+)
+_QUOTED_PASSWORD_WORDS = ("pass", "pwd", "secret", "identified")
+# scheme://user:password@host: the password goes, the user and host stay.
+_URL_USERINFO = re.compile(r"(//[^/?#@\s:]*+:)[^/?#@\s]++(?=@)")
+_AWS_ACCESS_KEY = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
 # Every match of _SECRET_ASSIGNMENT ends in one of these keywords and "=":
 # this finds the "=" in C (a literal prefix) and looks behind it, with the
 # same case-insensitivity, so it is a cheap and exact test for a possible match.
@@ -33,21 +46,14 @@ _MAY_ASSIGN_SECRET = re.compile(
 # can start, found by str.find (the "@" of an email, "eyJ" of a JWT, "bearer").
 # The local part of an email is found backwards from its "@", in reverse.
 _EMAIL_LOCAL_REVERSED = re.compile(r"[\w.+%-]*+")
-# Card numbers: mapping digits, spaces and dashes to "0" turns every possible
-# card into a run of 13 or more "0"s, which str.find locates in C; only those
-# regions are then examined by the (slower, Unicode-aware) digit patterns.
-# ASCII text (nearly all of it) is mapped as bytes: several times faster.
-_CARD_CHARS = str.maketrans("123456789 -", "00000000000")
-_CARD_BYTES = bytes.maketrans(b"123456789 -", b"00000000000")
-_CARD_RUN = "0" * 13
-_CARD_RUN_BYTES = b"0" * 13
-_ZEROS = re.compile("0+")
-_ZEROS_BYTES = re.compile(b"0+")
 
 
 def redact_value_patterns(text: str) -> str:
-    """``text`` with emails, bearer tokens, JWTs, secret parameters and card numbers replaced."""
+    """``text`` with every secret and identifier this module knows replaced."""
     if "@" in text:
+        if "://" in text:
+            # Before emails: "app:pw@db.example.com" also reads as an email.
+            text = _URL_USERINFO.sub(r"\1[REDACTED:password]", text)
         text = _redact_emails(text)
     if "%40" in text:
         # "@" percent-encoded, as clients and forms send it in a query string:
@@ -62,7 +68,11 @@ def redact_value_patterns(text: str) -> str:
         text = _redact_at(text, _JWT, "eyJ", "[REDACTED:jwt]")
     if "=" in text and _MAY_ASSIGN_SECRET.search(text):
         text = _SECRET_ASSIGNMENT.sub(r"\1[REDACTED:secret parameter]", text)
-    return _redact_card_numbers(text)
+    if ("'" in text or '"' in text) and any(w in text.lower() for w in _QUOTED_PASSWORD_WORDS):
+        text = _QUOTED_PASSWORD.sub(r"\1'[REDACTED:password]'", text)
+    if "AKIA" in text or "ASIA" in text:
+        text = _AWS_ACCESS_KEY.sub("[REDACTED:aws access key]", text)
+    return redact_numbers(text)
 
 
 def _redact_emails(text: str) -> str:
@@ -126,62 +136,3 @@ def _redact_at(
         return text
     pieces.append(text[done:])
     return "".join(pieces)
-
-
-def _redact_card_numbers(text: str) -> str:
-    # Card numbers are digit runs (single spaces or dashes allowed between
-    # digits) of 13 to 19 digits that pass the Luhn check.
-    if text.isascii():
-        # One byte per character, so positions agree; bytes map several
-        # times faster than str does.
-        shape_bytes = text.encode().translate(_CARD_BYTES)
-        start = shape_bytes.find(_CARD_RUN_BYTES)
-        if start < 0:
-            return text
-        regions = _runs(shape_bytes, start, _CARD_RUN_BYTES, _ZEROS_BYTES)
-    else:
-        shape = text.translate(_CARD_CHARS)
-        start = shape.find(_CARD_RUN)
-        if start < 0:
-            return text
-        regions = _runs(shape, start, _CARD_RUN, _ZEROS)
-    pieces: list[str] = []
-    done = 0
-    for start, end in regions:
-        pieces.append(text[done:start])
-        pieces.append(_DIGIT_RUN.sub(_card_or_digits, text[start:end]))
-        done = end
-    pieces.append(text[done:])
-    return "".join(pieces)
-
-
-def _runs(
-    shape: AnyStr, start: int, card_run: AnyStr, zeros: re.Pattern[AnyStr]
-) -> Iterator[tuple[int, int]]:
-    """Where runs of 13 or more zeros lie in ``shape``, the first starting at ``start``."""
-    while start >= 0:
-        run = zeros.match(shape, start)
-        end = run.end() if run else start + len(card_run)
-        yield start, end
-        start = shape.find(card_run, end)
-
-
-def _card_or_digits(match: re.Match[str]) -> str:
-    run = match.group()
-    if len(run) < 13:
-        return run
-    digits = [int(c) for c in run if c != " " and c != "-"]
-    if 13 <= len(digits) <= 19 and _luhn_valid(digits):
-        return "[REDACTED:card number]"
-    return run
-
-
-def _luhn_valid(digits: list[int]) -> bool:
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0

@@ -5,8 +5,10 @@ lines: under the file's append lock, into a temporary file that is fsynced and
 renamed over the original, so a reader sees the old file or the new one, and a
 writer waiting on the lock appends to the new one. Rotated and compressed
 segments are rewritten the same way. The compliance trail (audit, privacy and
-security events) never holds pseudonyms, only purpose-bound references, so it
-is left as it is: the record that an erasure happened must outlive the data.
+security events) never holds pseudonyms, only purpose-bound references
+(consent, erasure and subject references: :mod:`ff_otel.privacy.subjects`), so
+it is left as it is: the record that an erasure happened must outlive the data,
+and the hash-chained audit trail keeps verifying.
 
 So that the collector's stream tails need not read a rewritten file again from
 the start, each rewrite leaves a small map of the byte ranges it removed
@@ -63,11 +65,14 @@ def erase_lines(layout: StoreLayout, needle: bytes) -> tuple[int, list[str]]:
 
 
 def _without(value: Any, user: str) -> Any:
-    # Rollups hold users in sets (JSON lists): the user leaves every one of them.
+    # Rollups hold users in sets (JSON lists), and counts under keys that were
+    # scrubbed text (an event type naming the user): every one naming the user goes.
     if isinstance(value, dict):
-        return {key: _without(item, user) for key, item in value.items() if key != user}
+        return {key: _without(item, user) for key, item in value.items() if user not in key}
     if isinstance(value, list):
-        return [_without(item, user) for item in value if item != user]
+        return [
+            _without(item, user) for item in value if not (isinstance(item, str) and user in item)
+        ]
     return value
 
 

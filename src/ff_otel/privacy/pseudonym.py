@@ -20,7 +20,9 @@ from hashlib import sha256
 
 USER_PREFIX = "u_"
 SESSION_PREFIX = "s_"
+SUBJECT_PREFIX = "subject:"
 PSEUDONYM = re.compile(r"[us]_[0-9a-f]{32}")
+SUBJECT_REFERENCE = re.compile(r"subject:[0-9a-f]{32}")
 _KNOWN_LIMIT = 100_000
 _MIN_KNOWN_LENGTH = 4
 
@@ -58,6 +60,15 @@ class Pseudonymizer:
         if cached is None:
             cached = self._cache(key, self._digest(purpose, user_id))
         return cached
+
+    def subject(self, user_id: str) -> str:
+        """The reference compliance records name the user by (idempotent, like the pseudonym).
+
+        Derived from the pseudonym, so a user id and its pseudonym get the same reference.
+        """
+        if user_id.startswith(SUBJECT_PREFIX) and SUBJECT_REFERENCE.fullmatch(user_id):
+            return user_id
+        return SUBJECT_PREFIX + self.reference("subject", self.user(user_id))
 
     def _pseudonym(self, prefix: str, raw: str) -> str:
         # The same ids come back again and again (a user's every event, a

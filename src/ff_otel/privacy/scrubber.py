@@ -12,13 +12,23 @@ once per distinct key and cached):
 - a *content* key (``content``, ``body``, ``text``, ``prompt``, ``completion``,
   ``transcript``) when ``exclude_sensitive_content`` is on: dropped to
   ``[REDACTED:content excluded]``;
+- a *free text* key (``exception.message``, ``exception.stacktrace``): scrubbed
+  as free text, below;
 - any other string has emails, card numbers (Luhn-checked), bearer tokens,
-  JWTs, secret assignments (``password=...``, ``?token=...``) and
-  ``extra_value_patterns`` matches replaced in place, the rest kept.
+  JWTs, secret assignments (``password=...``, ``?token=...``), passwords in SQL
+  and URLs, AWS access key ids, US SSNs, IBANs (mod-97 checked), phone numbers
+  and ``extra_value_patterns`` matches replaced in place, and IP addresses
+  truncated (``client.address``, ``X-Forwarded-For`` and any other value; or
+  kept, or dropped: ``ip_addresses``), the rest kept.
 
-Free text (log bodies, span names, status and exception messages, user event
-data) also has secrets written as labels (``password: ...``) redacted and the
-raw user ids this process has pseudonymised replaced by their pseudonyms.
+Only the ``code.*`` keys that say where code is (function, file, line,
+namespace, column) are left alone; ``code.arg.<name>`` values are judged by
+their name like any attribute.
+
+Free text (log bodies, span and span event names, status and exception
+messages and stack traces, user event data) also has secrets written as
+labels (``password: ...``) redacted and the raw user ids this process has
+pseudonymised replaced by their pseudonyms.
 That look-up splits the text into words, so it is kept to the places where ids
 turn up in prose; attribute values rely on their keys.
 
@@ -34,10 +44,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ff_otel.privacy._addresses import IpAddressHandling, handle_ip_addresses
 from ff_otel.privacy._value_patterns import redact_value_patterns
 from ff_otel.privacy.pseudonym import Pseudonymizer
+
+if TYPE_CHECKING:
+    from ff_otel.privacy.subjects import SubjectScrubber
 
 _SENSITIVE_KEY = (
     r"passw(?:or)?d|\bpwd\b|secret|token(?!s|iz|_?count)|api[._ -]?key|auth(?!or(?!i[sz]))|"
@@ -56,8 +70,22 @@ _CONTENT_KEY = re.compile(
     r"(?:^|[._])(?:content|body|text|prompt|prompts|completion|completions|transcript)$",
     re.IGNORECASE,
 )
+_FREE_TEXT_KEYS = frozenset({"exception.message", "exception.stacktrace", "code.stacktrace"})
+# The code.* semantic-convention keys that locate code (old and new names).
 _SAFE_KEYS = frozenset(
-    {"ff.component", "code.function.name", "code.file.path", "code.line.number", "user.hash"}
+    {
+        "ff.component",
+        "user.hash",
+        "code.function",
+        "code.function.name",
+        "code.filepath",
+        "code.file.path",
+        "code.lineno",
+        "code.line.number",
+        "code.namespace",
+        "code.column",
+        "code.column.number",
+    }
 )
 
 # "password: hunter2" in prose; only looked for in free text, after a cheap test.
@@ -72,7 +100,7 @@ _SHORTEST_FINDING = 6  # "a@b.co", "?key=x": nothing shorter can hold a finding
 _CACHED_LENGTH = 64
 _CACHE_LIMIT = 4096
 
-_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE = range(6)
+_NORMAL, _SENSITIVE, _USER, _SESSION, _CONTENT, _SAFE, _FREE = range(7)
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
@@ -111,14 +139,21 @@ class Scrubber:
         *,
         exclude_sensitive_content: bool = True,
         pseudonymize_identifiers: bool = True,
+        ip_addresses: IpAddressHandling = "truncate",
         options: ScrubbingOptions | None = None,
     ) -> None:
         options = options or ScrubbingOptions()
+        self._options = options
+        self._ip_addresses: IpAddressHandling = ip_addresses
+        self._pseudonymize_setting = pseudonymize_identifiers
+        self._compliance: SubjectScrubber | None = None
         self._pseudonymizer = pseudonymizer
         self._exclude_content = exclude_sensitive_content
         self._pseudonymize = pseudonymize_identifiers and pseudonymizer is not None
         # Bound once: a user.id is on most spans (only called when _pseudonymize).
-        self._user: Callable[[str], str] = pseudonymizer.user if pseudonymizer else self.text
+        self._user: Callable[[str], str] = (
+            self._naming(pseudonymizer) if pseudonymizer else self.text
+        )
         self._callback = options.callback
         patterns = [_SENSITIVE_KEY, *options.extra_patterns]
         self._sensitive_key = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
@@ -127,6 +162,29 @@ class Scrubber:
         self._plans: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
         self._short: dict[str, str] = {}
         self._free: dict[str, tuple[int, str]] = {}
+
+    @staticmethod
+    def _naming(pseudonymizer: Pseudonymizer) -> Callable[[str], str]:
+        """What a user identifier becomes: its pseudonym."""
+        return pseudonymizer.user
+
+    def for_compliance(self) -> SubjectScrubber:
+        """This scrubber's twin for compliance records: users named by subject references.
+
+        See :class:`~ff_otel.privacy.subjects.SubjectScrubber`.
+        """
+        if self._compliance is None:
+            # subjects builds on this module.
+            from ff_otel.privacy.subjects import SubjectScrubber
+
+            self._compliance = SubjectScrubber(
+                self._pseudonymizer,
+                exclude_sensitive_content=self._exclude_content,
+                pseudonymize_identifiers=self._pseudonymize_setting,
+                ip_addresses=self._ip_addresses,
+                options=self._options,
+            )
+        return self._compliance
 
     def attributes(
         self, attributes: Mapping[str, Any], where: str = "attributes"
@@ -249,6 +307,9 @@ class Scrubber:
         if len(text) < _SHORTEST_FINDING:
             return text
         text = redact_value_patterns(text)
+        # An address has three dots, or "::", or seven colons: most texts have none.
+        if text.count(".") >= 3 or "::" in text or text.count(":") >= 7:
+            text = handle_ip_addresses(text, self._ip_addresses)
         for pattern in self._extra_values:
             text = pattern.sub("[REDACTED:matched pattern]", text)
         return text
@@ -276,7 +337,7 @@ class Scrubber:
                 words.update([word.strip(_PUNCTUATION) for word in words])
             present = list(known.keys() & words)
         for raw in present:
-            text = re.sub(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", known[raw], text)
+            text = re.sub(rf"(?<![\w.@+-]){re.escape(raw)}(?![\w.@+-])", self._user(raw), text)
         return text
 
     def _value(self, value: Any, where: str, key: str) -> Any:
@@ -289,13 +350,20 @@ class Scrubber:
         return value
 
     def _by_kind(self, kind: int, value: Any, where: str, key: str) -> Any:
+        if kind == _FREE:
+            free_text = self.free_text
+            if isinstance(value, str):
+                return free_text(value)
+            if isinstance(value, (list, tuple)):
+                return [free_text(item) if isinstance(item, str) else item for item in value]
+            return self._value(value, where, key)
         if kind in (_USER, _SESSION):
             if not self._pseudonymize or value is None:
                 return value if not isinstance(value, str) else self.text(value)
             assert self._pseudonymizer is not None
             as_text = str(value)
             if kind == _USER:
-                return self._pseudonymizer.user(as_text)
+                return self._user(as_text)
             return self._pseudonymizer.session(as_text)
         reason = "sensitive key" if kind == _SENSITIVE else "content excluded"
         return self._redact(value, where, key, reason)
@@ -308,8 +376,10 @@ class Scrubber:
         return f"[REDACTED:{reason}]"
 
     def _kind_of(self, key: str) -> int:
-        if key in _SAFE_KEYS or key.startswith("code."):
+        if key in _SAFE_KEYS:
             return _SAFE
+        if key in _FREE_TEXT_KEYS:
+            return _FREE
         if _SESSION_KEY.search(key):
             return _SESSION
         if _USER_KEY.search(key):
