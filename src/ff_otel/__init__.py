@@ -49,6 +49,7 @@ from ff_otel.query import query
 from ff_otel.reporting import generate_report
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
+from ff_otel.sql import QueryError, sql, sql_arrow
 from ff_otel.store import ReadStats, StoreError, StoreLayout, read_records
 from ff_otel.tracing import instrument, span
 from ff_otel.users import (
@@ -86,6 +87,7 @@ __all__ = [
     "FlatfileMetricExporter",
     "FlatfileSpanExporter",
     "MonitoringProtocol",
+    "QueryError",
     "ReadStats",
     "ReplayReport",
     "ScrubMatch",
@@ -117,6 +119,8 @@ __all__ = [
     "shutdown",
     "silence_alerts",
     "span",
+    "sql",
+    "sql_arrow",
     "up_down_counter",
     "verify_audit_trail",
 ]

@@ -46,6 +46,8 @@ class FFOtelSettings(BaseModel):
     otlp_endpoint: str | None = None
     system_metrics: bool = True
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
+    sql_memory_limit_mb: int = Field(default=256, ge=32)
+    sql_threads: int = Field(default=2, ge=1)
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
@@ -138,6 +140,12 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         out["otlp_endpoint"] = endpoint
     if env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES in environ:
         out["session_idle_timeout_minutes"] = environ[env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES]
+    for variable, name in (
+        (env.FF_OTEL_SQL_MEMORY_LIMIT_MB, "sql_memory_limit_mb"),
+        (env.FF_OTEL_SQL_THREADS, "sql_threads"),
+    ):
+        if variable in environ:
+            out[name] = environ[variable]
     if env.FF_OTEL_SYSTEM_METRICS in environ:
         out["system_metrics"] = _parse_bool(env.FF_OTEL_SYSTEM_METRICS, environ)
     if env.FF_OTEL_LOGGING in environ:
