@@ -1,11 +1,10 @@
 """The logical views rendered as DuckDB SQL over the store's files.
 
-Each view is the union of its stream's compacted Parquet segments
-(``<name>.<stamp>.parquet``) and every JSONL file the reader reads (the live
-file, rotated ``.jsonl`` segments and ``.jsonl.gz`` segments). A JSONL segment
-whose Parquet twin exists is left out: compaction renames the Parquet into
-place before it removes the JSONL, so a listing taken at any moment names
-every record exactly once.
+Each view is the union of the files the one reader reads for its stream
+(``ff_otel.store.reader.segment_paths``): compacted Parquet segments
+(``<name>.<stamp>.parquet``), rotated ``.jsonl`` and ``.jsonl.gz`` segments
+and the live file; a JSONL segment whose Parquet twin exists is left out, so
+each record is read exactly once (see :mod:`ff_otel.sql.compaction`).
 
 JSONL is read with DuckDB's ``read_json`` (newline-delimited, explicit
 columns, ``ignore_errors``) for views whose columns are complete, and with
@@ -76,20 +75,13 @@ class StreamFiles:
     jsonl: tuple[Path, ...]
 
 
-def parquet_twin(segment: Path) -> Path:
-    """The Parquet segment a rotated JSONL segment compacts into."""
-    name = segment.name.removesuffix(".gz").removesuffix(".jsonl")
-    return segment.with_name(name + ".parquet")
-
-
 def stream_files(analytics_path: Path, view: View) -> StreamFiles:
-    """List the stream's files; Parquet first, so a JSONL segment already compacted is skipped."""
-    stream = analytics_path / view.stream
-    stem = stream.name.removesuffix(".jsonl")
-    parquet = tuple(sorted(stream.parent.glob(f"{stem}.*.parquet")))
-    compacted = set(parquet)
-    jsonl = tuple(p for p in segment_paths(stream) if parquet_twin(p) not in compacted)
-    return StreamFiles(parquet, jsonl)
+    """The stream's files now, as the one reader lists them (a compacted JSONL left out)."""
+    segments = segment_paths(analytics_path / view.stream)
+    return StreamFiles(
+        tuple(p for p in segments if p.name.endswith(".parquet")),
+        tuple(p for p in segments if not p.name.endswith(".parquet")),
+    )
 
 
 def all_columns(view: View) -> list[tuple[str, str]]:
@@ -128,24 +120,31 @@ def skipped_lines_sql(files: Sequence[Path]) -> str:
 def _union(view: View, files: StreamFiles) -> str:
     parts = []
     if files.parquet:
-        names = ", ".join(quote_identifier(column.name) for column in view.columns)
+        # Parquet keeps maps as their JSON text (lossless); the view casts them like JSONL.
+        names = ", ".join(
+            f"{_typed(quote_identifier(column.name), column)} AS {quote_identifier(column.name)}"
+            if column.type == "map"
+            else quote_identifier(column.name)
+            for column in view.columns
+        )
         parts.append(
             f"SELECT {names} FROM read_parquet({_file_list(files.parquet)}, union_by_name=true)"
         )
     if files.jsonl:
-        parts.append(_jsonl(view, files.jsonl))
+        parts.append(jsonl_select(view, files.jsonl))
     if not parts:
         return _empty(view)
     return " UNION ALL ".join(parts)
 
 
-def _jsonl(view: View, files: Sequence[Path]) -> str:
+def jsonl_select(view: View, files: Sequence[Path], *, for_storage: bool = False) -> str:
+    """The typed rows of JSONL ``files``; ``for_storage`` keeps maps as JSON (for Parquet)."""
     if view.complete:
         raw = ", ".join(
             f"{quote_literal(column.source_key)}: '{_raw_type(column)}'" for column in view.columns
         )
         projection = ", ".join(
-            f"{_typed(quote_identifier(column.source_key), column)} AS "
+            f"{_typed(quote_identifier(column.source_key), column, for_storage)} AS "
             f"{quote_identifier(column.name)}"
             for column in view.columns
         )
@@ -155,7 +154,8 @@ def _jsonl(view: View, files: Sequence[Path]) -> str:
             f"columns={{{raw}}}) WHERE {quote_identifier('timestamp')} IS NOT NULL"
         )
     projection = ", ".join(
-        f"{_typed(_extract('json', column), column)} AS {quote_identifier(column.name)}"
+        f"{_typed(_extract('json', column), column, for_storage)} AS "
+        f"{quote_identifier(column.name)}"
         for column in view.columns
     )
     return (
@@ -180,8 +180,8 @@ def _raw_type(column: Column) -> str:
     return "JSON" if column.type in ("map", "json") else "VARCHAR"
 
 
-def _typed(expression: str, column: Column) -> str:
-    if column.type in ("text", "json"):
+def _typed(expression: str, column: Column, for_storage: bool = False) -> str:
+    if column.type in ("text", "json") or (for_storage and column.type == "map"):
         return expression
     return DUCKDB.try_cast(expression, column.type)
 
