@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/bi.py
+	$(BIN)/python benchmarks/sql.py
 	$(BIN)/python benchmarks/otlp_outage.py
 	$(BIN)/python benchmarks/dashboard.py
 

@@ -49,6 +49,7 @@ from ff_otel.query import query
 from ff_otel.reporting import generate_report
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
+from ff_otel.sql import QueryError, sql, sql_arrow
 from ff_otel.store import ReadStats, RecordLimits, StoreError, StoreLayout, read_records
 from ff_otel.tracing import instrument, span
 from ff_otel.users import (
@@ -89,6 +90,7 @@ __all__ = [
     "FlatfileMetricExporter",
     "FlatfileSpanExporter",
     "MonitoringProtocol",
+    "QueryError",
     "ReadStats",
     "RecordLimits",
     "ReplayReport",
@@ -121,6 +123,8 @@ __all__ = [
     "shutdown",
     "silence_alerts",
     "span",
+    "sql",
+    "sql_arrow",
     "up_down_counter",
     "verify_audit_trail",
 ]

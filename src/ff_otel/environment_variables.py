@@ -30,6 +30,12 @@ FF_OTEL_LOGGING_LEVEL = "FF_OTEL_LOGGING_LEVEL"
 FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES = "FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES"
 """Minutes without an event after which a user session counts as ended (default 30)."""
 
+FF_OTEL_SQL_MEMORY_LIMIT_MB = "FF_OTEL_SQL_MEMORY_LIMIT_MB"
+"""Memory limit of the embedded SQL engine in MiB (default 256); larger work spills to disk."""
+
+FF_OTEL_SQL_THREADS = "FF_OTEL_SQL_THREADS"
+"""Threads the embedded SQL engine may use (default 2)."""
+
 FF_OTEL_HASH_KEY = "FF_OTEL_HASH_KEY"
 """Key for user and session pseudonyms (hex or text); else the store keeps one in .hash_key."""
 

@@ -76,6 +76,8 @@ class FFOtelSettings(BaseModel):
     """Send the audit chain's head to the collector with every append (needs ``otlp_endpoint``)."""
     system_metrics: bool = True
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
+    sql_memory_limit_mb: int = Field(default=256, ge=32)
+    sql_threads: int = Field(default=2, ge=1)
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
@@ -182,6 +184,12 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         out["audit_anchor_to_otlp"] = _parse_bool(env.FF_OTEL_AUDIT_ANCHOR_TO_OTLP, environ)
     if env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES in environ:
         out["session_idle_timeout_minutes"] = environ[env.FF_OTEL_SESSION_IDLE_TIMEOUT_MINUTES]
+    for variable, name in (
+        (env.FF_OTEL_SQL_MEMORY_LIMIT_MB, "sql_memory_limit_mb"),
+        (env.FF_OTEL_SQL_THREADS, "sql_threads"),
+    ):
+        if variable in environ:
+            out[name] = environ[variable]
     if env.FF_OTEL_SYSTEM_METRICS in environ:
         out["system_metrics"] = _parse_bool(env.FF_OTEL_SYSTEM_METRICS, environ)
     if env.FF_OTEL_LOGGING in environ:

@@ -18,6 +18,7 @@ from ff_otel.cli.dashboard import dashboard
 from ff_otel.cli.data import export, query
 from ff_otel.cli.init import init
 from ff_otel.cli.replay import replay
+from ff_otel.cli.sql import compact, sql
 from ff_otel.cli.status import status
 
 
@@ -41,4 +42,6 @@ main.add_command(audit)
 main.add_command(retention)
 main.add_command(erase_user)
 main.add_command(replay)
+main.add_command(sql)
+main.add_command(compact)
 main.add_command(dashboard)

@@ -110,8 +110,9 @@ def run(base_path: Path, as_json: bool, now: datetime | None) -> None:
     """Apply the retention policy now (the collector also does, hourly).
 
     Streams whose first record is from an earlier UTC day (or past 64 MiB)
-    rotate into dated segments; segments older than compression_age_days are
-    gzipped; segments past their class's retention (raw, aggregated,
+    rotate into dated segments; sealed segments of the analytics streams become
+    Parquet (as `ff-otel compact`), other segments older than
+    compression_age_days are gzipped; segments past their class's retention (raw, aggregated,
     compliance) are deleted, each deletion audited. The periods are the
     service's (FF_OTEL_* variables, FF_OTEL_CONFIG).
     """
@@ -129,12 +130,14 @@ def run(base_path: Path, as_json: bool, now: datetime | None) -> None:
         print_json({**summary, "files_examined": len(seen)})
         return
     done = table("action", "file")
-    for action in ("rotated", "compressed", "deleted"):
+    for action in ("rotated", "compacted", "compressed", "deleted"):
         for path in summary[action]:
             done.add_row(styled(action), plain(path))
     if done.row_count:
         console.print(done)
-    counts = ", ".join(f"{len(summary[a])} {a}" for a in ("rotated", "compressed", "deleted"))
+    counts = ", ".join(
+        f"{len(summary[a])} {a}" for a in ("rotated", "compacted", "compressed", "deleted")
+    )
     console.print(plain(f"Retention applied to {len(seen)} files: {counts}."))
 
 

@@ -27,7 +27,7 @@ from ff_otel.compliance.api import export_data
 from ff_otel.query import query as run_query
 from ff_otel.query import streams
 
-_FORMATS = {"json": "jsonl", "jsonl": "jsonl", "csv": "csv"}
+_FORMATS = {"json": "jsonl", "jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 
 
 def _where(pairs: tuple[str, ...]) -> dict[str, Any]:

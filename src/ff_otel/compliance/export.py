@@ -7,7 +7,8 @@ file: format, records, bytes, SHA-256). A category name (``system_metrics``,
 ``user_analytics``, ``business_intelligence``, ``compliance``) exports all its
 streams. CSV columns are the union of the records' top-level fields (nested
 values as JSON text), so the CSV holds the same records as the JSON Lines file.
-Each export is audited. Parquet is not offered (no pyarrow dependency).
+``parquet`` writes the stream's SQL view (typed columns, zstd) for streams
+that have one (``ff-otel sql --tables``). Each export is audited.
 
 ``restrictions`` (the privacy config's ``data_export_restrictions``) name
 streams, relative paths or categories that may not be exported: an export
@@ -32,11 +33,12 @@ import orjson
 from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
 from ff_otel.query import stream_path
+from ff_otel.sql.compaction import export_parquet
 from ff_otel.store.documents import write_json_atomic
 from ff_otel.store.layout import SPEC_STREAMS, StoreLayout
 from ff_otel.store.reader import read_records
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
 Progress = Callable[[str, int], None]
 
 
@@ -92,6 +94,13 @@ def export_data(
             files.append(_jsonl(path, destination / f"{name}.jsonl", start, end, progress))
         if "csv" in formats:
             files.append(_csv(path, destination / f"{name}.csv", start, end, progress))
+        if "parquet" in formats:
+            target = destination / f"{name}.parquet"
+            count = export_parquet(layout, path, target, start, end)
+            data = target.read_bytes()
+            files.append(
+                _file_entry(target, "parquet", count, len(data), hashlib.sha256(data).hexdigest())
+            )
     names = [str(p.relative_to(root)) for p in paths]
     manifest = {
         "created_at": _clock.now_iso(),

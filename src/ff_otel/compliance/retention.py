@@ -4,9 +4,12 @@ Streams rotate into dated segments (``<name>.<YYYYmmddTHHMMSS>.jsonl``, the
 moment of rotation, so every record in a segment is older) when their first
 record is from an earlier UTC day or they exceed 64 MiB; rotation renames the
 file under its append lock, writers reopen the new one, and stream tails
-finish the old one first. Segments older than ``compression_age_days`` are
-gzipped (``.jsonl.gz``, read by the same reader). Whole segments past their
-class's retention are deleted, each deletion audited:
+finish the old one first. With ``enable_data_compression`` (the default), the
+sealed segments of the analytics streams (spans, logs, metrics, user events,
+feature usage, sessions, engagement) become Parquet (zstd) once they are ten
+minutes old (see :mod:`ff_otel.sql.compaction`); other segments older than
+``compression_age_days`` are gzipped (``.jsonl.gz``). The reader reads all three.
+Whole segments past their class's retention are deleted, each deletion audited:
 
 - compliance (``compliance/``): ``compliance_data_retention_days``;
 - aggregated (``business_intelligence/``, ``aggregates/``, ``reports/``):
@@ -34,6 +37,7 @@ from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.pipeline.buckets import bucket_bounds
+from ff_otel.sql.compaction import compact, compactable_stream, sealed_segments
 from ff_otel.store.layout import StoreLayout
 
 ROTATE_BYTES = 64 * 1024 * 1024
@@ -71,7 +75,7 @@ def run_retention(
     path as it is examined.
     """
     moment = _clock.now() if now is None else _clock.parse_instant(now)
-    summary: dict[str, Any] = {"rotated": [], "compressed": [], "deleted": []}
+    summary: dict[str, Any] = {"rotated": [], "compacted": [], "compressed": [], "deleted": []}
     streams = [
         p
         for p in sorted(layout.analytics_path.rglob("*.jsonl"))
@@ -83,7 +87,13 @@ def run_retention(
         if _rotate_if_due(path, moment):
             summary["rotated"].append(_relative(layout, path))
     days = retention_days(analytics)
-    for segment in sorted(layout.analytics_path.rglob("*.jsonl*")):
+    if analytics.enable_data_compression:
+        summary["compacted"] = _compact_sealed(layout, moment, days)
+    for segment in sorted(
+        p
+        for p in layout.analytics_path.rglob("*")
+        if p.name.endswith((".jsonl", ".jsonl.gz", ".parquet")) and not p.name.startswith(".")
+    ):
         stamp = _segment_stamp(segment)
         if stamp is None:
             continue
@@ -103,6 +113,7 @@ def run_retention(
         elif (
             analytics.enable_data_compression
             and segment.name.endswith(".jsonl")
+            and compactable_stream(layout, segment) is None
             and age > timedelta(days=analytics.compression_age_days)
         ):
             _compress(segment)
@@ -120,11 +131,29 @@ def run_retention(
         "retention_run",
         str(layout.analytics_path),
         rotated=len(summary["rotated"]),
+        compacted=len(summary["compacted"]),
         compressed=len(summary["compressed"]),
         deleted=len(summary["deleted"]),
         at=_clock.format_iso(moment),
     )
     return summary
+
+
+COMPACTION_GRACE = timedelta(minutes=10)
+"""How long a rotated segment stays JSONL: stream tails finish it first."""
+
+
+def _compact_sealed(layout: StoreLayout, moment: datetime, days: dict[str, int]) -> list[str]:
+    """Sealed segments of analytics streams rotated before ``moment - COMPACTION_GRACE``
+    become Parquet (not those past retention: they are deleted next)."""
+    due = [
+        (view, segment)
+        for view, segment in sealed_segments(layout)
+        if (stamp := _segment_stamp(segment)) is not None
+        and COMPACTION_GRACE <= moment - stamp <= timedelta(days=days[data_class(layout, segment)])
+    ]
+    compacted: list[str] = compact(layout, due)["compacted"] if due else []
+    return compacted
 
 
 def _rotate_if_due(path: Path, moment: datetime) -> bool:
@@ -162,7 +191,10 @@ def _free_segment_name(path: Path, moment: datetime) -> Path:
     """
     while True:
         target = path.with_name(f"{path.stem}.{moment.strftime(_STAMP)}.jsonl")
-        if not target.exists() and not target.with_name(target.name + ".gz").exists():
+        if not any(
+            target.with_name(target.name.removesuffix(".jsonl") + suffix).exists()
+            for suffix in (".jsonl", ".jsonl.gz", ".parquet")
+        ):
             return target
         moment += timedelta(seconds=1)
 
@@ -190,7 +222,7 @@ def _compress(segment: Path) -> None:
 
 
 def _segment_stamp(path: Path) -> datetime | None:
-    name = path.name.removesuffix(".gz").removesuffix(".jsonl")
+    name = path.name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".parquet")
     stem, dot, stamp = name.rpartition(".")
     if not dot or not stem:
         return None

@@ -57,6 +57,11 @@ def erase_lines(layout: StoreLayout, needle: bytes) -> tuple[int, list[str]]:
         if count:
             removed += count
             changed.append(str(path.relative_to(layout.analytics_path)))
+    from ff_otel.sql.compaction import erase_from_parquet
+
+    parquet_removed, parquet_changed = erase_from_parquet(layout, needle)
+    removed += parquet_removed
+    changed.extend(parquet_changed)
     for path in sorted((layout.analytics_path / "aggregates").rglob("*.json")):
         if needle in path.read_bytes():
             write_json_atomic(path, _without(read_json(path), needle.decode()))
@@ -91,6 +96,9 @@ def lines_with(layout: StoreLayout, needle: bytes) -> list[dict[str, Any]]:
                     found.append(
                         {"file": str(path.relative_to(layout.analytics_path)), "record": record}
                     )
+    from ff_otel.sql.compaction import parquet_records_with
+
+    found.extend(parquet_records_with(layout, needle))
     return found
 
 

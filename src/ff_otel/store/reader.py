@@ -1,7 +1,8 @@
 """The one reader: streams records from a JSONL stream and its rotated segments.
 
 A stream is the active file plus any rotated segments beside it
-(``<name>.<stamp>.jsonl`` or ``.jsonl.gz``), read oldest first. Lines are read
+(``<name>.<stamp>.jsonl``, ``.jsonl.gz`` or, compacted, ``.parquet``), read
+oldest first. Lines are read
 one at a time, never the whole file. A line that is not a complete JSON object
 (a writer killed mid-line) is skipped and counted in :class:`ReadStats`; a
 field of the wrong type is removed and counted (see :mod:`ff_otel.store.schema`).
@@ -37,14 +38,27 @@ class ReadStats:
 
 
 def segment_paths(path: Path) -> list[Path]:
-    """The stream's files, oldest first: rotated segments, then the active file."""
+    """The stream's files, oldest first: rotated and compacted segments, then the active file.
+
+    Rotated JSONL is listed before compacted Parquet and a JSONL segment whose
+    Parquet twin exists is left out: compaction renames the Parquet into place
+    before it removes the JSONL, so this listing names every record once.
+    """
     stem = path.name.removesuffix(".jsonl")
-    rotated = sorted(
+    rotated = [
         p
         for p in path.parent.glob(f"{stem}.*.jsonl*")
         if p.name.endswith((".jsonl", ".jsonl.gz")) and p != path
-    )
-    return [*rotated, path] if path.exists() else rotated
+    ]
+    compacted = set(path.parent.glob(f"{stem}.*.parquet"))
+    kept = [p for p in rotated if parquet_twin(p) not in compacted]
+    segments = sorted([*kept, *compacted])
+    return [*segments, path] if path.exists() else segments
+
+
+def parquet_twin(segment: Path) -> Path:
+    """The Parquet segment a rotated JSONL segment is compacted into."""
+    return segment.with_name(segment.name.removesuffix(".gz").removesuffix(".jsonl") + ".parquet")
 
 
 class RecordStream:
@@ -67,13 +81,37 @@ class RecordStream:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for segment in segment_paths(self.path):
+            if segment.name.endswith(".parquet"):
+                yield from self._parquet_records(segment)
+                continue
             try:
                 handle = _open_segment(segment)
             except FileNotFoundError:
+                if parquet_twin(segment).exists():  # compacted between listing and opening
+                    yield from self._parquet_records(parquet_twin(segment))
                 continue  # rotated away or deleted between listing and opening
             self.stats.segments += 1
             with handle:
                 yield from self._records(handle)
+
+    def _parquet_records(self, segment: Path) -> Iterator[dict[str, Any]]:
+        from ff_otel.sql.compaction import parquet_records
+
+        try:
+            records = parquet_records(segment)
+        except FileNotFoundError:
+            return  # deleted by retention between listing and opening
+        self.stats.segments += 1
+        start, end, field = self.start, self.end, self.time_field
+        for record in records:
+            if start is not None or end is not None:
+                stamp = record.get(field)
+                if not isinstance(stamp, str):
+                    continue
+                if (start is not None and stamp < start) or (end is not None and stamp >= end):
+                    continue
+            self.stats.records += 1
+            yield record
 
     def _records(self, handle: IO[bytes]) -> Iterator[dict[str, Any]]:
         start, end, field, stats = self.start, self.end, self.time_field, self.stats
@@ -162,6 +200,8 @@ def read_recent(
             lines = (
                 _gzip_lines(segment)
                 if segment.name.endswith(".gz")
+                else _parquet_lines(segment)
+                if segment.name.endswith(".parquet")
                 else _lines_backwards(segment, block_size)
             )
             for line in lines:
@@ -231,6 +271,13 @@ def _gzip_lines(path: Path) -> Iterator[bytes]:
             yield line
 
 
+def _parquet_lines(path: Path) -> Iterator[bytes]:
+    from ff_otel.sql.compaction import parquet_records
+
+    for record in reversed(parquet_records(path)):
+        yield orjson.dumps(record)
+
+
 def _stamp(record: dict[str, Any]) -> str:
     stamp = record.get("timestamp")
     return stamp if isinstance(stamp, str) else ""
@@ -238,11 +285,11 @@ def _stamp(record: dict[str, Any]) -> str:
 
 def _rotated_at(segment: Path) -> str | None:
     """The rotation moment a segment's name carries, in the store's timestamp form."""
-    parts = segment.name.split(".")
+    parts = segment.name.removesuffix(".gz").split(".")
     if len(parts) < 3:
         return None
     try:
-        moment = datetime.strptime(parts[-2] if parts[-1] == "jsonl" else parts[-3], _SEGMENT)
+        moment = datetime.strptime(parts[-2], _SEGMENT)
     except ValueError:
         return None
     return _clock.format_iso(moment.replace(tzinfo=UTC))

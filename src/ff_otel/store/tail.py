@@ -281,7 +281,7 @@ def _segments(path: Path) -> list[tuple[Path, StreamFile]]:
     """The rotated segments not yet compressed (a tail can still read those), oldest first."""
     found = []
     for segment in segment_paths(path):
-        if segment != path and not segment.name.endswith(".gz"):
+        if segment != path and not segment.name.endswith((".gz", ".parquet")):
             file = _file_at(segment)
             if file is not None:
                 found.append((segment, file))

@@ -1,0 +1,232 @@
+"""The embedded DuckDB engine over one store, and ``ff_otel.sql``.
+
+One in-memory DuckDB database per store and process, created on first use:
+memory limit and threads from the settings (``sql_memory_limit_mb``,
+``sql_threads``; ``FF_OTEL_SQL_MEMORY_LIMIT_MB``, ``FF_OTEL_SQL_THREADS``),
+external access off except for the store's ``analytics/`` folder, extension
+auto-loading off, then the configuration locked. Each query runs on its own
+cursor (so threads may query at once) with the views it names created as
+temporary views over the files that exist at that moment: a record is
+visible to the next query after ``force_flush()``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+import orjson
+
+from ff_otel import setup
+from ff_otel.settings import resolve_settings
+from ff_otel.sql.safety import QueryError, _message, check_read_only
+from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME
+from ff_otel.sql.views import (
+    all_columns,
+    duckdb_type,
+    quote_identifier,
+    render_view,
+    skipped_lines_sql,
+    stream_files,
+)
+from ff_otel.store.layout import StoreError
+
+if TYPE_CHECKING:
+    import pyarrow  # type: ignore[import-untyped]
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+T = TypeVar("T")
+_Cursor = duckdb.DuckDBPyConnection
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RETRIES = 5
+"""Times a query is retried when a file it listed was compacted or deleted before it was read."""
+
+
+class Engine:
+    """DuckDB over the store at ``analytics_path``; use :func:`engine_for`."""
+
+    def __init__(self, analytics_path: Path, memory_limit_mb: int, threads: int) -> None:
+        self.analytics_path = analytics_path
+        database = duckdb.connect(
+            ":memory:",
+            config={
+                "threads": threads,
+                "memory_limit": f"{memory_limit_mb}MB",
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "preserve_insertion_order": False,
+            },
+        )
+        database.execute("SET allowed_directories = [" + _literal(str(analytics_path) + "/") + "]")
+        database.execute("SET enable_external_access = false")
+        database.execute("SET lock_configuration = true")
+        self._database = database
+
+    def cursor_with_views(self, query: str) -> duckdb.DuckDBPyConnection:
+        """A new cursor with a temporary view for every view name ``query`` mentions."""
+        cursor = self._database.cursor()
+        mentioned = {word.lower() for word in _WORD.findall(query)}
+        for name in mentioned & VIEWS_BY_NAME.keys():
+            view = VIEWS_BY_NAME[name]
+            files = stream_files(self.analytics_path, VIEWS_BY_NAME[view.source or name])
+            cursor.execute(
+                f"CREATE OR REPLACE TEMP VIEW {quote_identifier(name)} AS "
+                + render_view(view, files)
+            )
+        return cursor
+
+    def run(self, query: str, params: Params, fetch: Callable[[_Cursor, str, Params], T]) -> T:
+        """Check ``query``, then ``fetch(cursor, statement, params)`` on a cursor with its views.
+
+        Retried when a file the views named was compacted or deleted before
+        DuckDB opened it (the next listing names its replacement).
+        """
+        statement = check_read_only(query)
+        for attempt in range(_RETRIES):
+            cursor = self.cursor_with_views(statement)
+            try:
+                return fetch(cursor, statement, params)
+            except duckdb.IOException as exc:
+                if attempt + 1 == _RETRIES or not _vanished(exc):
+                    raise QueryError(_message(exc)) from None
+            except duckdb.Error as exc:
+                raise QueryError(_message(exc)) from None
+            finally:
+                cursor.close()
+        raise AssertionError("unreachable")
+
+    def skipped_lines(self) -> dict[str, int]:
+        """Per view, the JSONL lines that are no row (torn writes, lines that are not an object
+        with a ``timestamp``)."""
+        counts: dict[str, int] = {}
+        cursor = self._database.cursor()
+        try:
+            for view in VIEWS:
+                if view.source:
+                    continue
+                files = stream_files(self.analytics_path, view).jsonl
+                row = cursor.execute(skipped_lines_sql(files)).fetchone() if files else None
+                counts[view.name] = int(row[0]) if row else 0
+        except duckdb.Error as exc:
+            raise QueryError(_message(exc)) from None
+        finally:
+            cursor.close()
+        return counts
+
+
+_engines: dict[Path, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(base_path: str | Path | None = None) -> Engine:
+    """The engine of the store at ``base_path`` (the configured store when None)."""
+    try:
+        layout = setup.store_layout(base_path)
+    except (StoreError, RuntimeError) as exc:
+        raise QueryError(str(exc)) from None
+    analytics = layout.analytics_path.resolve()
+    with _engines_lock:
+        engine = _engines.get(analytics)
+        if engine is None:
+            handle = setup.current()
+            settings = handle.settings if handle is not None else resolve_settings({})
+            engine = _engines[analytics] = Engine(
+                analytics, settings.sql_memory_limit_mb, settings.sql_threads
+            )
+        return engine
+
+
+def sql(
+    query: str,
+    params: Params = None,
+    *,
+    base_path: str | Path | None = None,
+    query_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """Run one read-only SQL statement over the store's views; one dict per row.
+
+    ``params`` binds positional ``?`` (a sequence) or named ``$name`` (a
+    mapping) parameters. Views: ``spans``, ``requests``, ``logs``,
+    ``metrics``, ``events``, ``sessions``, ... (:func:`tables` lists them with
+    their columns). ``TIMESTAMP`` columns come back as naive ``datetime`` in
+    UTC, ``MAP`` columns as dicts, ``JSON`` columns parsed (lists, dicts,
+    numbers). ``query_url``: None or ``"local"`` for the local store; any
+    other backend is not available yet.
+
+    Raises :class:`QueryError` for a refused statement (anything but a
+    query, or several statements), a syntax or binder error (DuckDB's
+    message), or no store at ``base_path``.
+    """
+    return _engine(base_path, query_url).run(query, params, _rows)
+
+
+def _rows(cursor: _Cursor, statement: str, params: Params) -> list[dict[str, Any]]:
+    cursor.execute(statement, params)
+    description = cursor.description or []
+    names = [column[0] for column in description]
+    json_columns = [index for index, column in enumerate(description) if str(column[1]) == "JSON"]
+    result = []
+    for row in cursor.fetchall():
+        values = list(row)
+        for index in json_columns:
+            if isinstance(values[index], str):
+                values[index] = orjson.loads(values[index])
+        result.append(dict(zip(names, values, strict=True)))
+    return result
+
+
+def sql_arrow(
+    query: str,
+    params: Params = None,
+    *,
+    base_path: str | Path | None = None,
+    query_url: str | None = None,
+) -> pyarrow.Table:
+    """:func:`sql` as a ``pyarrow.Table``: for large results (no Python object per value)."""
+    return _engine(base_path, query_url).run(query, params, _arrow)
+
+
+def _arrow(cursor: _Cursor, statement: str, params: Params) -> pyarrow.Table:
+    return cursor.sql(statement, params=params).to_arrow_table()
+
+
+def tables() -> list[dict[str, Any]]:
+    """Every view: ``name``, ``description``, ``columns`` (``[{"name", "type"}]``, DuckDB types)."""
+    return [
+        {
+            "name": view.name,
+            "description": view.description,
+            "columns": [
+                {"name": name, "type": duckdb_type(logical)} for name, logical in all_columns(view)
+            ],
+        }
+        for view in VIEWS
+    ]
+
+
+def skipped_lines(base_path: str | Path | None = None) -> dict[str, int]:
+    """Per view, how many JSONL lines are skipped as torn or malformed."""
+    return engine_for(base_path).skipped_lines()
+
+
+def _engine(base_path: str | Path | None, query_url: str | None) -> Engine:
+    if query_url not in (None, "", "local"):
+        raise QueryError(
+            f"query backend {query_url.split('://', 1)[0]}:// is not available yet; "
+            "only the local store can be queried (leave query_url unset)"
+        )
+    return engine_for(base_path)
+
+
+def _vanished(exc: duckdb.Error) -> bool:
+    text = str(exc)
+    return "No such file" in text or "No files found" in text or "Cannot open file" in text
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
