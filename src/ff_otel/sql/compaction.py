@@ -207,7 +207,12 @@ def export_parquet(
 
     Raises ``ValueError`` for a stream without a view.
     """
-    views = [v for v in VIEWS if v.source is None and layout.analytics_path / v.stream == stream]
+    wanted = stream.resolve()
+    views = [
+        v
+        for v in VIEWS
+        if v.source is None and (layout.analytics_path / v.stream).resolve() == wanted
+    ]
     if not views:
         raise ValueError(
             f"no SQL view for {stream.name}: parquet export covers the streams "
