@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -212,3 +213,16 @@ def test_every_stream_has_a_view_that_reads(handle: ff_otel.FFOtel) -> None:
     for name in names:
         expected = audited if name == "audit_logs" else 0
         assert ff_otel.sql(f"SELECT count(*) AS n FROM {name}") == [{"n": expected}], name
+
+
+def test_a_forked_worker_queries_with_its_own_engine(busy: ff_otel.FFOtel) -> None:
+    assert ff_otel.sql("SELECT count(*) AS n FROM spans") == [{"n": 80}]  # engine made here
+    child = os.fork()
+    if child == 0:  # a pre-forking server's worker
+        try:
+            ok = ff_otel.sql("SELECT count(*) AS n FROM spans", base_path=busy.layout.base_path)
+            os._exit(0 if ok == [{"n": 80}] else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
