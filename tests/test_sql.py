@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -226,3 +227,22 @@ def test_a_forked_worker_queries_with_its_own_engine(busy: ff_otel.FFOtel) -> No
             os._exit(2)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_threads_query_at_once(busy: ff_otel.FFOtel) -> None:
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                rows = ff_otel.sql("SELECT count(*) AS n FROM spans WHERE status = ?", ["error"])
+                assert rows == [{"n": 5}]
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []

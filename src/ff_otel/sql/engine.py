@@ -87,7 +87,11 @@ class Engine:
         Retried when a file the views named was compacted or deleted before
         DuckDB opened it (the next listing names its replacement).
         """
-        statement = check_read_only(query, self._database)
+        parser = self._database.cursor()  # a connection is one thread's at a time
+        try:
+            statement = check_read_only(query, parser)
+        finally:
+            parser.close()
         for attempt in range(_RETRIES):
             cursor = self.cursor_with_views(statement)
             try:
