@@ -772,10 +772,10 @@ def test_retention_rotates_compresses_and_deletes_by_the_services_policy(store_c
         )
     )
     assert kept["deleted"] == []
-    assert any(
-        p.startswith("system_metrics/spans.") and p.endswith(".jsonl.gz")
-        for p in kept["compressed"]
+    assert any(  # a span segment becomes Parquet; other streams' segments are gzipped
+        p.startswith("system_metrics/spans.") and p.endswith(".parquet") for p in kept["compacted"]
     )
+    assert any(p.endswith(".jsonl.gz") for p in kept["compressed"])
     assert len(_records(layout.spans)) == spans
 
     human = ff_otel_cli("retention", "run", "--now", later, "--base-path", store_copy)

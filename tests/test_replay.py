@@ -164,7 +164,7 @@ def test_rotated_and_compressed_segments_are_replayed_too(
     _record_shop_spans(base_path, "shop")
     handle = ff_otel.configure(base_path=base_path, system_metrics=False)
     ff_otel.run_retention(now=now + timedelta(days=1))  # rotate the first day's file...
-    ff_otel.run_retention(now=now + timedelta(days=9))  # ...and compress it a week on
+    ff_otel.run_retention(now=now + timedelta(days=9))  # ...and compact it (Parquet) a week on
     ff_otel.shutdown()
     _record_shop_spans(base_path, "shop")
     ff_otel.configure(base_path=base_path, system_metrics=False)
@@ -172,7 +172,7 @@ def test_rotated_and_compressed_segments_are_replayed_too(
     ff_otel.shutdown()
     _record_shop_spans(base_path, "shop")  # and the active file
     segments = sorted(p.name for p in handle.layout.spans.parent.glob("spans.*"))
-    assert [name.rsplit(".", 1)[-1] for name in segments] == ["gz", "jsonl", "jsonl"]
+    assert [name.rsplit(".", 1)[-1] for name in segments] == ["parquet", "jsonl", "jsonl"]
     stored = records(handle.layout.spans)
     assert len(stored) == 9
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -212,3 +214,35 @@ def test_every_stream_has_a_view_that_reads(handle: ff_otel.FFOtel) -> None:
     for name in names:
         expected = audited if name == "audit_logs" else 0
         assert ff_otel.sql(f"SELECT count(*) AS n FROM {name}") == [{"n": expected}], name
+
+
+def test_a_forked_worker_queries_with_its_own_engine(busy: ff_otel.FFOtel) -> None:
+    assert ff_otel.sql("SELECT count(*) AS n FROM spans") == [{"n": 80}]  # engine made here
+    child = os.fork()
+    if child == 0:  # a pre-forking server's worker
+        try:
+            ok = ff_otel.sql("SELECT count(*) AS n FROM spans", base_path=busy.layout.base_path)
+            os._exit(0 if ok == [{"n": 80}] else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_threads_query_at_once(busy: ff_otel.FFOtel) -> None:
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                rows = ff_otel.sql("SELECT count(*) AS n FROM spans WHERE status = ?", ["error"])
+                assert rows == [{"n": 5}]
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []

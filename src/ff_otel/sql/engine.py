@@ -12,6 +12,7 @@ visible to the next query after ``force_flush()``.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -86,7 +87,11 @@ class Engine:
         Retried when a file the views named was compacted or deleted before
         DuckDB opened it (the next listing names its replacement).
         """
-        statement = check_read_only(query)
+        parser = self._database.cursor()  # a connection is one thread's at a time
+        try:
+            statement = check_read_only(query, parser)
+        finally:
+            parser.close()
         for attempt in range(_RETRIES):
             cursor = self.cursor_with_views(statement)
             try:
@@ -99,6 +104,9 @@ class Engine:
             finally:
                 cursor.close()
         raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._database.close()
 
     def skipped_lines(self) -> dict[str, int]:
         """Per view, the JSONL lines that are no row (torn writes, lines that are not an object
@@ -121,6 +129,24 @@ class Engine:
 
 _engines: dict[Path, Engine] = {}
 _engines_lock = threading.Lock()
+
+
+def _close_engines_before_fork() -> None:
+    # DuckDB is not fork-safe: a child forked while a database is open crashes
+    # or hangs when it exits, whether it uses DuckDB or not (its worker threads
+    # did not survive the fork). So the engines close before any fork, and
+    # the parent (and the child) open them again on their next query.
+    _engines_lock.acquire()
+    for engine in _engines.values():
+        engine.close()
+    _engines.clear()
+
+
+os.register_at_fork(
+    before=_close_engines_before_fork,
+    after_in_parent=_engines_lock.release,
+    after_in_child=_engines_lock.release,
+)
 
 
 def engine_for(base_path: str | Path | None = None) -> Engine:

@@ -41,17 +41,19 @@ class QueryError(ValueError):
     binder error (DuckDB's message), or a backend that is not available."""
 
 
-def check_read_only(query: str) -> str:
+def check_read_only(query: str, connection: duckdb.DuckDBPyConnection) -> str:
     """The one statement in ``query`` (without its trailing ``;``); raises :class:`QueryError`.
 
     Refused, by DuckDB's statement type: DDL (CREATE, DROP, ALTER), DML
     (INSERT, UPDATE, DELETE), COPY, ATTACH/DETACH, INSTALL/LOAD, SET/RESET,
     PRAGMA other than the read-only ones, EXPORT, CALL, transactions, VACUUM,
     statements DuckDB expands into several (PIVOT without an IN list), and
-    more than one statement.
+    more than one statement. ``connection`` is the engine's (its parser).
     """
     try:
-        statements = duckdb.extract_statements(query)
+        # The connection's parser, not duckdb.extract_statements: that opens
+        # DuckDB's module-wide default database, which nothing ever closes.
+        statements = connection.extract_statements(query)
     except duckdb.Error as exc:
         raise QueryError(_message(exc)) from None
     if not statements:
