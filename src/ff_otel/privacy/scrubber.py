@@ -25,8 +25,8 @@ Only the ``code.*`` keys that say where code is (function, file, line,
 namespace, column) are left alone; ``code.arg.<name>`` values are judged by
 their name like any attribute.
 
-Free text (log bodies, span and span event names, status and exception
-messages and stack traces, user event data) also has secrets written as
+Free text (log bodies, span event names, status and exception
+messages and stack traces, user event types and data) also has secrets written as
 labels (``password: ...``) redacted and the raw user ids this process has
 pseudonymised replaced by their pseudonyms.
 That look-up splits the text into words, so it is kept to the places where ids
