@@ -42,7 +42,7 @@ def appends(folder: Path, count: int) -> dict[str, float]:
 def verification(folder: Path, count: int) -> dict[str, Any]:
     path = folder / "big_audit.jsonl"
     # Built in one go with the writer's own line format (appending a million
-    # records one by one would time the anchor's fsync, measured above).
+    # records one by one would time the appends, measured above).
     prev = GENESIS
     with path.open("wb") as handle:
         for i in range(count):

