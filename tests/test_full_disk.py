@@ -102,9 +102,10 @@ def test_every_write_call_on_a_full_disk_returns_failure_and_the_audit_trail_sur
     assert erased == 0 and erased.complete is True  # nothing of user-4 was stored
     assert flushed is False and dropped_while_full > 0  # records of this flush were not stored
     assert SPOOL.stats.waiting >= 50 - written_at_once + 1 + 4
-    # No torn line was left by the failed appends. The anchor is a new file per
-    # append, so on a full disk it can lag the records that fitted: verification
-    # says so (beyond_anchor) until the first append after recovery re-anchors.
+    # No torn line was left by the failed appends. The anchor is rewritten in
+    # place, which needs no new block; should a disk be too full even for that,
+    # it lags the records that fitted and verification says so (beyond_anchor)
+    # until the first append after recovery re-anchors.
     while_full = ff_otel.verify_audit_trail()
     assert while_full.gaps == () and (while_full.ok or while_full.kind == "beyond_anchor")
 
