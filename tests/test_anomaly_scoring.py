@@ -128,6 +128,25 @@ def test_points_after_a_detection_are_suppressed() -> None:
     assert scores[501 : 501 + SUPPRESS_POINTS] == [0.0] * SUPPRESS_POINTS  # 550 included
 
 
+def test_a_spike_as_common_as_the_rare_rate_stops_alerting() -> None:
+    # Flat at zero with the same spike every 100 points (1 in 100, more common
+    # than RARE_RATE): the first spikes are news, the later ones are not.
+    values = [0.0 if index % 100 else 20.0 for index in range(1, 6001)]
+    alerts = _alerts(AnomalyScorer(), values)
+    assert alerts and [index for index in alerts if index >= 1000] == []
+
+
+def test_a_spike_repeated_rarely_keeps_alerting() -> None:
+    # One 10-sigma spike every 2,000 points in a long-running series: each one
+    # is rarer than RARE_RATE of the recent points, so each is reported.
+    rng = random.Random(11)
+    values = [rng.gauss(0, 1) for _ in range(20_000)]
+    spikes = list(range(4000, 20_000, 2000))
+    for index in spikes:
+        values[index] = 10.0
+    assert set(spikes) <= set(_alerts(AnomalyScorer(), values))
+
+
 def test_clean_noise_almost_never_alerts() -> None:
     rng = random.Random(7)
     values = [rng.gauss(20, 3) for _ in range(100_000)]
