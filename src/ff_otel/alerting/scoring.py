@@ -66,7 +66,10 @@ standard 61.0, reward-low-FP 53.0, reward-low-FN 66.3 there). Measured:
 - ``DAY_ALPHA`` 0.01 to 0.05 all score 60.5 to 61.0 standard (0.2: 56.2): a
   profile that remembers several days is not rewritten by one odd day.
 - ``RARE_RATE`` 1/200, 1/300, 1/500: 59.6, 61.0, 57.5 standard. Without the
-  cap: 60.1 standard, 47.4 low-FP. Counting a z's bin and all above it
+  cap: 60.1 standard, 47.4 low-FP. Bins per octave 1, 2, 3, 4: 57.0, 61.0,
+  59.7, 59.6 standard (50.0, 53.0, 50.4, 50.2 low-FP): 61.0 is a peak, the
+  cap's dependable gain is on low-FP. ``RARE_MEMORY`` 3,000 to 30,000: no
+  change. Counting a z's bin and all above it
   scored 61.0 at 1/500 in one run, but the gain was two windows of one
   series and it muted 60% of the synthetic spikes' alerts: not used.
 - Leave one category out (choose ``DAY_ALPHA`` x ``RARE_RATE`` on the other
