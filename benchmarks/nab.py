@@ -15,8 +15,9 @@ With ``--windows`` (NAB's ``combined_windows.json``: ``<category>/<series>.csv``
 corpus-wide threshold per profile, normalised against null and perfect) for
 each profile of ``--profiles`` (default: ``profiles.json`` beside the windows
 file), and prints per category the windows found, the false positives (per
-1,000 scored points) at the standard profile's threshold, and the detector's
-points/s (its ``update`` calls only, one thread).
+1,000 scored points) at the standard profile's threshold, each category's
+standard score when scored alone (its own optimised threshold), and the
+detector's points/s (its ``update`` calls only, one thread).
 
 Run on the shared tuning corpus:
 ``.venv/bin/python benchmarks/nab.py --data ../shared/data/nab/corpus/data
@@ -114,15 +115,17 @@ def run(
     return rows
 
 
+def _scored_windows(row: dict[str, Any]) -> int:
+    probation = nab_scoring.probation_length(row["points"])
+    return len([window for window in row["windows"] if window[1] >= probation])
+
+
 def score(
     rows: list[dict[str, Any]], profiles: dict[str, nab_scoring.CostMatrix]
 ) -> dict[str, Any]:
     """NAB's normalised score per profile, and per category at the standard threshold."""
     corpus = [(row["scores"], row["windows"]) for row in rows]
-    scored_windows = sum(
-        len([w for w in row["windows"] if w[1] >= nab_scoring.probation_length(row["points"])])
-        for row in rows
-    )
+    scored_windows = sum(_scored_windows(row) for row in rows)
     result: dict[str, Any] = {"windows": scored_windows, "profiles": {}}
     for profile, cost in profiles.items():
         threshold, raw = nab_scoring.optimise_threshold(corpus, cost)
@@ -145,6 +148,14 @@ def score(
         summary["false_positives"] += false_positives
         summary["scored_points"] += row["points"] - nab_scoring.probation_length(row["points"])
         summary["raw"] += raw
+    # Each category scored alone (its own optimised threshold): how evenly the
+    # score is earned. A category without windows has no normalised score.
+    for name, summary in categories.items():
+        alone = [(row["scores"], row["windows"]) for row in rows if row["category"] == name]
+        windows = sum(_scored_windows(row) for row in rows if row["category"] == name)
+        if windows:
+            _, raw = nab_scoring.optimise_threshold(alone, standard)
+            summary["alone"] = nab_scoring.normalised(raw, windows, standard)
     result["categories"] = {name: dict(values) for name, values in sorted(categories.items())}
     points = sum(row["points"] for row in rows)
     result["points"] = points
@@ -158,13 +169,16 @@ def _print(result: dict[str, Any]) -> None:
     for profile, row in result["profiles"].items():
         print(f"  {profile:<20} {row['normalised']:>6.1f} {row['threshold']:>10.4f}")
     print("\nper category, at the standard profile's threshold:")
-    print(f"  {'category':<24} {'series':>6} {'windows':>7} {'found':>5} {'FP':>4} {'FP/1k':>6}")
+    header = f"{'category':<24} {'series':>6} {'windows':>7} {'found':>5} {'FP':>4} {'FP/1k':>6}"
+    print(f"  {header} {'alone':>6}")
     for name, row in result["categories"].items():
         per_thousand = 1000 * row["false_positives"] / max(row["scored_points"], 1)
+        alone = f"{row['alone']:>6.1f}" if "alone" in row else f"{'-':>6}"
         print(
             f"  {name:<24} {row['series']:>6.0f} {row['windows']:>7.0f} {row['found']:>5.0f} "
-            f"{row['false_positives']:>4.0f} {per_thousand:>6.2f}"
+            f"{row['false_positives']:>4.0f} {per_thousand:>6.2f} {alone}"
         )
+    print("  (alone: the category's standard score with its own optimised threshold)")
     print(f"\ndetector: {result['points_per_second']:,.0f} points/s (one thread)")
     print("\npublished standard scores (NAB's full 58-series corpus):")
     for detector, standard in PUBLISHED.items():

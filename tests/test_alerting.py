@@ -273,10 +273,12 @@ def test_anomalies_raise_alerts_with_the_expected_band(tmp_path: Path) -> None:
     engine.evaluate(FFSystemMetricsDTO(response_time_ms=101), {}, t0 + 61)
     assert operations.active_alerts(path) == []
     # A relapse within the cooldown (after the score's 100-point suppression)
-    # re-fires the same alert instead of opening a second one.
+    # re-fires the same alert instead of opening a second one. It is larger
+    # than the first: a second 900 ms in 200 points is as common as one in
+    # 200, which the score no longer counts as news (scoring.RARE_RATE).
     for step in range(62, 200):
         engine.evaluate(FFSystemMetricsDTO(response_time_ms=100 + (step % 7) - 3), {}, t0 + step)
-    engine.evaluate(FFSystemMetricsDTO(response_time_ms=900), {}, t0 + 200)
+    engine.evaluate(FFSystemMetricsDTO(response_time_ms=5000), {}, t0 + 200)
     (again,) = operations.active_alerts(path)
     assert again.alert_id == alert.alert_id
 

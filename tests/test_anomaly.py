@@ -210,13 +210,15 @@ def test_memory_is_constant() -> None:
         detector.update(value)
 
     # Every attribute is a number, bar the scorer, whose only containers are its
-    # fixed sets of seasonal buckets: nothing grows with the series.
+    # fixed sets of seasonal buckets and rarity bins: nothing grows with the series.
     assert all(type(getattr(detector, name)) in (int, float) for name in slots if name != "_scorer")
     scorer = detector._scorer
     for name in AnomalyScorer.__slots__:
         attribute = getattr(scorer, name)
         if name == "_profiles":  # the daily and weekly profiles: fixed bucket counts
             assert [len(profile.buckets) for profile in attribute] == [DAY_BUCKETS, WEEK_BUCKETS]
+        elif name == "_rarity":  # the decayed histogram of recent z's: a fixed bin count
+            assert len(attribute.counts) == len(AnomalyScorer()._rarity.counts)
         else:
             assert attribute is None or type(attribute) in (bool, int, float)
     assert len(detector.to_state()) == len(AnomalyDetector().to_state())

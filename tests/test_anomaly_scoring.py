@@ -128,6 +128,35 @@ def test_points_after_a_detection_are_suppressed() -> None:
     assert scores[501 : 501 + SUPPRESS_POINTS] == [0.0] * SUPPRESS_POINTS  # 550 included
 
 
+def test_a_spike_as_common_as_the_rare_rate_stops_alerting() -> None:
+    # Flat at zero with the same spike every 100 points (1 in 100, more common
+    # than RARE_RATE): the first spikes are news, the later ones are not.
+    values = [0.0 if index % 100 else 20.0 for index in range(1, 6001)]
+    alerts = _alerts(AnomalyScorer(), values)
+    assert alerts and [index for index in alerts if index >= 1000] == []
+
+
+def test_a_much_larger_spike_than_the_common_ones_still_alerts() -> None:
+    # A 6.5-sigma spike every 50 points: few of its 100 spikes alert, but a
+    # 40-sigma one is a size this series has not shown, so it does.
+    rng = random.Random(14)
+    values = [rng.gauss(0, 1) if index % 50 else 6.5 for index in range(1, 5001)]
+    scorer = AnomalyScorer()
+    assert len(_alerts(scorer, values)) < 10
+    assert scorer.update(40.0, _MIDNIGHT + 60 * len(values)) >= ALERT_SCORE
+
+
+def test_a_spike_repeated_rarely_keeps_alerting() -> None:
+    # One 10-sigma spike every 2,000 points in a long-running series: each one
+    # is rarer than RARE_RATE of the recent points, so each is reported.
+    rng = random.Random(11)
+    values = [rng.gauss(0, 1) for _ in range(20_000)]
+    spikes = list(range(4000, 20_000, 2000))
+    for index in spikes:
+        values[index] = 10.0
+    assert set(spikes) <= set(_alerts(AnomalyScorer(), values))
+
+
 def test_clean_noise_almost_never_alerts() -> None:
     rng = random.Random(7)
     values = [rng.gauss(20, 3) for _ in range(100_000)]
@@ -158,3 +187,16 @@ def test_a_version_1_checkpoint_still_loads_and_scores_afresh() -> None:
     restored = AnomalyDetector.from_state(state)
     assert restored.points_seen == 100
     assert restored.update(3.0) is None and restored.score == 0.0  # the score is warming up
+
+
+def test_a_scorer_checkpoint_without_the_rarity_histogram_loads_and_keeps_scoring() -> None:
+    scorer = AnomalyScorer()
+    for index, value in enumerate(_daily(2, seed=13)):
+        scorer.update(value, _MIDNIGHT + _FIVE_MINUTES * index)
+    state = json.loads(json.dumps(scorer.to_state()))
+    state["version"] = 1  # written before the rarity histogram existed
+    del state["rarity"]
+    restored = AnomalyScorer.from_state(state)
+    assert restored.points_seen == scorer.points_seen
+    moment = _MIDNIGHT + _FIVE_MINUTES * 2 * 288
+    assert restored.update(1e6, moment) >= ALERT_SCORE  # nothing yet counts it as common

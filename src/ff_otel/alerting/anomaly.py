@@ -3,9 +3,9 @@
 Two parts: the band below says whether a point is outside its usual band (and
 whether that is a spike or a level shift); ``scoring.AnomalyScorer`` gives
 each point a calibrated score in [0, 1] (seasonal, slow changes, spike rate,
-suppression after a detection), which decides whether it is worth an alert.
-``update`` runs both; the score of the last point is ``score`` (and
-``Anomaly.score``).
+how rare a deviation of that size has been, suppression after a detection),
+which decides whether it is worth an alert. ``update`` runs both; the score
+of the last point is ``score`` (and ``Anomaly.score``).
 
 A threshold written by hand is wrong for most series, and a series' normal
 level moves; this learns what is normal as it goes and flags the points that
