@@ -27,7 +27,7 @@ from ff_otel import (
 from ff_otel.alerting import operations
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
-from ff_otel.alerting.state import ALERT_STATES
+from ff_otel.alerting.state import AlertState
 from ff_otel.pipeline import reports
 from ff_otel.store.appender import append_records
 
@@ -427,7 +427,7 @@ def test_every_command_shows_one_set_of_alert_states(tmp_path: Path) -> None:
         "queue_backlog": "cancelled",
         "disk_full": "firing",
     }
-    assert {r["state"] for r in records(path) if r.get("state")} <= set(ALERT_STATES)
+    assert {r["state"] for r in records(path) if r.get("state")} <= set(AlertState)
     # The report counts alerts (not lifecycle lines) in their state at the
     # period's end: the one firing alert, as the list of firing alerts has it.
     period = reports._alerts(layout, "2027-01-01T00:00:00Z", "2027-01-31T00:00:00Z")

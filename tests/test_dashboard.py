@@ -320,8 +320,8 @@ def _current_state(layout: StoreLayout, alert_id: str) -> str | None:
 
 def _firing_card(page: Page, *, acknowledged_too: bool = False) -> tuple[str, Any]:
     selector = 'article.alert[data-state="firing"]'
-    if acknowledged_too:
-        selector += ', article.alert[data-state="acknowledged"]'
+    if not acknowledged_too:
+        selector += '[data-acknowledged="false"]'
     card = page.locator(selector).first
     card.wait_for(timeout=90_000)
     return str(card.get_attribute("data-alert-id")), card
@@ -350,7 +350,7 @@ def test_acknowledging_an_alert_in_the_page_is_stored_and_audited(
         "the page to show the alert acknowledged",
         lambda: (
             page.locator(
-                f'article.alert[data-alert-id="{alert_id}"][data-state="acknowledged"]'
+                f'article.alert[data-alert-id="{alert_id}"][data-acknowledged="true"]'
             ).count()
             or _current_state(layout, alert_id) == "resolved"
         ),

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ff_otel import _clock
 from ff_otel.alerting import operations
+from ff_otel.alerting.state import AlertState, count_by_state
 from ff_otel.cli._common import (
     EXIT_BAD_NEWS,
     base_path_option,
@@ -66,12 +67,8 @@ def status(ctx: click.Context, base_path: Path, as_json: bool, max_age: float | 
     layout = open_store(base_path)
     health = _latest(layout.health_checks)
     snapshot = _latest(layout.performance)
-    firing = [
-        record
-        for record in operations.current_alerts(layout.alerts).values()
-        if record.get("state") == "firing"
-    ]
-    report = _report(layout, health, snapshot, firing, max_age)
+    current = operations.current_alerts(layout.alerts)
+    report = _report(layout, health, snapshot, current, max_age)
     if as_json:
         print_json(report)
     else:
@@ -98,9 +95,10 @@ def _report(
     layout: StoreLayout,
     health: dict[str, Any] | None,
     snapshot: dict[str, Any] | None,
-    firing: list[dict[str, Any]],
+    current: dict[str, dict[str, Any]],
     max_age: float | None,
 ) -> dict[str, Any]:
+    firing = operations.in_state(current, AlertState.FIRING)
     interval = _interval_seconds(layout)
     checked_at = health.get("timestamp") if health else None
     age = (
@@ -121,7 +119,6 @@ def _report(
         reasons.append(f"{severities['critical']} critical alert(s) firing")
     if max_age is not None and age is not None and age > max_age:
         reasons.append(f"latest health record is {age:.0f} s old (> --max-age {max_age:g} s)")
-    firing.sort(key=lambda a: str(a.get("fired_at") or a.get("timestamp")), reverse=True)
     return {
         "ok": not reasons,
         "status": overall,
@@ -137,6 +134,7 @@ def _report(
             "firing": len(firing),
             "acknowledged": sum(1 for a in firing if a.get("acknowledged")),
             "by_severity": dict(severities),
+            "by_state": count_by_state(current.values()),
             "newest": [_alert_summary(a) for a in firing[:5]],
         },
     }
@@ -202,13 +200,20 @@ def _print_metrics(snapshot: dict[str, Any] | None) -> None:
 
 
 def _print_alerts(alerts: dict[str, Any]) -> None:
+    # Those an operator may still need to act on; `alerts list --all` has the rest.
+    waiting = ", ".join(
+        f"{alerts['by_state'][state]} {state}"
+        for state in (AlertState.PENDING, AlertState.SUPPRESSED)
+        if alerts["by_state"][state]
+    )
+    waiting = f" · {waiting}" if waiting else ""
     if not alerts["firing"]:
-        console.print("Alerts: none firing")
+        console.print(plain(f"Alerts: none firing{waiting}"))
         return
     by = ", ".join(f"{n} {severity}" for severity, n in sorted(alerts["by_severity"].items()))
     console.print(
         f"Alerts: [red]{alerts['firing']} firing[/red] ({by}; "
-        f"{alerts['acknowledged']} acknowledged) — see `ff-otel alerts list`"
+        f"{alerts['acknowledged']} acknowledged){waiting} — see `ff-otel alerts list`"
     )
     for alert in alerts["newest"]:
         line = plain(f" {alert['title']}  {alert['alert_id']}")
