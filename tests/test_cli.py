@@ -35,6 +35,8 @@ from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.query import streams
 
+from .conftest import wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).with_name("ff-otel")
 EXAMPLE = ROOT / "examples" / "chat_service.py"
@@ -437,8 +439,13 @@ def test_alert_workflow_beside_a_running_service(running_service: Path) -> None:
     alert_id = acked["alert_id"]
     assert acked["acknowledged"] is True and acked["assigned_to"] == "dana"
 
-    # The service keeps evaluating; the acknowledgement sticks.
-    time.sleep(2.5)
+    # The service keeps evaluating (two more intervals); the acknowledgement sticks.
+    wait_until(
+        lambda: (
+            sum(1 for r in _records(layout.performance) if r["timestamp"] > acked["timestamp"]) >= 2
+        ),
+        timeout=120,
+    )
     listed = {
         a["alert_id"]: a
         for a in as_json(ff_otel_cli("alerts", "list", "--all", "--json", "--base-path", base))

@@ -115,8 +115,13 @@ def test_a_hanging_check_does_not_slow_the_readings_and_snapshots(tmp_path: Path
         analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=1),
     )
     try:
-        wait_until(lambda: len(records(handle.layout.resource_usage)) >= 6, timeout=50)
-        assert len(records(handle.layout.performance)) >= 6
+        # An interval appends its reading, health record and snapshot one after
+        # another: wait for all three.
+        streams = (handle.layout.resource_usage, handle.layout.health_checks)
+        wait_until(
+            lambda: all(len(records(s)) >= 6 for s in (*streams, handle.layout.performance)),
+            timeout=50,
+        )
         hung = [
             c
             for record in records(handle.layout.health_checks)
