@@ -225,8 +225,11 @@ def test_a_new_service_reports_its_health_long_before_its_first_interval(tmp_pat
     handle = ff_otel.configure(base_path=tmp_path, system_metrics=False)
     assert handle.settings.analytics.collection_interval_seconds == 60
     ff_otel.register_health_check("database", lambda: True)
-    wait_until(lambda: bool(records(handle.layout.health_checks)), timeout=45)
-    assert records(handle.layout.performance)
+    # The health record is written just before the snapshot: wait for both.
+    wait_until(
+        lambda: bool(records(handle.layout.health_checks) and records(handle.layout.performance)),
+        timeout=45,
+    )
     status = subprocess.run(
         [str(Path(sys.executable).parent / "ff-otel"), "status", "--json", "--base-path", tmp_path],
         capture_output=True,
@@ -234,4 +237,5 @@ def test_a_new_service_reports_its_health_long_before_its_first_interval(tmp_pat
         timeout=120,
         check=False,
     )
-    assert json.loads(status.stdout)["status"] != "unknown", status.stdout
+    assert json.loads(status.stdout)["status"] == "healthy", status.stdout
+    assert status.returncode == 0

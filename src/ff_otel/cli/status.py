@@ -130,6 +130,7 @@ def _report(
         "host": health.get("host") if health else None,
         "components": health.get("checks", []) if health else [],
         "metrics": snapshot,
+        "interval": _interval_of(layout, snapshot),
         "alerts": {
             "firing": len(firing),
             "acknowledged": sum(1 for a in firing if a.get("acknowledged")),
@@ -168,24 +169,54 @@ def _print(report: dict[str, Any]) -> None:
                 plain(check.get("detail", "")),
             )
         console.print(checks)
-    _print_metrics(report["metrics"])
+    _print_metrics(report["metrics"], report["interval"])
     _print_alerts(report["alerts"])
     for reason in report["reasons"]:
         console.print(Text("✗ ", style="bold red"), plain(reason), sep="")
 
 
-def _print_metrics(snapshot: dict[str, Any] | None) -> None:
+def _interval_of(layout: StoreLayout, snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The population and exact length of the snapshot's interval, from its summary line.
+
+    ``error_rates.jsonl`` holds one ``interval_summary`` per snapshot, with the
+    same timestamp; None when there is none (error summaries off by level).
+    """
+    if not snapshot:
+        return None
+    for record in reversed(read_recent(layout.error_rates, max_bytes=_NEWEST_BYTES)):
+        if record.get("record_type") == "interval_summary" and record.get(
+            "timestamp"
+        ) == snapshot.get("timestamp"):
+            keys = ("interval_seconds", "requests", "failed_requests", "error_rate_percent")
+            return {key: record.get(key) for key in keys}
+    return None
+
+
+def _request_figures(snapshot: dict[str, Any], interval: dict[str, Any] | None) -> list[str]:
+    # The interval's requests and how many failed (failed requests ÷ requests,
+    # see ff_otel.pipeline.interval), each figure naming what it counts.
+    rate = f"{number(snapshot.get('throughput_requests_per_second'))} req/s"
+    p95 = f"p95 {number(snapshot.get('response_time_ms'))} ms"
+    if interval is None:
+        success = snapshot.get("success_rate_percent")
+        error_rate = 100.0 - success if isinstance(success, (int, float)) else None
+        return [rate, p95, f"request error rate {number(error_rate)}%"]
+    if not interval["requests"]:
+        return ["no requests"]
+    return [
+        f"{number(interval['requests'])} requests ({rate})",
+        f"{number(interval['failed_requests'])} failed "
+        f"({number(interval['error_rate_percent'])}% of requests)",
+        p95,
+    ]
+
+
+def _print_metrics(snapshot: dict[str, Any] | None, interval: dict[str, Any] | None) -> None:
     if not snapshot:
         console.print("Last interval: no performance snapshot yet")
         return
-    success = snapshot.get("success_rate_percent")
-    error_rate = 100.0 - success if isinstance(success, (int, float)) else None
-    # The figures of the interval's requests (failed requests ÷ requests, see
-    # ff_otel.pipeline.interval), apart from the count of every failure.
     parts = [
-        f"{number(snapshot.get('throughput_requests_per_second'))} req/s",
-        f"p95 {number(snapshot.get('response_time_ms'))} ms",
-        f"request error rate {number(error_rate)}%",
+        *_request_figures(snapshot, interval),
         f"failed spans + error logs {number(snapshot.get('error_count'))}",
         f"CPU {number(snapshot.get('cpu_usage_percent'), 0)}%",
         f"memory {number(snapshot.get('memory_usage_mb'), 0)} MB",
@@ -193,7 +224,12 @@ def _print_metrics(snapshot: dict[str, Any] | None) -> None:
         f"reliability {number(snapshot.get('system_reliability_score'), 2)}",
         f"data quality {number(snapshot.get('data_quality_score'), 2)}",
     ]
-    period = number(snapshot.get("collection_period_seconds"), 0)
+    seconds = interval.get("interval_seconds") if interval else None
+    period = (
+        f"{seconds:g}"
+        if isinstance(seconds, (int, float))
+        else number(snapshot.get("collection_period_seconds"), 0)
+    )
     console.print(
         plain(f"Last interval ({period} s, {snapshot.get('timestamp')}): " + " · ".join(parts))
     )
