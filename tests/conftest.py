@@ -72,7 +72,7 @@ class Collector:
     output: Path
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def wait_for(self, *texts: str, timeout: float = 20.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         seen = ""
         while time.monotonic() < deadline:
@@ -133,7 +133,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+def wait_until(condition: Callable[[], object], timeout: float = 60.0) -> None:
     """Poll ``condition`` until it is true; fail after a deadline generous for a busy machine."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -142,7 +142,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
