@@ -243,6 +243,8 @@ def test_the_page_draws_the_live_store_as_charts(
     cards = page.locator("#kpis").inner_text()
     assert "Requests · last" in cards
     assert "% of requests" in cards or "no requests" in cards  # never a rate of nothing
+    for label in ("Host CPU · last", "Reliability · last", "Host memory · now", "sessions · now"):
+        assert label in cards
     _assert_drawn_from(page, '#chart-latency path[data-series="p95"]', series["requests"]["p95"])
     _assert_drawn_from(page, '#chart-resources path[data-series="CPU"]', series["resources"]["cpu"])
     for component, lines in series["components"].items():

@@ -151,10 +151,10 @@
       kpi("Requests" + lastInterval, fmt(s.throughput_requests_per_second), "/s", req.rate, "#2563eb"),
       kpi("p95 latency" + lastInterval, s.throughput_requests_per_second ? fmt(p95, "ms") : "–", s.throughput_requests_per_second ? "" : "no requests", req.p95, "#7c3aed", thresholds.latency_ms && p95 > thresholds.latency_ms ? "bad" : ""),
       kpi("Failed requests" + lastInterval, s.throughput_requests_per_second ? fmt(errorRate) : "–", s.throughput_requests_per_second ? "% of requests" : "no requests", req.error_rate, "#dc2626", s.throughput_requests_per_second && errorRate > (thresholds.error_rate_percent || 5) ? "bad" : ""),
-      kpi("CPU", fmt(s.cpu_usage_percent), "%", res.cpu, "#0891b2", s.cpu_usage_percent > 90 ? "warn" : ""),
-      kpi("Memory", fmt(s.memory_usage_percent), "%", res.memory, "#d97706", thresholds.memory_percent && s.memory_usage_percent > thresholds.memory_percent ? "warn" : ""),
-      kpi("Active sessions", fmt(s.active_sessions ?? 0), s.concurrent_users !== null && s.concurrent_users !== undefined ? ` · ${s.concurrent_users} users` : ""),
-      kpi("Reliability", fmt((s.system_reliability_score ?? 0) * 100), "%"));
+      kpi("Host CPU" + lastInterval, fmt(s.cpu_usage_percent), "%", res.cpu, "#0891b2", s.cpu_usage_percent > 90 ? "warn" : ""),
+      kpi("Host memory · now", fmt(s.memory_usage_percent), "%", res.memory, "#d97706", thresholds.memory_percent && s.memory_usage_percent > thresholds.memory_percent ? "warn" : ""),
+      kpi("Open sessions · now", fmt(s.active_sessions ?? 0), s.concurrent_users !== null && s.concurrent_users !== undefined ? ` · ${s.concurrent_users} users` : ""),
+      kpi("Reliability" + lastInterval, fmt((s.system_reliability_score ?? 0) * 100), "%"));
   }
 
   /* ---------- alerts ---------- */
