@@ -87,6 +87,11 @@ async def test_every_command_shows_the_same_states_for_the_same_store(tmp_path: 
     assert "8 alerts: 1 pending, 2 firing, 1 suppressed, 2 cancelled, 2 resolved" in table
     assert "inactive" not in table
 
+    # Only open alerts (pending, firing, suppressed) can be acknowledged or resolved.
+    for command in ("ack", "resolve"):
+        refused = ff_otel_cli("alerts", command, "alert_old", "--base-path", tmp_path)
+        assert refused.returncode == 2 and "alert_old is already cancelled" in refused.stderr
+
     status = as_json(ff_otel_cli("status", "--json", "--base-path", tmp_path))["alerts"]
     assert status["by_state"] == expected
     assert status["firing"] == len(firing) and status["acknowledged"] == 1
