@@ -14,6 +14,7 @@ import pytest
 import rotel
 
 import ff_otel
+from ff_otel.pipeline import reader
 
 # pytester runs a user's test file in a subprocess (the ff_otel.testing plugin's tests).
 pytest_plugins = ["pytester"]
@@ -53,6 +54,26 @@ def handle(base_path: Path) -> Iterator[ff_otel.FFOtel]:
         system_metrics=False,
     )
     ff_otel.shutdown()
+
+
+@pytest.fixture
+def flush_driven(base_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ff_otel.FFOtel]:
+    """ff-otel whose intervals end only when flushed, never on the collector's timer.
+
+    For tests that read one interval's records: with a timer tick, spans made
+    in the test could land in an interval of its own choosing.
+    """
+    monkeypatch.setattr(reader, "FIRST_COLLECTION_SECONDS", float(_DAY))
+    yield ff_otel.configure(
+        base_path=base_path,
+        service_name="test-service",
+        analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=_DAY),
+        system_metrics=False,
+    )
+    ff_otel.shutdown()
+
+
+_DAY = 86_400
 
 
 def records(path: Path) -> list[dict]:  # type: ignore[type-arg]

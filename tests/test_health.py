@@ -190,16 +190,18 @@ async def test_failing_component_turns_unhealthy_in_get_system_health(
 
 
 def test_collection_errors_are_counted_and_the_loop_goes_on(handle: ff_otel.FFOtel) -> None:
+    # The collector also ticks on its own every second, beside these flushes:
+    # counts only grow, by how much depends on the machine's speed.
     assert handle.pipeline is not None
     handle.layout.health_checks.unlink()
     handle.layout.health_checks.mkdir()  # appending now fails
-    assert ff_otel.force_flush()
-    assert handle.pipeline.stats.failures == 1
+    assert ff_otel.force_flush()  # the failing tick did not raise into the flush
+    assert handle.pipeline.stats.failures >= 1
     handle.layout.health_checks.rmdir()
     ticks = handle.pipeline.stats.ticks
     assert ff_otel.force_flush()
-    assert handle.pipeline.stats.ticks == ticks + 1
-    assert records(handle.layout.health_checks)
+    assert handle.pipeline.stats.ticks > ticks
+    assert records(handle.layout.health_checks)  # written again: the loop went on
 
 
 async def test_continuous_collection_starts_and_stops(tmp_path: Path) -> None:

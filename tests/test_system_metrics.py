@@ -103,7 +103,8 @@ def browse() -> None:
     pass
 
 
-def test_snapshot_fields_come_from_the_intervals_spans(handle: ff_otel.FFOtel) -> None:
+def test_snapshot_fields_come_from_the_intervals_spans(flush_driven: ff_otel.FFOtel) -> None:
+    handle = flush_driven
     assert handle.pipeline is not None
     handle.pipeline.collect(store=False)  # start a fresh interval
     for i in range(20):
