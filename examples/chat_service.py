@@ -28,6 +28,7 @@ from typing import Any
 from opentelemetry import trace
 
 import ff_otel
+from ff_otel.alerting import operations
 
 MODEL = "chat-small-v1"
 LLM_MEDIAN_MS = 8.0
@@ -368,22 +369,13 @@ def summarize_health(layout: ff_otel.StoreLayout) -> None:
 
 
 def summarize_alerts(layout: ff_otel.StoreLayout) -> None:
-    """Every alert of the run with its latest state, as rebuilt from alerts.jsonl."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record in ff_otel.read_records(layout.alerts):
-        if record.get("alert_id") and record.get("event") not in (
-            "notified",
-            "notification_failed",
-        ):
-            latest[record["alert_id"]] = record
+    """Every alert of the run in its current state, as every ff-otel command shows it."""
+    alerts = list(operations.current_alerts(layout.alerts).values())
+    shown = [a for a in alerts if a["state"] != ff_otel.AlertState.CANCELLED]
     print_table(
-        f"Alerts ({layout.alerts.name})",
+        f"Alerts ({layout.alerts.name}; {len(alerts) - len(shown)} cancelled, not shown)",
         ("state", "severity", "alert", "why"),
-        [
-            (a["state"], a["severity"], a["title"], a["message"])
-            for a in latest.values()
-            if a["state"] != "inactive"  # pending alerts whose condition cleared in time
-        ],
+        [(a["state"], a["severity"], a["title"], a["message"]) for a in shown],
     )
 
 

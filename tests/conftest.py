@@ -14,6 +14,7 @@ import pytest
 import rotel
 
 import ff_otel
+from ff_otel.pipeline import reader
 
 # pytester runs a user's test file in a subprocess (the ff_otel.testing plugin's tests).
 pytest_plugins = ["pytester"]
@@ -55,6 +56,26 @@ def handle(base_path: Path) -> Iterator[ff_otel.FFOtel]:
     ff_otel.shutdown()
 
 
+@pytest.fixture
+def flush_driven(base_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ff_otel.FFOtel]:
+    """ff-otel whose intervals end only when flushed, never on the collector's timer.
+
+    For tests that read one interval's records: with a timer tick, spans made
+    in the test could land in an interval of its own choosing.
+    """
+    monkeypatch.setattr(reader, "FIRST_COLLECTION_SECONDS", float(_DAY))
+    yield ff_otel.configure(
+        base_path=base_path,
+        service_name="test-service",
+        analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=_DAY),
+        system_metrics=False,
+    )
+    ff_otel.shutdown()
+
+
+_DAY = 86_400
+
+
 def records(path: Path) -> list[dict]:  # type: ignore[type-arg]
     """Every record of a stream, through the one reader."""
     return list(ff_otel.read_records(path))
@@ -72,7 +93,7 @@ class Collector:
     output: Path
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def wait_for(self, *texts: str, timeout: float = 20.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         seen = ""
         while time.monotonic() < deadline:
@@ -133,7 +154,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+def wait_until(condition: Callable[[], object], timeout: float = 60.0) -> None:
     """Poll ``condition`` until it is true; fail after a deadline generous for a busy machine."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -142,7 +163,7 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -39,6 +39,8 @@ EMAIL = "alice@example.com"
 TOKEN = "tok" + "5e" * 8
 FLASK_ITEM_ROUTE = "/items/<int:item_id>"
 FASTAPI_ITEM_ROUTE = "/items/{item_id}"
+_DEADLINE = 120.0
+"""Seconds to wait for a server to start, answer, store or stop: generous for a loaded machine."""
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -228,7 +230,7 @@ def _get(client: httpx.Client, path: str, **kwargs: Any) -> tuple[str, Sent]:
 
 
 def _wait_serving(served: Served, process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + _DEADLINE
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(
@@ -258,7 +260,7 @@ def _send_traffic(served: Served, port: int) -> None:
 
 def _spread_over_workers(served: Served, port: int) -> None:
     # Concurrent requests: while one sync worker is busy, another accepts.
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + _DEADLINE
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
         while time.monotonic() < deadline:
             with ThreadPoolExecutor(max_workers=4) as pool:
@@ -270,7 +272,7 @@ def _spread_over_workers(served: Served, port: int) -> None:
 
 
 def _wait_for_spans(served: Served) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + _DEADLINE
     while time.monotonic() < deadline:
         if set(served.requests) <= set(served.spans_by_trace()):
             return
@@ -282,7 +284,7 @@ def _wait_for_spans(served: Served) -> None:
 def _stop(served: Served, process: subprocess.Popen[bytes]) -> None:
     process.send_signal(served.launch.stop)
     try:
-        served.returncode = process.wait(timeout=30)
+        served.returncode = process.wait(timeout=_DEADLINE)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -34,6 +35,10 @@ from ff_otel.cli import main as cli_main
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.query import streams
+
+from .conftest import wait_until
+from .test_dashboard import _start_dashboard
+from .test_dashboard import _stop as _stop_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).with_name("ff-otel")
@@ -282,6 +287,68 @@ def test_status_shows_the_latest_health_of_the_example_store(example_store: Path
     assert "\x1b[" not in human.stdout  # piped: no colours
 
 
+def test_the_demos_5xx_answers_are_failed_requests_in_every_figure(store_copy: Path) -> None:
+    # One definition (a request: a server or root span; failed: status error or
+    # HTTP >= 500), worked out here from the stored spans, and the same counts
+    # in the interval figures behind `status` and the dashboard's cards, in
+    # `bi`, in `report`, and in the dashboard's 24 h chart.
+    layout = ff_otel.StoreLayout(store_copy)
+    spans = _records(layout.spans)
+    requests = [s for s in spans if s["kind"] == "server" or not s.get("parent_span_id")]
+
+    def code(span: dict[str, Any]) -> int:
+        return int(span["attributes"].get("http.response.status_code") or 0)
+
+    failed = [s for s in requests if s["status"] == "error" or code(s) >= 500]
+    answered_5xx = [s for s in requests if code(s) >= 500]
+    assert answered_5xx and all(s in failed for s in answered_5xx)  # the demo's 504s
+    assert any(400 <= code(s) < 500 for s in requests)  # its 415s, which do not fail
+
+    summaries = [r for r in _records(layout.error_rates) if r["record_type"] == "interval_summary"]
+    assert sum(r["requests"] for r in summaries) == len(requests)
+    assert sum(r["failed_requests"] for r in summaries) == len(failed)
+    status = as_json(ff_otel_cli("status", "--json", "--base-path", store_copy))
+    last = summaries[-1]
+    assert status["interval"] == {
+        key: last[key]
+        for key in ("interval_seconds", "requests", "failed_requests", "error_rate_percent")
+    }
+
+    printed = ff_otel_cli("status", "--base-path", store_copy).stdout
+    footer = next(line for line in printed.splitlines() if line.startswith("Last interval ("))
+    if last["requests"]:
+        assert f"{last['requests']:,} requests" in footer
+        assert f"{last['failed_requests']:,} failed" in footer
+    else:
+        assert "no requests" in footer and "error rate" not in footer
+
+    bi = as_json(ff_otel_cli("bi", "--json", "--base-path", store_copy))
+    assert (bi["requests"]["count"], bi["requests"]["errors"]) == (len(requests), len(failed))
+    end = _clock.epoch_to_iso(
+        max(_clock.parse_instant(s["timestamp"]) for s in spans).timestamp() + 1
+    )
+    report = as_json(ff_otel_cli("report", "--json", "--end", end, "--base-path", store_copy))
+    performance = report["report"]["performance"]
+    assert (performance["requests"], performance["failed_requests"]) == (len(requests), len(failed))
+    human = ff_otel_cli("report", "--end", end, "--base-path", store_copy).stdout
+    assert f"{len(requests):,}, {len(failed):,} failed" in human
+
+    by_hour: dict[str, list[int]] = {}
+    for span in requests:
+        counts = by_hour.setdefault(span["timestamp"][:13], [0, 0])
+        counts[0] += 1
+        counts[1] += span in failed
+    dashboard = _start_dashboard(store_copy)
+    try:
+        with urllib.request.urlopen(dashboard.url + "api/series?range=24h", timeout=60) as answer:
+            chart = json.load(answer)["requests"]["error_rate"]
+    finally:
+        _stop_dashboard(dashboard)
+    assert [value for _, value in chart] == [
+        pytest.approx(100 * bad / total, abs=0.001) for total, bad in by_hour.values()
+    ]
+
+
 QUIET_SERVICE = """
 import sys, time
 import ff_otel
@@ -437,8 +504,13 @@ def test_alert_workflow_beside_a_running_service(running_service: Path) -> None:
     alert_id = acked["alert_id"]
     assert acked["acknowledged"] is True and acked["assigned_to"] == "dana"
 
-    # The service keeps evaluating; the acknowledgement sticks.
-    time.sleep(2.5)
+    # The service keeps evaluating (two more intervals); the acknowledgement sticks.
+    wait_until(
+        lambda: (
+            sum(1 for r in _records(layout.performance) if r["timestamp"] > acked["timestamp"]) >= 2
+        ),
+        timeout=120,
+    )
     listed = {
         a["alert_id"]: a
         for a in as_json(ff_otel_cli("alerts", "list", "--all", "--json", "--base-path", base))

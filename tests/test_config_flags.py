@@ -67,7 +67,7 @@ def latest(manager: ff_otel.FFMetricsCollectionManager, name: str) -> dict[str, 
     return records(manager.business_intelligence_path / name)[-1]
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+def eventually(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     """Flush until ``check()`` holds (the collector ticks on every flush)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -240,7 +240,11 @@ def test_the_page_draws_the_live_store_as_charts(
         "document.getElementById('kpis').innerText.includes('Failed requests · last')",
         timeout=60_000,
     )
-    assert "Requests · last" in page.locator("#kpis").inner_text()
+    cards = page.locator("#kpis").inner_text()
+    assert "Requests · last" in cards
+    assert "% of requests" in cards or "no requests" in cards  # never a rate of nothing
+    for label in ("Host CPU · last", "Reliability · last", "Host memory · now", "sessions · now"):
+        assert label in cards
     _assert_drawn_from(page, '#chart-latency path[data-series="p95"]', series["requests"]["p95"])
     _assert_drawn_from(page, '#chart-resources path[data-series="CPU"]', series["resources"]["cpu"])
     for component, lines in series["components"].items():
@@ -320,8 +324,8 @@ def _current_state(layout: StoreLayout, alert_id: str) -> str | None:
 
 def _firing_card(page: Page, *, acknowledged_too: bool = False) -> tuple[str, Any]:
     selector = 'article.alert[data-state="firing"]'
-    if acknowledged_too:
-        selector += ', article.alert[data-state="acknowledged"]'
+    if not acknowledged_too:
+        selector += '[data-acknowledged="false"]'
     card = page.locator(selector).first
     card.wait_for(timeout=90_000)
     return str(card.get_attribute("data-alert-id")), card
@@ -350,7 +354,7 @@ def test_acknowledging_an_alert_in_the_page_is_stored_and_audited(
         "the page to show the alert acknowledged",
         lambda: (
             page.locator(
-                f'article.alert[data-alert-id="{alert_id}"][data-state="acknowledged"]'
+                f'article.alert[data-alert-id="{alert_id}"][data-acknowledged="true"]'
             ).count()
             or _current_state(layout, alert_id) == "resolved"
         ),

@@ -115,8 +115,13 @@ def test_a_hanging_check_does_not_slow_the_readings_and_snapshots(tmp_path: Path
         analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=1),
     )
     try:
-        wait_until(lambda: len(records(handle.layout.resource_usage)) >= 6, timeout=50)
-        assert len(records(handle.layout.performance)) >= 6
+        # An interval appends its reading, health record and snapshot one after
+        # another: wait for all three.
+        streams = (handle.layout.resource_usage, handle.layout.health_checks)
+        wait_until(
+            lambda: all(len(records(s)) >= 6 for s in (*streams, handle.layout.performance)),
+            timeout=50,
+        )
         hung = [
             c
             for record in records(handle.layout.health_checks)
@@ -185,16 +190,18 @@ async def test_failing_component_turns_unhealthy_in_get_system_health(
 
 
 def test_collection_errors_are_counted_and_the_loop_goes_on(handle: ff_otel.FFOtel) -> None:
+    # The collector also ticks on its own every second, beside these flushes:
+    # counts only grow, by how much depends on the machine's speed.
     assert handle.pipeline is not None
     handle.layout.health_checks.unlink()
     handle.layout.health_checks.mkdir()  # appending now fails
-    assert ff_otel.force_flush()
-    assert handle.pipeline.stats.failures == 1
+    assert ff_otel.force_flush()  # the failing tick did not raise into the flush
+    assert handle.pipeline.stats.failures >= 1
     handle.layout.health_checks.rmdir()
     ticks = handle.pipeline.stats.ticks
     assert ff_otel.force_flush()
-    assert handle.pipeline.stats.ticks == ticks + 1
-    assert records(handle.layout.health_checks)
+    assert handle.pipeline.stats.ticks > ticks
+    assert records(handle.layout.health_checks)  # written again: the loop went on
 
 
 async def test_continuous_collection_starts_and_stops(tmp_path: Path) -> None:
@@ -220,8 +227,11 @@ def test_a_new_service_reports_its_health_long_before_its_first_interval(tmp_pat
     handle = ff_otel.configure(base_path=tmp_path, system_metrics=False)
     assert handle.settings.analytics.collection_interval_seconds == 60
     ff_otel.register_health_check("database", lambda: True)
-    wait_until(lambda: bool(records(handle.layout.health_checks)), timeout=45)
-    assert records(handle.layout.performance)
+    # The health record is written just before the snapshot: wait for both.
+    wait_until(
+        lambda: bool(records(handle.layout.health_checks) and records(handle.layout.performance)),
+        timeout=45,
+    )
     status = subprocess.run(
         [str(Path(sys.executable).parent / "ff-otel"), "status", "--json", "--base-path", tmp_path],
         capture_output=True,
@@ -229,4 +239,5 @@ def test_a_new_service_reports_its_health_long_before_its_first_interval(tmp_pat
         timeout=120,
         check=False,
     )
-    assert json.loads(status.stdout)["status"] != "unknown", status.stdout
+    assert json.loads(status.stdout)["status"] == "healthy", status.stdout
+    assert status.returncode == 0

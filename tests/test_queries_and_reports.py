@@ -162,7 +162,8 @@ def test_unknown_report_period_is_rejected(handle: ff_otel.FFOtel) -> None:
         ff_otel.generate_report("fortnight")
 
 
-def test_one_definition_of_failed_requests_in_every_figure(handle: ff_otel.FFOtel) -> None:
+def test_one_definition_of_failed_requests_in_every_figure(flush_driven: ff_otel.FFOtel) -> None:
+    handle = flush_driven
     # A request answered 5xx without an error status fails; a 4xx does not (the
     # client's error); a failing child span fails its span, not a request.
     tracer = trace.get_tracer("test")

@@ -10,7 +10,7 @@ One call sets it up, one decorator traces a function::
     def handle(message): ...
 """
 
-from ff_otel.alerting import AlertRule, FFNotificationSettingsDTO
+from ff_otel.alerting import AlertRule, AlertState, FFNotificationSettingsDTO
 from ff_otel.alerting.api import silence_alerts
 from ff_otel.compliance.api import (
     audit,
@@ -67,6 +67,7 @@ __all__ = [
     "AggregationPeriod",
     "AlertRule",
     "AlertSeverity",
+    "AlertState",
     "AnalyticsLevel",
     "AnalyticsProtocol",
     "AuditGap",

@@ -1,10 +1,12 @@
 """The alert engine: rule states, noise control, anomalies, and the alert log.
 
-Each rule (per component for per-component series) moves through
-pending -> firing -> resolved, as in Prometheus: pending while the condition
-has held for less than ``for_seconds``, firing after, resolved when it stops
-holding (``resolution_time_seconds`` = resolved - fired). A firing alert is one
-alert per rule and component however long it lasts.
+Each rule (per component for per-component series) moves through the states
+of :class:`~ff_otel.alerting.state.AlertState`: pending -> firing -> resolved,
+as in Prometheus: pending while the condition has held for less than
+``for_seconds``, firing after, resolved when it stops holding
+(``resolution_time_seconds`` = resolved - fired); cancelled when it stops
+holding while still pending. A firing alert is one alert per rule and
+component however long it lasts.
 
 Noise control, as in Alertmanager: after an alert resolves, the same rule and
 component do not open a new alert for ``alert_cooldown_minutes`` (a relapse in
@@ -38,6 +40,8 @@ from ff_otel.alerting.notifiers import NotificationDispatcher
 from ff_otel.alerting.rules import PER_COMPONENT_SERIES, AlertRule
 from ff_otel.alerting.scoring import ALERT_SCORE
 from ff_otel.alerting.state import (
+    OPEN_STATES,
+    AlertState,
     Silence,
     merge_operator_changes,
     replay,
@@ -156,7 +160,7 @@ class AlertEngine:
                 per_component.setdefault(series, {})[component] = value
         open_components: dict[str, set[str]] = {}
         for (name, component), alert_id in self.by_key.items():
-            if component and self.alerts[alert_id].get("state") != "resolved":
+            if component and self.alerts[alert_id].get("state") in OPEN_STATES:
                 open_components.setdefault(name, set()).add(component)
         for rule in self.rules:
             if rule.series in PER_COMPONENT_SERIES:
@@ -199,26 +203,28 @@ class AlertEngine:
         alert_id = self.by_key.get(key)
         alert = self.alerts.get(alert_id) if alert_id else None
         state = alert.get("state") if alert else None
-        holds = value is not None and rule.holds(value)
-        if holds:
-            assert value is not None
-            if state in ("firing", "suppressed"):
+        if value is not None and rule.holds(value):
+            if alert is not None and state in (AlertState.FIRING, AlertState.SUPPRESSED):
                 self._touch(alert, value)
-            elif state == "pending":
-                if now - alert["pending_since_epoch"] >= rule.for_seconds:  # type: ignore[index]
-                    self._fire(alert, value, now)  # type: ignore[arg-type]
-            elif state == "resolved" and self._cooling(alert, now):  # type: ignore[arg-type]
-                if not alert.get("manually_resolved"):  # type: ignore[union-attr]
-                    self._record(alert, "refired", "firing", now, value=value, resolved=False)  # type: ignore[arg-type]
+            elif alert is not None and state == AlertState.PENDING:
+                if now - alert["pending_since_epoch"] >= rule.for_seconds:
+                    self._fire(alert, value, now)
+            elif alert is not None and state == AlertState.RESOLVED and self._cooling(alert, now):
+                if not alert.get("manually_resolved"):
+                    self._record(
+                        alert, "refired", AlertState.FIRING, now, value=value, resolved=False
+                    )
             else:
                 created = self._new(rule, component, value, now)
                 if rule.for_seconds <= 0:
                     self._fire(created, value, now)
-        elif state == "pending":
-            self._record(alert, "cancelled", "cancelled", now, value=value)  # type: ignore[arg-type]
+        elif alert is None:
+            return
+        elif state == AlertState.PENDING:
+            self._record(alert, "cancelled", AlertState.CANCELLED, now, value=value)
             del self.by_key[key]
-        elif state in ("firing", "suppressed"):
-            self._resolve(alert, now, value)  # type: ignore[arg-type]
+        elif state in (AlertState.FIRING, AlertState.SUPPRESSED):
+            self._resolve(alert, now, value)
 
     def _new(self, rule: AlertRule, component: str, value: float, now: float) -> dict[str, Any]:
         labels = {
@@ -252,21 +258,21 @@ class AlertEngine:
         }
         self.alerts[dto.alert_id] = alert
         self.by_key[(rule.name, component)] = dto.alert_id
-        self._record(alert, "pending", "pending", now, value=value)
+        self._record(alert, "pending", AlertState.PENDING, now, value=value)
         return alert
 
     def _fire(self, alert: dict[str, Any], value: float, now: float) -> None:
         while self._fired_times and self._fired_times[0] < now - _HOUR:
             self._fired_times.popleft()
         if len(self._fired_times) >= self.alerting.max_alerts_per_hour:
-            self._record(alert, "suppressed", "suppressed", now, value=value)
+            self._record(alert, "suppressed", AlertState.SUPPRESSED, now, value=value)
             self._storm(now)
             return
         self._fired_times.append(now)
         self._record(
             alert,
             "fired",
-            "firing",
+            AlertState.FIRING,
             now,
             value=value,
             notify=True,
@@ -280,10 +286,10 @@ class AlertEngine:
         self._record(
             alert,
             "resolved",
-            "resolved",
+            AlertState.RESOLVED,
             now,
             value=value,
-            notify=alert["state"] == "firing",
+            notify=alert["state"] == AlertState.FIRING,
             resolved=True,
             resolution_time_seconds=seconds,
             resolved_at_epoch=now,
@@ -294,7 +300,7 @@ class AlertEngine:
         suppressed = sum(
             1
             for a in self.alerts.values()
-            if a.get("state") == "suppressed" and a.get("updated_epoch", 0) >= hour
+            if a.get("state") == AlertState.SUPPRESSED and a.get("updated_epoch", 0) >= hour
         )
         if self._storm_hour == hour:
             return
@@ -311,13 +317,15 @@ class AlertEngine:
         )
         storm = {**dto.to_dict(), "rule": "alert_storm", "labels": {"rule": "alert_storm"}}
         self.alerts[dto.alert_id] = storm
-        self._record(storm, "fired", "firing", now, notify=True, fired_at_epoch=now)
-        self._record(storm, "resolved", "resolved", now, resolved=True, resolution_time_seconds=0)
+        self._record(storm, "fired", AlertState.FIRING, now, notify=True, fired_at_epoch=now)
+        self._record(
+            storm, "resolved", AlertState.RESOLVED, now, resolved=True, resolution_time_seconds=0
+        )
 
     def _escalate(self, now: float) -> None:
         delay = self.alerting.escalation_delay_minutes * 60
         for alert in list(self.alerts.values()):
-            if alert.get("state") != "firing" or alert.get("acknowledged"):
+            if alert.get("state") != AlertState.FIRING or alert.get("acknowledged"):
                 continue
             since = alert.get("escalated_at_epoch") or alert.get("fired_at_epoch")
             if not isinstance(since, (int, float)) or now - since < delay:
@@ -328,7 +336,7 @@ class AlertEngine:
             self._record(
                 alert,
                 "escalated",
-                "firing",
+                AlertState.FIRING,
                 now,
                 notify=True,
                 escalated=True,
@@ -348,7 +356,7 @@ class AlertEngine:
             key = (f"anomaly:{series}", "")
             alert_id = self.by_key.get(key)
             alert = self.alerts.get(alert_id) if alert_id else None
-            open_alert = alert is not None and alert.get("state") == "firing"
+            open_alert = alert is not None and alert.get("state") == AlertState.FIRING
             if anomaly is None:
                 if open_alert:
                     self._resolve(alert, now, value)  # type: ignore[arg-type]
@@ -362,7 +370,9 @@ class AlertEngine:
             if alert is not None and self._cooling(alert, now):
                 # A relapse within the cooldown re-fires the same alert, unnotified.
                 if not alert.get("manually_resolved"):
-                    self._record(alert, "refired", "firing", now, value=value, resolved=False)
+                    self._record(
+                        alert, "refired", AlertState.FIRING, now, value=value, resolved=False
+                    )
             else:
                 rule = AlertRule(
                     name=f"anomaly:{series}",
@@ -393,15 +403,14 @@ class AlertEngine:
         cooldown = self.alerting.alert_cooldown_minutes * 60
         return isinstance(resolved, (int, float)) and now - resolved < cooldown
 
-    def _touch(self, alert: dict[str, Any] | None, value: float) -> None:
-        if alert is not None:
-            alert["current_value"] = value
+    def _touch(self, alert: dict[str, Any], value: float) -> None:
+        alert["current_value"] = value
 
     def _record(
         self,
         alert: dict[str, Any],
         event: str,
-        state: str,
+        state: AlertState,
         now: float,
         *,
         value: float | None = None,
@@ -411,7 +420,7 @@ class AlertEngine:
         alert.update(changes)
         if value is not None:
             alert["current_value"] = value
-        alert["state"] = state
+        alert["state"] = state.value
         alert["event"] = event
         alert["updated_epoch"] = now
         alert["timestamp"] = _clock.epoch_to_iso(now)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from ff_otel.alerting.state import AlertState
 from ff_otel.config import FFAnalyticsAlertingConfigDTO
 
 _logger = logging.getLogger("ff_otel.alerts")
@@ -164,7 +165,7 @@ class NotificationDispatcher:
     def _email(self, record: dict[str, Any]) -> None:
         settings = self.settings
         message = EmailMessage()
-        state = "RESOLVED" if record.get("resolved") else "FIRING"
+        state = _notified_state(record).upper()
         message["Subject"] = f"[ff-otel] {state} {record.get('severity')}: {record.get('title')}"
         message["From"] = settings.smtp_from
         message["To"] = ", ".join(self.alerting.email_recipients)
@@ -177,6 +178,12 @@ class NotificationDispatcher:
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
             smtp.send_message(message)
+
+
+def _notified_state(record: dict[str, Any]) -> AlertState:
+    # Only firing (fired, escalated) and resolved alerts are notified; the names
+    # are Alertmanager's too.
+    return AlertState.RESOLVED if record.get("state") == AlertState.RESOLVED else AlertState.FIRING
 
 
 def alertmanager_alert(record: dict[str, Any], service: str) -> dict[str, Any]:
@@ -207,7 +214,7 @@ def alertmanager_alert(record: dict[str, Any], service: str) -> dict[str, Any]:
 def alertmanager_webhook(record: dict[str, Any], service: str) -> dict[str, Any]:
     """Alertmanager's webhook payload (version 4) for one alert."""
     alert = alertmanager_alert(record, service)
-    status = "resolved" if record.get("resolved") else "firing"
+    status = _notified_state(record).value
     return {
         "version": "4",
         "groupKey": f'{{}}:{{alertname="{alert["labels"]["alertname"]}"}}',

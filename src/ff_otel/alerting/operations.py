@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel import _clock
-from ff_otel.alerting.state import Silence, replay
+from ff_otel.alerting.state import OPEN_STATES, AlertState, Silence, replay
 from ff_otel.compliance.trails import audit_act
 from ff_otel.models import FFAnalyticsAlertDTO
 from ff_otel.store.appender import append_records
@@ -29,16 +29,27 @@ def current_alerts(path: Path) -> dict[str, dict[str, Any]]:
     return replay(read_records(path))[0]
 
 
-def active_alerts(path: Path, severity: str | None = None) -> list[FFAnalyticsAlertDTO]:
-    """Firing alerts (acknowledged ones included), newest first; ``severity`` filters exactly."""
-    firing = [
+def in_state(
+    alerts: dict[str, dict[str, Any]], state: AlertState | None, severity: str | None = None
+) -> list[dict[str, Any]]:
+    """The ``alerts`` in ``state`` (every one for None), newest first; ``severity`` filters.
+
+    The one selection behind ``get_active_alerts()``, ``ff-otel alerts list``,
+    ``ff-otel status`` and the dashboard, so they name the same alerts.
+    """
+    chosen = [
         record
-        for record in current_alerts(path).values()
-        if record.get("state") == "firing"
+        for record in alerts.values()
+        if (state is None or record.get("state") == state)
         and (severity is None or record.get("severity") == severity)
     ]
-    firing.sort(key=lambda r: str(r.get("fired_at") or r.get("timestamp")), reverse=True)
-    return [as_dto(record) for record in firing]
+    chosen.sort(key=lambda r: str(r.get("fired_at") or r.get("timestamp")), reverse=True)
+    return chosen
+
+
+def active_alerts(path: Path, severity: str | None = None) -> list[FFAnalyticsAlertDTO]:
+    """Firing alerts (acknowledged ones included), newest first; ``severity`` filters exactly."""
+    return [as_dto(r) for r in in_state(current_alerts(path), AlertState.FIRING, severity)]
 
 
 def as_dto(record: dict[str, Any]) -> FFAnalyticsAlertDTO:
@@ -48,7 +59,7 @@ def as_dto(record: dict[str, Any]) -> FFAnalyticsAlertDTO:
 def acknowledge(path: Path, alert_id: str, acknowledged_by: str) -> bool:
     """Mark a firing alert acknowledged (stops escalation); False for an unknown or closed id."""
     record = current_alerts(path).get(alert_id)
-    if record is None or record.get("state") not in ("firing", "pending", "suppressed"):
+    if record is None or record.get("state") not in OPEN_STATES:
         return False
     _append(path, record, "acknowledged", acknowledged=True, assigned_to=acknowledged_by)
     audit_act(_layout_of(path), "alert_acknowledge", alert_id, actor=acknowledged_by)
@@ -58,12 +69,12 @@ def acknowledge(path: Path, alert_id: str, acknowledged_by: str) -> bool:
 def resolve(
     path: Path, alert_id: str, resolution_notes: str, resolved_by: str | None = None
 ) -> bool:
-    """Resolve an alert by hand; False for an unknown or already resolved id.
+    """Resolve an open alert by hand; False for an unknown or closed (resolved, cancelled) id.
 
     The audit record names ``resolved_by`` (default: the process's OS user).
     """
     record = current_alerts(path).get(alert_id)
-    if record is None or record.get("state") == "resolved":
+    if record is None or record.get("state") not in OPEN_STATES:
         return False
     now = time.time()
     fired = record.get("fired_at_epoch")
@@ -71,7 +82,7 @@ def resolve(
         path,
         record,
         "resolved",
-        state="resolved",
+        state=AlertState.RESOLVED,
         resolved=True,
         manually_resolved=True,
         resolution_notes=resolution_notes,

@@ -8,23 +8,57 @@ their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from ff_otel import _clock
 from ff_otel.models import FFSystemMetricsDTO
 
-ALERT_STATES: dict[str, str] = {
-    "pending": "its condition holds, for less than the rule's for_seconds so far",
-    "firing": "its condition has held for for_seconds; notified (acknowledged ones too)",
-    "suppressed": "it would fire, but max_alerts_per_hour was reached (recorded, not notified)",
-    "cancelled": "it was pending and its condition stopped holding before it fired",
-    "resolved": "it fired and its condition stopped holding (or an operator resolved it)",
-}
-"""Every state an alert can be in, with its meaning: the one set every command shows."""
 
-_LEGACY_STATES = {"inactive": "cancelled"}  # the name earlier versions wrote
+class AlertState(StrEnum):
+    """Every state an alert can be in: the one set every command shows (README, Alerting).
+
+    ``acknowledged`` and ``silenced`` are not states but marks on an alert in
+    one of these (an acknowledged alert is still ``firing``).
+    """
+
+    PENDING = "pending"
+    FIRING = "firing"
+    SUPPRESSED = "suppressed"
+    CANCELLED = "cancelled"
+    RESOLVED = "resolved"
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    AlertState.PENDING: "its condition holds, for less than the rule's for_seconds so far",
+    AlertState.FIRING: (
+        "its condition has held for for_seconds; notified "
+        "(acknowledged ones stay firing, marked acknowledged)"
+    ),
+    AlertState.SUPPRESSED: (
+        "it would fire, but max_alerts_per_hour was reached: recorded, not notified"
+    ),
+    AlertState.CANCELLED: (
+        "it was pending and its condition stopped holding before it fired "
+        "(stores written by earlier versions say inactive; it reads as cancelled)"
+    ),
+    AlertState.RESOLVED: (
+        "it fired and its condition stopped holding (or its series has no data, "
+        "or an operator resolved it), with resolution_time_seconds"
+    ),
+}
+OPEN_STATES = frozenset({AlertState.PENDING, AlertState.FIRING, AlertState.SUPPRESSED})
+"""States an operator can still act on (acknowledge, resolve)."""
+_LEGACY_STATES = {"inactive": AlertState.CANCELLED}  # the name earlier versions wrote
+_logger = logging.getLogger("ff_otel.alerting")
 
 
 @dataclass
@@ -57,11 +91,37 @@ def replay(records: Iterable[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]]
         elif record.get("event") in ("notified", "notification_failed"):
             continue
         elif isinstance(record.get("alert_id"), str):
-            if record.get("state") in _LEGACY_STATES:
-                record = {**record, "state": _LEGACY_STATES[record["state"]]}
+            state = _state_of(record)
+            if state is None:
+                continue
+            if record["state"] != state:
+                record = {**record, "state": state.value}
             previous = alerts.get(record["alert_id"])
             alerts[record["alert_id"]] = merge_operator_changes(previous, record)
     return alerts, silences
+
+
+def _state_of(record: dict[str, Any]) -> AlertState | None:
+    named = record.get("state")
+    if named in _LEGACY_STATES:
+        return _LEGACY_STATES[named]
+    try:
+        return AlertState(str(named))
+    except ValueError:
+        # A line this version cannot place: the alert keeps the state it had.
+        _logger.warning(
+            "ff-otel: alert %s line at %s has no known state (%r); skipped",
+            record["alert_id"],
+            record.get("timestamp"),
+            named,
+        )
+        return None
+
+
+def count_by_state(alerts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of ``alerts`` are in each state, every state named (zeros too), in order."""
+    counts = Counter(str(alert.get("state")) for alert in alerts)
+    return {state.value: counts[state.value] for state in AlertState}
 
 
 def merge_operator_changes(

@@ -16,7 +16,7 @@ import click
 
 from ff_otel import _clock
 from ff_otel.alerting import operations
-from ff_otel.alerting.state import Silence
+from ff_otel.alerting.state import OPEN_STATES, AlertState, Silence, count_by_state
 from ff_otel.cli._common import (
     base_path_option,
     console,
@@ -75,13 +75,8 @@ def alerts() -> None:
 def list_alerts(base_path: Path, as_json: bool, show_all: bool, severity: str | None) -> None:
     """Firing alerts (acknowledged ones included), newest first."""
     layout = open_store(base_path)
-    records = [
-        record
-        for record in operations.current_alerts(layout.alerts).values()
-        if (show_all or record.get("state") == "firing")
-        and (severity is None or record.get("severity") == severity)
-    ]
-    records.sort(key=lambda r: str(r.get("fired_at") or r.get("timestamp")), reverse=True)
+    current = operations.current_alerts(layout.alerts)
+    records = operations.in_state(current, None if show_all else AlertState.FIRING, severity)
     if as_json:
         print_json([_public(record) for record in records])
         return
@@ -101,6 +96,10 @@ def list_alerts(base_path: Path, as_json: bool, show_all: bool, severity: str | 
             plain(record.get("fired_at") or record.get("timestamp")),
         )
     console.print(rows)
+    if show_all:
+        counts = count_by_state(records)
+        by_state = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        console.print(plain(f"{len(records)} alerts: {by_state}"))
 
 
 @alerts.command("ack", epilog=examples("ff-otel alerts ack alert_1795949245681_6e37e5 --by dana"))
@@ -131,7 +130,7 @@ def resolve(alert_id: str, base_path: Path, as_json: bool, notes: str, actor: st
     layout = open_store(base_path)
     _known(layout, alert_id)
     if not operations.resolve(layout.alerts, alert_id, notes, resolved_by=actor):
-        fail(f"alert {alert_id} is already resolved")
+        fail(f"alert {alert_id} is no longer open; nothing to resolve")
     _done(layout, alert_id, as_json, f"Resolved {alert_id}.")
 
 
@@ -228,8 +227,8 @@ def _known(layout: StoreLayout, alert_id: str, wanted: str = "") -> None:
     record = operations.current_alerts(layout.alerts).get(alert_id)
     if record is None:
         fail(f"no alert {alert_id!r} in {layout.alerts} (see `ff-otel alerts list --all`)")
-    if record.get("state") == "resolved":
-        fail(f"alert {alert_id} is already resolved{wanted}")
+    if record.get("state") not in OPEN_STATES:
+        fail(f"alert {alert_id} is already {record.get('state')}{wanted}")
 
 
 def _done(layout: StoreLayout, alert_id: str, as_json: bool, message: str) -> None:
@@ -247,7 +246,7 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 
 def _state(record: dict[str, Any]) -> Any:
     state = styled(record.get("state"))
-    if record.get("acknowledged") and record.get("state") == "firing":
+    if record.get("acknowledged") and record.get("state") == AlertState.FIRING:
         state.append(f", acked by {record.get('assigned_to') or '?'}", style="cyan")
     if record.get("silenced"):
         state.append(", silenced", style="dim")

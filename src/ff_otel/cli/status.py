@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ff_otel import _clock
 from ff_otel.alerting import operations
+from ff_otel.alerting.state import AlertState, count_by_state
 from ff_otel.cli._common import (
     EXIT_BAD_NEWS,
     base_path_option,
@@ -66,12 +67,8 @@ def status(ctx: click.Context, base_path: Path, as_json: bool, max_age: float | 
     layout = open_store(base_path)
     health = _latest(layout.health_checks)
     snapshot = _latest(layout.performance)
-    firing = [
-        record
-        for record in operations.current_alerts(layout.alerts).values()
-        if record.get("state") == "firing"
-    ]
-    report = _report(layout, health, snapshot, firing, max_age)
+    current = operations.current_alerts(layout.alerts)
+    report = _report(layout, health, snapshot, current, max_age)
     if as_json:
         print_json(report)
     else:
@@ -98,9 +95,10 @@ def _report(
     layout: StoreLayout,
     health: dict[str, Any] | None,
     snapshot: dict[str, Any] | None,
-    firing: list[dict[str, Any]],
+    current: dict[str, dict[str, Any]],
     max_age: float | None,
 ) -> dict[str, Any]:
+    firing = operations.in_state(current, AlertState.FIRING)
     interval = _interval_seconds(layout)
     checked_at = health.get("timestamp") if health else None
     age = (
@@ -121,7 +119,6 @@ def _report(
         reasons.append(f"{severities['critical']} critical alert(s) firing")
     if max_age is not None and age is not None and age > max_age:
         reasons.append(f"latest health record is {age:.0f} s old (> --max-age {max_age:g} s)")
-    firing.sort(key=lambda a: str(a.get("fired_at") or a.get("timestamp")), reverse=True)
     return {
         "ok": not reasons,
         "status": overall,
@@ -133,10 +130,12 @@ def _report(
         "host": health.get("host") if health else None,
         "components": health.get("checks", []) if health else [],
         "metrics": snapshot,
+        "interval": _interval_of(layout, snapshot),
         "alerts": {
             "firing": len(firing),
             "acknowledged": sum(1 for a in firing if a.get("acknowledged")),
             "by_severity": dict(severities),
+            "by_state": count_by_state(current.values()),
             "newest": [_alert_summary(a) for a in firing[:5]],
         },
     }
@@ -170,24 +169,54 @@ def _print(report: dict[str, Any]) -> None:
                 plain(check.get("detail", "")),
             )
         console.print(checks)
-    _print_metrics(report["metrics"])
+    _print_metrics(report["metrics"], report["interval"])
     _print_alerts(report["alerts"])
     for reason in report["reasons"]:
         console.print(Text("✗ ", style="bold red"), plain(reason), sep="")
 
 
-def _print_metrics(snapshot: dict[str, Any] | None) -> None:
+def _interval_of(layout: StoreLayout, snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The population and exact length of the snapshot's interval, from its summary line.
+
+    ``error_rates.jsonl`` holds one ``interval_summary`` per snapshot, with the
+    same timestamp; None when there is none (error summaries off by level).
+    """
+    if not snapshot:
+        return None
+    for record in reversed(read_recent(layout.error_rates, max_bytes=_NEWEST_BYTES)):
+        if record.get("record_type") == "interval_summary" and record.get(
+            "timestamp"
+        ) == snapshot.get("timestamp"):
+            keys = ("interval_seconds", "requests", "failed_requests", "error_rate_percent")
+            return {key: record.get(key) for key in keys}
+    return None
+
+
+def _request_figures(snapshot: dict[str, Any], interval: dict[str, Any] | None) -> list[str]:
+    # The interval's requests and how many failed (failed requests ÷ requests,
+    # see ff_otel.pipeline.interval), each figure naming what it counts.
+    rate = f"{number(snapshot.get('throughput_requests_per_second'))} req/s"
+    p95 = f"p95 {number(snapshot.get('response_time_ms'))} ms"
+    if interval is None:
+        success = snapshot.get("success_rate_percent")
+        error_rate = 100.0 - success if isinstance(success, (int, float)) else None
+        return [rate, p95, f"request error rate {number(error_rate)}%"]
+    if not interval["requests"]:
+        return ["no requests"]
+    return [
+        f"{number(interval['requests'])} requests ({rate})",
+        f"{number(interval['failed_requests'])} failed "
+        f"({number(interval['error_rate_percent'])}% of requests)",
+        p95,
+    ]
+
+
+def _print_metrics(snapshot: dict[str, Any] | None, interval: dict[str, Any] | None) -> None:
     if not snapshot:
         console.print("Last interval: no performance snapshot yet")
         return
-    success = snapshot.get("success_rate_percent")
-    error_rate = 100.0 - success if isinstance(success, (int, float)) else None
-    # The figures of the interval's requests (failed requests ÷ requests, see
-    # ff_otel.pipeline.interval), apart from the count of every failure.
     parts = [
-        f"{number(snapshot.get('throughput_requests_per_second'))} req/s",
-        f"p95 {number(snapshot.get('response_time_ms'))} ms",
-        f"request error rate {number(error_rate)}%",
+        *_request_figures(snapshot, interval),
         f"failed spans + error logs {number(snapshot.get('error_count'))}",
         f"CPU {number(snapshot.get('cpu_usage_percent'), 0)}%",
         f"memory {number(snapshot.get('memory_usage_mb'), 0)} MB",
@@ -195,20 +224,32 @@ def _print_metrics(snapshot: dict[str, Any] | None) -> None:
         f"reliability {number(snapshot.get('system_reliability_score'), 2)}",
         f"data quality {number(snapshot.get('data_quality_score'), 2)}",
     ]
-    period = number(snapshot.get("collection_period_seconds"), 0)
+    seconds = interval.get("interval_seconds") if interval else None
+    period = (
+        f"{seconds:g}"
+        if isinstance(seconds, (int, float))
+        else number(snapshot.get("collection_period_seconds"), 0)
+    )
     console.print(
         plain(f"Last interval ({period} s, {snapshot.get('timestamp')}): " + " · ".join(parts))
     )
 
 
 def _print_alerts(alerts: dict[str, Any]) -> None:
+    # Those an operator may still need to act on; `alerts list --all` has the rest.
+    waiting = ", ".join(
+        f"{alerts['by_state'][state]} {state}"
+        for state in (AlertState.PENDING, AlertState.SUPPRESSED)
+        if alerts["by_state"][state]
+    )
+    waiting = f" · {waiting}" if waiting else ""
     if not alerts["firing"]:
-        console.print("Alerts: none firing")
+        console.print(plain(f"Alerts: none firing{waiting}"))
         return
     by = ", ".join(f"{n} {severity}" for severity, n in sorted(alerts["by_severity"].items()))
     console.print(
         f"Alerts: [red]{alerts['firing']} firing[/red] ({by}; "
-        f"{alerts['acknowledged']} acknowledged) — see `ff-otel alerts list`"
+        f"{alerts['acknowledged']} acknowledged){waiting} — see `ff-otel alerts list`"
     )
     for alert in alerts["newest"]:
         line = plain(f" {alert['title']}  {alert['alert_id']}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from ff_otel import _clock
 from ff_otel.alerting import operations
+from ff_otel.alerting.state import AlertState, count_by_state
 from ff_otel.dashboard.context import StoreView, epoch_ms, iso, latest
 from ff_otel.query import query
 from ff_otel.store.reader import read_recent
@@ -104,26 +105,24 @@ def overview(view: StoreView) -> dict[str, Any]:
 
 
 def alerts(view: StoreView) -> dict[str, Any]:
-    """Firing alerts (acknowledged ones too), pending ones, those resolved in the last 24 h,
-    and the silences in force."""
+    """Firing alerts (acknowledged ones too), pending and suppressed ones, those resolved in
+    the last 24 h, how many alerts are in each state, and the silences in force."""
     path = view.layout.alerts
     current = operations.current_alerts(path)
     since = iso(_clock.now() - _RECENTLY_RESOLVED)
-    firing, pending, resolved = [], [], []
-    for record in current.values():
-        state = record.get("state")
-        if state == "firing":
-            firing.append(_alert(record))
-        elif state == "pending":
-            pending.append(_alert(record))
-        elif state == "resolved" and str(record.get("timestamp")) >= since:
-            resolved.append(_alert(record))
-    firing.sort(key=lambda a: str(a.get("fired_at") or a.get("timestamp")), reverse=True)
+    firing = [_alert(r) for r in operations.in_state(current, AlertState.FIRING)]
     firing.sort(key=lambda a: _SEVERITY_RANK.get(str(a.get("severity")), 9))
+    resolved = [
+        _alert(r)
+        for r in operations.in_state(current, AlertState.RESOLVED)
+        if str(r.get("timestamp")) >= since
+    ]
     resolved.sort(key=lambda a: str(a.get("timestamp")), reverse=True)
     return {
+        "by_state": count_by_state(current.values()),
         "firing": firing,
-        "pending": pending,
+        "pending": [_alert(r) for r in operations.in_state(current, AlertState.PENDING)],
+        "suppressed": [_alert(r) for r in operations.in_state(current, AlertState.SUPPRESSED)],
         "resolved": resolved[:20],
         "silences": [
             {

@@ -150,11 +150,11 @@
     $("kpis").replaceChildren(
       kpi("Requests" + lastInterval, fmt(s.throughput_requests_per_second), "/s", req.rate, "#2563eb"),
       kpi("p95 latency" + lastInterval, s.throughput_requests_per_second ? fmt(p95, "ms") : "–", s.throughput_requests_per_second ? "" : "no requests", req.p95, "#7c3aed", thresholds.latency_ms && p95 > thresholds.latency_ms ? "bad" : ""),
-      kpi("Failed requests" + lastInterval, fmt(errorRate), "%", req.error_rate, "#dc2626", errorRate > (thresholds.error_rate_percent || 5) ? "bad" : ""),
-      kpi("CPU", fmt(s.cpu_usage_percent), "%", res.cpu, "#0891b2", s.cpu_usage_percent > 90 ? "warn" : ""),
-      kpi("Memory", fmt(s.memory_usage_percent), "%", res.memory, "#d97706", thresholds.memory_percent && s.memory_usage_percent > thresholds.memory_percent ? "warn" : ""),
-      kpi("Active sessions", fmt(s.active_sessions ?? 0), s.concurrent_users !== null && s.concurrent_users !== undefined ? ` · ${s.concurrent_users} users` : ""),
-      kpi("Reliability", fmt((s.system_reliability_score ?? 0) * 100), "%"));
+      kpi("Failed requests" + lastInterval, s.throughput_requests_per_second ? fmt(errorRate) : "–", s.throughput_requests_per_second ? "% of requests" : "no requests", req.error_rate, "#dc2626", s.throughput_requests_per_second && errorRate > (thresholds.error_rate_percent || 5) ? "bad" : ""),
+      kpi("Host CPU" + lastInterval, fmt(s.cpu_usage_percent), "%", res.cpu, "#0891b2", s.cpu_usage_percent > 90 ? "warn" : ""),
+      kpi("Host memory · now", fmt(s.memory_usage_percent), "%", res.memory, "#d97706", thresholds.memory_percent && s.memory_usage_percent > thresholds.memory_percent ? "warn" : ""),
+      kpi("Open sessions · now", fmt(s.active_sessions ?? 0), s.concurrent_users !== null && s.concurrent_users !== undefined ? ` · ${s.concurrent_users} users` : ""),
+      kpi("Reliability" + lastInterval, fmt((s.system_reliability_score ?? 0) * 100), "%"));
   }
 
   /* ---------- alerts ---------- */
@@ -162,7 +162,7 @@
   async function loadAlerts() {
     const data = await getJSON("/api/alerts");
     const acknowledged = data.firing.filter((a) => a.acknowledged).length;
-    $("alerts-summary").textContent = `${data.firing.length} firing (${acknowledged} acknowledged) · ${data.pending.length} pending · ${data.resolved.length} resolved in 24 h · ${data.silences.length} silences`;
+    $("alerts-summary").textContent = `${data.firing.length} firing (${acknowledged} acknowledged) · ${data.pending.length} pending · ${data.suppressed.length} suppressed · ${data.resolved.length} resolved in 24 h · ${data.silences.length} silences`;
     if (state.openForm && document.body.contains(state.openForm)) return; // keep what the operator is typing
     const box = $("alerts");
     const nodes = [];
@@ -170,7 +170,11 @@
     for (const alert of data.firing) nodes.push(alertCard(alert));
     if (data.pending.length) {
       nodes.push(h("h3", { text: "Pending (not yet held long enough to fire)" }));
-      nodes.push(h("div", { className: "resolved-list" }, ...data.pending.map((a) => h("div", { text: `${a.title} — ${a.message || ""}` }))));
+      nodes.push(h("div", { className: "resolved-list" }, ...data.pending.map((a) => h("div", { dataset: { alertId: a.alert_id, state: a.state }, text: `${a.title} — ${a.message || ""}` }))));
+    }
+    if (data.suppressed.length) {
+      nodes.push(h("h3", { text: "Suppressed (would fire; max alerts per hour reached, not notified)" }));
+      nodes.push(h("div", { className: "resolved-list" }, ...data.suppressed.map((a) => h("div", { dataset: { alertId: a.alert_id, state: a.state }, text: `${a.title} — ${a.message || ""}` }))));
     }
     if (data.silences.length) {
       nodes.push(h("h3", { text: "Silences in force" }));
@@ -181,7 +185,7 @@
     if (data.resolved.length) {
       nodes.push(h("h3", { text: "Resolved in the last 24 h" }));
       nodes.push(h("div", { className: "resolved-list" }, ...data.resolved.slice(0, 8).map((a) => h("div", {
-        dataset: { alertId: a.alert_id, state: "resolved" },
+        dataset: { alertId: a.alert_id, state: a.state },
         text: `${clock(a.timestamp)} · ${a.title}${a.resolution_notes ? " — " + a.resolution_notes : ""}`,
       }))));
     }
@@ -189,10 +193,9 @@
   }
 
   function alertCard(alert) {
-    const status = alert.acknowledged ? "acknowledged" : "firing";
     const value = alert.current_value !== null && alert.current_value !== undefined
       ? `${fmt(alert.current_value)} (threshold ${fmt(alert.threshold_value)})` : "";
-    const card = h("article", { className: `alert sev-${alert.severity}` + (alert.acknowledged ? " is-acknowledged" : ""), dataset: { alertId: alert.alert_id, state: status } },
+    const card = h("article", { className: `alert sev-${alert.severity}` + (alert.acknowledged ? " is-acknowledged" : ""), dataset: { alertId: alert.alert_id, state: alert.state, acknowledged: alert.acknowledged ? "true" : "false" } },
       h("div", { className: "row" },
         h("span", { className: `pill status-${alert.severity}`, text: alert.severity }),
         h("span", { className: "title", text: alert.title }),
