@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import heapq
+import logging
 import math
 import random
 import sqlite3
@@ -49,6 +50,9 @@ api_requests = ff_otel.counter("api.requests", description="Requests by response
 messages_sent = ff_otel.counter("messages.sent", description="User messages stored")
 documents_uploaded = ff_otel.counter("documents.uploaded", description="Documents accepted")
 llm_latency = ff_otel.histogram("llm.latency", unit="ms", description="LLM call latency")
+# Standard logging: configure(logging=True) sends these records to the store with the
+# trace context of the span they are written in.
+log = logging.getLogger("chat.api")
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,10 @@ def respond(status: int, body: str) -> Response:
         # 4xx (the 415 for a bad upload) is the client's error and does not.
         span.set_status(trace.Status(trace.StatusCode.ERROR, f"answered {status}"))
     api_requests.add(1, {"http.response.status_code": status})
+    if status >= 400:
+        log.warning("answered %d: %s", status, body)
+    else:
+        log.info("answered %d", status)
     return Response(status, body)
 
 
@@ -176,6 +184,7 @@ class ChatAPI:
             reply = await call_llm(" ".join([*(doc for _, doc in hits), text]), self.llm_rng)
         except TimeoutError:
             # The llm.call span already holds the error; the client gets a retryable 504.
+            log.exception("the assistant gave no answer for conversation %s", conversation_id)
             return respond(504, "the assistant is busy, please retry")
         self.db.add_message(conversation_id, "assistant", reply)
         return respond(200, reply)
@@ -420,6 +429,7 @@ def main() -> None:
         base_path=args.base_path,
         service_name=args.service_name,
         analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=1),
+        logging=True,
     )
     ff_otel.register_health_check("llm-quota", llm_quota_check)
     print(f"{args.service_name}: {SIMULATED_USERS} simulated users for {args.seconds:g} s ...")
