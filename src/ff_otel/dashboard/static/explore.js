@@ -13,6 +13,7 @@
   const page = location.pathname.split("/")[1];
   let timer = null;
   let lastSql = null;
+  let loads = 0;
 
   const field = (name, label, props) => h("label", { className: (props && props.wide) ? "wide" : "" }, label,
     h("input", { attrs: { name, type: "text", placeholder: (props && props.placeholder) || "" } }));
@@ -99,6 +100,7 @@
       banner.textContent = error.message;
       $("live").className = "live off";
     }
+    document.body.dataset.loads = String(++loads); // how many times the page has drawn its data
     if (current.polls) timer = setTimeout(() => (document.hidden ? null : reload()), REFRESH);
   }
 
