@@ -299,3 +299,23 @@ def test_the_sql_endpoint_needs_a_page_session_and_stops_slow_queries(
     with pytest.raises(ValueError, match=r"ran longer than 0.5 s and was stopped"):
         sql_console.run(shop, {"q": "SELECT count(*) FROM range(1000000000000) a"})
     assert sql_console.run(shop, {"q": "SELECT 1 AS one"})["rows"] == [[1]]
+
+
+def test_the_overview_links_into_the_explorers(page: Page, dashboard: Dashboard) -> None:
+    page.goto(dashboard.url)
+    page.locator('[data-testid="operation"][data-operation="POST /checkout"]').click()
+    page.locator('[data-testid="operation-traces"]').click()
+    page.locator('[data-testid="trace-result"]').first.wait_for()
+    assert page.url.endswith("/traces?name=POST%20%2Fcheckout")
+    assert _roots(_rows(page, "trace-result")) == ["POST /checkout"]
+    page.go_back()
+    error_logs = page.locator('[data-testid="error-logs"]').first
+    error_logs.wait_for()
+    error_logs.click()
+    page.locator('[data-testid="log-row"]').first.wait_for()
+    assert "/logs?" in page.url
+    assert any("payment failed" in row for row in _rows(page, "log-row"))
+    page.goto(dashboard.url)
+    page.click('[data-testid="metric-link"]')
+    page.locator('[data-testid="instruments"]').wait_for()
+    assert page.url.endswith("/metrics?name=system.cpu.utilization")
