@@ -53,6 +53,9 @@ llm_latency = ff_otel.histogram("llm.latency", unit="ms", description="LLM call 
 # Standard logging: configure(logging=True) sends these records to the store with the
 # trace context of the span they are written in.
 log = logging.getLogger("chat.api")
+# Its records reach the store through the root logger's bridge; this handler only keeps
+# Python's last-resort handler from also printing them over the demo's summary.
+log.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,21 @@ def summarize_errors(path: Path) -> None:
     )
 
 
+def summarize_logs(path: Path) -> None:
+    """Log records (from ``logging``) by logger and severity, with the latest message of each."""
+    counts: Counter[tuple[str, str]] = Counter()
+    latest: dict[tuple[str, str], str] = {}
+    for record in ff_otel.read_records(path):
+        key = (str(record.get("scope") or "-"), str(record.get("severity") or "-"))
+        counts[key] += 1
+        latest[key] = str(record.get("body") or "")[:60]
+    print_table(
+        f"Logs ({path.name})",
+        ("count", "logger", "severity", "latest message"),
+        [(count, *key, latest[key]) for key, count in sorted(counts.items())],
+    )
+
+
 def summarize_metrics(path: Path) -> None:
     # Counters and histograms are stored as deltas, so a series' total is the sum of its points.
     points: Counter[str] = Counter()
@@ -445,6 +463,7 @@ def main() -> None:
     torn_lines = summarize_files(layout)
     summarize_spans(layout.spans)
     summarize_errors(layout.error_rates)
+    summarize_logs(layout.logs)
     summarize_metrics(layout.metrics)
     print(f"\nTorn lines skipped by the reader: {torn_lines}")
     store = layout.base_path
