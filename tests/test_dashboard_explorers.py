@@ -160,6 +160,7 @@ def test_traces_filter_by_every_field_and_open_as_a_waterfall(
     page.locator('[data-testid="trace-row"]').first.wait_for()
     assert f"/traces/{trace_id}" in page.url
     assert page.locator('[data-testid="trace-row"]').first.inner_text().startswith("POST /pay")
+    assert page.locator("#filters").is_hidden()  # the waterfall alone, not the list's form
     page.go_back()
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=trace-result]').length === 1"
