@@ -23,6 +23,7 @@ from .test_dashboard import (
     DESKTOP,
     Dashboard,
     _environment,
+    _request,
     _start_dashboard,
     _stop,
     browser,
@@ -320,3 +321,20 @@ def test_the_overview_links_into_the_explorers(page: Page, dashboard: Dashboard)
     page.click('[data-testid="metric-link"]')
     page.locator('[data-testid="instruments"]').wait_for()
     assert page.url.endswith("/metrics?name=system.cpu.utilization")
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/api/explore/traces?since=2w", "since must be one of 15m, 1h, 6h, 24h, 7d; got '2w'"),
+        ("/api/explore/traces?attr=nocolon", "attr must be key:value"),
+        ("/api/explore/traces?status=broken", "status must be error or ok"),
+        ("/api/explore/traces?min_ms=slow", "min_ms must be a number; got 'slow'"),
+        ("/api/explore/logs?severity=loud", "severity must be one of trace, debug, info"),
+        ("/api/explore/logs?limit=100000", "limit must be from 1 to 500"),
+    ],
+)
+def test_a_bad_filter_is_a_clear_400(dashboard: Dashboard, path: str, message: str) -> None:
+    answer = _request(dashboard.host, dashboard.port, "GET", path)
+    assert answer.status == 400
+    assert message in json.loads(answer.body)["error"]
