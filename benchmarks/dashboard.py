@@ -1,12 +1,13 @@
-"""Dashboard pages and data endpoints on a store with 1,000,000 spans.
+"""Dashboard pages and data endpoints on a store with 1,000,000 spans and 1,000,000 logs.
 
 The store is the BI benchmark's month (``bi.build_store``: 1,000,000 user events
 and 1,000,000 spans over 30 days, up to now) plus what a collector running at
 the default 60 s interval leaves beside it over that month: one performance
 snapshot, resource reading, health record and interval summary per minute
-(43,200 of each), an alert history with a few alerts still firing, an audit
-trail with hourly retention runs, the regulatory report, and rollups brought up
-to date (as the collector keeps them). Then the real ``ff-otel dashboard`` is
+(43,200 of each), 1,000,000 log records as the logging bridge writes them, an
+alert history with a few alerts still firing, an audit trail with hourly
+retention runs, the regulatory report, and rollups brought up to date (as the
+collector keeps them). Then the real ``ff-otel dashboard`` is
 started on it as a subprocess and every page and data endpoint is requested in
 turn, round after round, over one keep-alive connection.
 
@@ -274,7 +275,42 @@ def write_audit_trail(layout: StoreLayout, hours: int) -> int:
     return hours + hours // 24
 
 
-def build_store(base_path: Path, events: int, spans: int) -> dict[str, Any]:
+_SEVERITIES = (("INFO", 9), ("INFO", 9), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("DEBUG", 5))
+
+
+def write_logs(layout: StoreLayout, count: int, start: datetime, end: datetime) -> int:
+    """``count`` log records spread evenly over the month, in time order, as the logging
+    bridge writes them (a logger per component, trace ids, code attributes)."""
+    rng = random.Random(20)
+    step = (end - start) / max(1, count)
+    chunk: list[dict[str, Any]] = []
+    for index in range(count):
+        severity, number = _SEVERITIES[index % len(_SEVERITIES)]
+        component = COMPONENTS[index % len(COMPONENTS)]
+        chunk.append(
+            {
+                "timestamp": _clock.format_iso(start + step * index),
+                "record_type": "log",
+                "severity": severity,
+                "severity_number": number,
+                "event_name": None,
+                "body": f"request {index} answered"
+                + (" after a timeout" if severity == "ERROR" else ""),
+                "attributes": {"code.function.name": f"handle_{component}", "component": component},
+                "trace_id": f"{rng.getrandbits(128):032x}",
+                "span_id": f"{rng.getrandbits(64):016x}",
+                "service": "bench",
+                "scope": f"bench.{component}",
+            }
+        )
+        if len(chunk) == 50_000:
+            append_records(layout.logs, chunk)
+            chunk = []
+    append_records(layout.logs, chunk)
+    return count
+
+
+def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str, Any]:
     """The month of the BI benchmark plus the collector's streams, rollups and report."""
     end = _clock.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=bi.DAYS)
@@ -284,6 +320,7 @@ def build_store(base_path: Path, events: int, spans: int) -> dict[str, Any]:
     built["intervals"] = write_interval_streams(layout, spans, start, end)
     built["alerts"] = write_alert_history(layout, start, end)
     built["audit_records"] = write_audit_trail(layout, bi.DAYS * 24)
+    built["logs"] = write_logs(layout, logs, start, end)
     analytics = FFAnalyticsConfigDTO()
     rollups = Rollups(layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes)
     built["folded"] = rollups.fold_new()
@@ -353,6 +390,12 @@ def endpoints(client: Client) -> dict[str, str]:
         "bi week": "/api/bi?period=week",
         "bi month": "/api/bi?period=month",
         "compliance": "/api/compliance",
+        "page /traces": "/traces",
+        "explore traces": "/api/explore/traces",
+        "explore traces error >=100ms": "/api/explore/traces?status=error&min_ms=100",
+        "explore logs": "/api/explore/logs",
+        "explore logs warn+ text": "/api/explore/logs?severity=warn&q=timeout",
+        "explore metrics": "/api/explore/metrics",
     }
 
 
@@ -467,6 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000, help="user events to store")
     parser.add_argument("--spans", type=int, default=1_000_000, help="spans to store")
+    parser.add_argument("--logs", type=int, default=1_000_000, help="log records to store")
     parser.add_argument("--rounds", type=int, default=31, help="timed rounds per endpoint")
     parser.add_argument("--store", type=Path, help="build the store here once and reuse it")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
@@ -489,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             if store.exists():
                 shutil.rmtree(store)
-            built = build_store(store, args.events, args.spans)
+            built = build_store(store, args.events, args.spans, args.logs)
             mark.write_text(json.dumps(built))
         results = measure(store, args.rounds)
     finally:

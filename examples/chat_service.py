@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import heapq
+import logging
 import math
 import random
 import sqlite3
@@ -50,6 +51,12 @@ api_requests = ff_otel.counter("api.requests", description="Requests by response
 messages_sent = ff_otel.counter("messages.sent", description="User messages stored")
 documents_uploaded = ff_otel.counter("documents.uploaded", description="Documents accepted")
 llm_latency = ff_otel.histogram("llm.latency", unit="ms", description="LLM call latency")
+# Standard logging: configure(logging=True) sends these records to the store with the
+# trace context of the span they are written in.
+log = logging.getLogger("chat.api")
+# Its records reach the store through the root logger's bridge; this handler only keeps
+# Python's last-resort handler from also printing them over the demo's summary.
+log.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,10 @@ def respond(status: int, body: str) -> Response:
         # 4xx (the 415 for a bad upload) is the client's error and does not.
         span.set_status(trace.Status(trace.StatusCode.ERROR, f"answered {status}"))
     api_requests.add(1, {"http.response.status_code": status})
+    if status >= 400:
+        log.warning("answered %d: %s", status, body)
+    else:
+        log.info("answered %d", status)
     return Response(status, body)
 
 
@@ -177,6 +188,7 @@ class ChatAPI:
             reply = await call_llm(" ".join([*(doc for _, doc in hits), text]), self.llm_rng)
         except TimeoutError:
             # The llm.call span already holds the error; the client gets a retryable 504.
+            log.exception("the assistant gave no answer for conversation %s", conversation_id)
             return respond(504, "the assistant is busy, please retry")
         self.db.add_message(conversation_id, "assistant", reply)
         return respond(200, reply)
@@ -311,6 +323,21 @@ def summarize_errors(path: Path) -> None:
     )
 
 
+def summarize_logs(path: Path) -> None:
+    """Log records (from ``logging``) by logger and severity, with the latest message of each."""
+    counts: Counter[tuple[str, str]] = Counter()
+    latest: dict[tuple[str, str], str] = {}
+    for record in ff_otel.read_records(path):
+        key = (str(record.get("scope") or "-"), str(record.get("severity") or "-"))
+        counts[key] += 1
+        latest[key] = str(record.get("body") or "")[:60]
+    print_table(
+        f"Logs ({path.name})",
+        ("count", "logger", "severity", "latest message"),
+        [(count, *key, latest[key]) for key, count in sorted(counts.items())],
+    )
+
+
 def summarize_metrics(path: Path) -> None:
     # Counters and histograms are stored as deltas, so a series' total is the sum of its points.
     points: Counter[str] = Counter()
@@ -412,6 +439,7 @@ def main() -> None:
         base_path=args.base_path,
         service_name=args.service_name,
         analytics=ff_otel.FFAnalyticsConfigDTO(collection_interval_seconds=1),
+        logging=True,
     )
     ff_otel.register_health_check("llm-quota", llm_quota_check)
     print(f"{args.service_name}: {SIMULATED_USERS} simulated users for {args.seconds:g} s ...")
@@ -427,6 +455,7 @@ def main() -> None:
     torn_lines = summarize_files(layout)
     summarize_spans(layout.spans)
     summarize_errors(layout.error_rates)
+    summarize_logs(layout.logs)
     summarize_metrics(layout.metrics)
     print(f"\nTorn lines skipped by the reader: {torn_lines}")
     store = layout.base_path

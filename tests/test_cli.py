@@ -885,3 +885,13 @@ def test_erase_user_removes_their_records_and_is_audited(store_copy: Path) -> No
         as_json(ff_otel_cli("bi", "--json", "--base-path", store_copy))["active_users"]
         == SIMULATED_USERS - 1
     )
+
+
+def test_the_example_service_logs_through_logging_into_the_store(example_store: Path) -> None:
+    logs = _records(ff_otel.StoreLayout(example_store).logs)
+    by_severity = {record["severity"] for record in logs if record["scope"] == "chat.api"}
+    assert {"INFO", "WARN", "ERROR"} <= by_severity
+    # Every request logs inside its span, so each record carries the request's trace.
+    assert all(record["trace_id"] for record in logs if record["scope"] == "chat.api")
+    [failure, *_] = [r for r in logs if r["severity"] == "ERROR"]
+    assert failure["attributes"]["exception.type"] == "TimeoutError"

@@ -617,8 +617,10 @@ def test_a_loopback_dashboard_refuses_foreign_origins_and_missing_csrf(
 
 def test_every_script_and_style_is_served_by_the_package(dashboard: Dashboard) -> None:
     page = _request("127.0.0.1", dashboard.port, "GET", "/").body.decode()
-    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assets = re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]+)"', page)
     assert assets and all(asset.startswith("/static/") for asset in assets)
+    links = re.findall(r'<a\b[^>]*\bhref="([^"]+)"', page)  # the explorer pages, same origin
+    assert links and all(link.startswith("/") and not link.startswith("//") for link in links)
     for asset in assets:
         answer = _request("127.0.0.1", dashboard.port, "GET", asset)
         assert answer.status == 200 and answer.body

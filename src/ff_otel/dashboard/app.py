@@ -19,13 +19,14 @@ from urllib.parse import parse_qs
 import orjson
 
 from ff_otel.alerting import operations
-from ff_otel.dashboard import data, traces
+from ff_otel.dashboard import data, explorers, sql_console, traces
 from ff_otel.dashboard.compliance import compliance_status
 from ff_otel.dashboard.context import StoreView
 from ff_otel.dashboard.security import Guard, Verdict
 from ff_otel.dashboard.slow_figures import BI_MAX_AGE_SECONDS, SlowFigures, business_intelligence
 from ff_otel.pipeline.bi import PERIOD_DAYS
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.sql.safety import QueryError
 
 _logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class DashboardApp:
             "/api/errors": lambda q: traces.recent_errors(self.view),
             "/api/bi": lambda q: self._bi(_one(q, "period", "week")),
             "/api/compliance": lambda q: compliance_status(self.view, self.figures),
+            **explorers.reads(self.view),
         }
 
     def warm_up(self) -> None:
@@ -116,7 +118,7 @@ class DashboardApp:
         """Answer one request; never raises."""
         try:
             response = self._route(method, path, parse_qs(query_string), headers, body, client)
-        except BadRequest as exc:
+        except (BadRequest, QueryError) as exc:
             response = _error(400, str(exc))
         except Exception as exc:
             _logger.exception("ff-otel dashboard: %s %s failed", method, path)
@@ -144,6 +146,8 @@ class DashboardApp:
         if method == "GET":
             if path == "/":
                 return self._page(verdict)
+            if explorers.PAGES.fullmatch(path):
+                return self._page(verdict, "explore.html")
             if not verdict.allowed:
                 return _error(403, verdict.reason)
             if path in self._reads:
@@ -163,9 +167,11 @@ class DashboardApp:
         verdict = self.guard.check_mutation(headers, verdict)
         if not verdict.allowed:
             return _error(403, verdict.reason)
+        if path == "/api/sql":
+            return _json(200, sql_console.run(self.view.layout.base_path, _json_body(body)))
         return self._mutate(path, _json_body(body), client)
 
-    def _page(self, verdict: Verdict) -> Response:
+    def _page(self, verdict: Verdict, template: str = "index.html") -> Response:
         if not verdict.allowed:
             return self._login_page(200)
         session = verdict.session
@@ -174,7 +180,7 @@ class DashboardApp:
             session = self.guard.new_session()
             headers.append(("Set-Cookie", self.guard.session_cookie(session)))
         page = (
-            self.static["index.html"][0]
+            self.static[template][0]
             .decode()
             .replace("{{csrf_token}}", html.escape(self.guard.csrf_token(session)))
             .replace("{{refresh_seconds}}", f"{self.refresh_seconds:g}")

@@ -51,10 +51,16 @@ window.FFPanels = function (state) {
         for (const call of op.slowest) chips.appendChild(traceChip(call));
         chips.appendChild(h("span", { className: "muted small", text: " latest:" }));
         for (const call of op.latest) chips.appendChild(traceChip(call));
+        chips.appendChild(explore(`/traces?name=${encodeURIComponent(op.name)}`, "all its traces →", "operation-traces"));
         rows.push(chips);
       }
     }
     box.replaceChildren(...rows);
+  }
+
+  /* A link into an explorer page (/traces, /logs, /metrics), its filters in the URL. */
+  function explore(href, text, testid) {
+    return h("a", { className: "explore-link small", text, attrs: { href }, dataset: { testid }, on: { click: (event) => event.stopPropagation() } });
   }
 
   function traceChip(call) {
@@ -146,7 +152,8 @@ window.FFPanels = function (state) {
         h("span", { className: "count", text: `${g.count}×` }),
         h("strong", { text: `${g.component} · ${g.operation}` }),
         h("span", { className: "muted small", text: `${g.error_type} · last ${ago(g.last_seen)}` }),
-        g.trace_id ? h("button", { className: "link", type: "button", text: "trace →", on: { click: () => loadTrace(g.trace_id, g.last_seen) } }) : null),
+        g.trace_id ? h("button", { className: "link", type: "button", text: "trace →", on: { click: () => loadTrace(g.trace_id, g.last_seen) } }) : null,
+        explore(g.trace_id ? `/logs?trace_id=${g.trace_id}` : `/logs?severity=warn&q=${encodeURIComponent(g.operation)}`, "logs →", "error-logs")),
       g.message ? h("div", { className: "msg", text: g.message }) : null)));
     box.replaceChildren(bars, groups);
   }
