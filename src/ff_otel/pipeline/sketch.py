@@ -14,7 +14,8 @@ from typing import Any
 
 _ALPHA = 0.01
 _GAMMA = (1 + _ALPHA) / (1 - _ALPHA)
-_LOG_GAMMA = math.log(_GAMMA)
+LOG_GAMMA = math.log(_GAMMA)
+"""A value v > 0 falls in bin ceil(log(v) / LOG_GAMMA) (SQL computes bins with it too)."""
 
 
 class LatencySketch:
@@ -32,8 +33,16 @@ class LatencySketch:
         if value <= 0:
             self.zero += 1
             return
-        index = math.ceil(math.log(value) / _LOG_GAMMA)
+        index = math.ceil(math.log(value) / LOG_GAMMA)
         self.bins[index] = self.bins.get(index, 0) + 1
+
+    def add_count(self, index: int | None, count: int) -> None:
+        """Add ``count`` values of bin ``index`` (None: zero and below), as counted in SQL."""
+        self.count += count
+        if index is None:
+            self.zero += count
+        else:
+            self.bins[index] = self.bins.get(index, 0) + count
 
     def merge(self, other: LatencySketch) -> None:
         self.count += other.count
