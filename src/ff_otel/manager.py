@@ -110,6 +110,7 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
         bi.window_of(period, end)
         if not self.analytics_config.enable_business_intelligence:
             return FFBusinessIntelligenceDTO(analysis_period=period)
+        self._require_store()
         result = await asyncio.to_thread(
             bi.generate, self.layout, self.analytics_config, period, end, self.config.business
         )
@@ -198,11 +199,14 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
             return None
         return handle.pipeline
 
-    def _pipeline_of_its_own(self) -> Pipeline:
+    def _require_store(self) -> None:
         if not self.layout.analytics_path.is_dir():
             raise StoreError(
                 f"no ff-otel store at {self.base_path}: call initialize_analytics_system() first"
             )
+
+    def _pipeline_of_its_own(self) -> Pipeline:
+        self._require_store()
         if self._own_pipeline is None:
             self._own_pipeline = Pipeline(
                 self.layout,
