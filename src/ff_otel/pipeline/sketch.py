@@ -79,21 +79,3 @@ class LatencySketch:
         sketch.zero = int(data.get("zero", 0))
         sketch.bins = {int(k): int(v) for k, v in (data.get("bins") or {}).items()}
         return sketch
-
-
-def stored_sketch() -> dict[str, Any]:
-    """An empty sketch in its stored form, to add stored sketches into."""
-    return {"count": 0, "zero": 0, "bins": {}}
-
-
-def add_stored_sketch(total: dict[str, Any], sketch: dict[str, Any]) -> None:
-    """Add a stored sketch into ``total``, bin by bin.
-
-    Both stay in their stored form (text keys) until the end, so summing many
-    documents' sketches converts none of them one by one.
-    """
-    total["count"] += sketch.get("count", 0)
-    total["zero"] += sketch.get("zero", 0)
-    bins = total["bins"]
-    for index, count in (sketch.get("bins") or {}).items():
-        bins[index] = bins.get(index, 0) + count
