@@ -115,7 +115,8 @@ _SPAN_FIELDS = (
 )
 
 
-def _status_code(d: Dialect) -> str:
+def http_status_code(d: Dialect) -> str:
+    """``http.response.status_code``, else the legacy ``http.status_code``, as a number."""
     attributes = d.column("attributes")
     return (
         f"coalesce({d.try_cast(d.map_get(attributes, 'http.response.status_code'), 'bigint')}, "
@@ -128,7 +129,7 @@ def span_failed(d: Dialect) -> str:
     (:func:`ff_otel.pipeline.interval.failed`)."""
     return (
         f"coalesce({d.column('status')} = {d.literal('error')} "
-        f"OR ({span_is_request(d)} AND {_status_code(d)} >= 500), false)"
+        f"OR ({span_is_request(d)} AND {http_status_code(d)} >= 500), false)"
     )
 
 
@@ -161,7 +162,7 @@ VIEWS: tuple[View, ...] = (
         where=span_is_request,
         derived=(
             Derived("route", "text", _route),
-            Derived("status_code", "bigint", _status_code),
+            Derived("status_code", "bigint", http_status_code),
             Derived("failed", "boolean", span_failed),
         ),
     ),
