@@ -103,19 +103,14 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
     ) -> FFBusinessIntelligenceDTO:
         """BI for the ``period`` (day, week or month) ending at ``end`` (default: now).
 
-        Brings the rollups up to date first (when this process may), then
-        computes every field from them and appends the result to the spec's
+        Computes every field in SQL over the store as it is now (records are
+        visible after ``force_flush()``) and appends the result to the spec's
         business-intelligence files. Raises ``ValueError`` for an unknown period.
         """
         bi.window_of(period, end)
         if not self.analytics_config.enable_business_intelligence:
             return FFBusinessIntelligenceDTO(analysis_period=period)
-        try:
-            await asyncio.to_thread(self._catch_up_rollups)
-        except StoreError:
-            raise  # no store at all: the documented error, not a fault
-        except OSError as exc:
-            write_fault("generate_business_intelligence (rollups)", exc)
+        self._require_store()
         result = await asyncio.to_thread(
             bi.generate, self.layout, self.analytics_config, period, end, self.config.business
         )
@@ -158,19 +153,6 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
             )
         except OSError as exc:
             return write_fault("resolve_alert", exc)
-
-    def _catch_up_rollups(self) -> None:
-        shared = self._configured_pipeline()
-        if shared is not None:
-            if shared.acquire_collector():
-                shared.catch_up_rollups()
-            return
-        own = self._pipeline_of_its_own()
-        if own.acquire_collector():
-            try:
-                own.catch_up_rollups()
-            finally:
-                own.release_collector()
 
     async def get_system_health(self) -> dict[str, Any]:
         """Overall status (healthy/degraded/unhealthy), each component with its reason,
@@ -217,11 +199,14 @@ class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
             return None
         return handle.pipeline
 
-    def _pipeline_of_its_own(self) -> Pipeline:
+    def _require_store(self) -> None:
         if not self.layout.analytics_path.is_dir():
             raise StoreError(
                 f"no ff-otel store at {self.base_path}: call initialize_analytics_system() first"
             )
+
+    def _pipeline_of_its_own(self) -> Pipeline:
+        self._require_store()
         if self._own_pipeline is None:
             self._own_pipeline = Pipeline(
                 self.layout,

@@ -1,8 +1,9 @@
 """``ff-otel bi`` and ``ff-otel report``: business intelligence and period reports.
 
-Both read the hourly rollups. As the facade does, they first fold whatever the
-rollups do not hold yet, when no collector is running (a running service's
-collector keeps them current within an interval), then compute from them.
+``bi`` computes in SQL over the store as it is now. ``report`` reads the hourly
+rollups: as the facade does, it first folds whatever the rollups do not hold
+yet, when no collector is running (a running service's collector keeps them
+current within an interval), then computes from them.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ def bi(base_path: Path, as_json: bool, period: str, end: datetime | None) -> Non
     settings = load_settings(base_path)
     if not settings.analytics.enable_business_intelligence:
         fail("business intelligence is switched off (enable_business_intelligence is false)")
-    catch_up_rollups(layout, settings.analytics)
     result = intelligence.generate(layout, settings.analytics, period, end, settings.business)
     intelligence.store(layout, result)
     data = {k: v for k, v in result.dto.to_dict().items() if k not in result.absent}

@@ -1,7 +1,7 @@
 """Figures too slow for a request, computed off the request path: BI and audit verification.
 
-Business intelligence reads up to 60 days of hourly rollups (about half a
-second on a month of a million events) and verifying the audit chain reads
+Business intelligence reads up to 60 days of events and the window's spans
+in SQL (about a second on a compacted month of a million events) and verifying the audit chain reads
 the whole trail, so neither runs inside a request. One worker thread computes
 them; a request gets the latest result at once (and, when it is older than
 its refresh age, starts the next computation), or waits a moment for the
@@ -121,7 +121,7 @@ def _wait(future: Future[None], seconds: float) -> bool:
 
 
 def business_intelligence(view: StoreView, period: str) -> dict[str, Any]:
-    """The BI summary of the ``period`` ending now, from the rollups (not stored)."""
+    """The BI summary of the ``period`` ending now, computed in SQL (not stored)."""
     result = bi.generate(view.layout, view.settings.analytics, period, None, view.settings.business)
     dto = result.dto
 

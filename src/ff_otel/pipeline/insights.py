@@ -124,14 +124,14 @@ def performance_bottlenecks(
 
 def experience_improvements(
     dto: FFBusinessIntelligenceDTO,
-    previous_features: dict[str, dict[str, Any]],
+    previous_users: dict[str, int],
     components: dict[str, dict[str, Any]],
     analytics: FFAnalyticsConfigDTO,
 ) -> list[str]:
     advice = []
     for name, rate in sorted(dto.feature_abandonment_rates.items(), key=lambda i: -i[1]):
         if rate >= ABANDONMENT_WORTH_NOTING:
-            users = len(previous_features[name]["users"])
+            users = previous_users[name]
             advice.append(
                 f"feature {name!r}: {rate:.0f}% of the previous window's {users} users "
                 "did not use it again"
@@ -147,12 +147,13 @@ def experience_improvements(
     return advice
 
 
-def churn_signals(before: set[str], dormant: set[str], dto: FFBusinessIntelligenceDTO) -> list[str]:
+def churn_signals(before: int, dormant: int, dto: FFBusinessIntelligenceDTO) -> list[str]:
+    """``before``: users active in the previous window; ``dormant``: those not active now."""
     signals = []
     if before and dormant:
-        share = 100 * len(dormant) / len(before)
+        share = 100 * dormant / before
         signals.append(
-            f"{len(dormant)} of {len(before)} users active in the previous window "
+            f"{dormant} of {before} users active in the previous window "
             f"were not active in this one ({share:.0f}%)"
         )
     if dto.user_growth_rate_percent < 0:

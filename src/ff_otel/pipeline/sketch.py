@@ -14,7 +14,8 @@ from typing import Any
 
 _ALPHA = 0.01
 _GAMMA = (1 + _ALPHA) / (1 - _ALPHA)
-_LOG_GAMMA = math.log(_GAMMA)
+LOG_GAMMA = math.log(_GAMMA)
+"""A value v > 0 falls in bin ceil(log(v) / LOG_GAMMA) (SQL computes bins with it too)."""
 
 
 class LatencySketch:
@@ -32,8 +33,16 @@ class LatencySketch:
         if value <= 0:
             self.zero += 1
             return
-        index = math.ceil(math.log(value) / _LOG_GAMMA)
+        index = math.ceil(math.log(value) / LOG_GAMMA)
         self.bins[index] = self.bins.get(index, 0) + 1
+
+    def add_count(self, index: int | None, count: int) -> None:
+        """Add ``count`` values of bin ``index`` (None: zero and below), as counted in SQL."""
+        self.count += count
+        if index is None:
+            self.zero += count
+        else:
+            self.bins[index] = self.bins.get(index, 0) + count
 
     def merge(self, other: LatencySketch) -> None:
         self.count += other.count
@@ -70,21 +79,3 @@ class LatencySketch:
         sketch.zero = int(data.get("zero", 0))
         sketch.bins = {int(k): int(v) for k, v in (data.get("bins") or {}).items()}
         return sketch
-
-
-def stored_sketch() -> dict[str, Any]:
-    """An empty sketch in its stored form, to add stored sketches into."""
-    return {"count": 0, "zero": 0, "bins": {}}
-
-
-def add_stored_sketch(total: dict[str, Any], sketch: dict[str, Any]) -> None:
-    """Add a stored sketch into ``total``, bin by bin.
-
-    Both stay in their stored form (text keys) until the end, so summing many
-    documents' sketches converts none of them one by one.
-    """
-    total["count"] += sketch.get("count", 0)
-    total["zero"] += sketch.get("zero", 0)
-    bins = total["bins"]
-    for index, count in (sketch.get("bins") or {}).items():
-        bins[index] = bins.get(index, 0) + count

@@ -188,10 +188,11 @@ def sql(
     query, or several statements), a syntax or binder error (DuckDB's
     message), or no store at ``base_path``.
     """
-    return _engine(base_path, query_url).run(query, params, _rows)
+    return _engine(base_path, query_url).run(query, params, rows)
 
 
-def _rows(cursor: _Cursor, statement: str, params: Params) -> list[dict[str, Any]]:
+def rows(cursor: _Cursor, statement: str, params: Params) -> list[dict[str, Any]]:
+    """The fetch of :func:`sql` for :meth:`Engine.run`: one dict per row, JSON parsed."""
     cursor.execute(statement, params)
     description = cursor.description or []
     names = [column[0] for column in description]

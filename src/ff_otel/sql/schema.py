@@ -102,7 +102,7 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 
 _USER_FIELDS = (
-    "session_duration_seconds:bigint pages_viewed:bigint features_used:json "
+    "session_duration_seconds:double pages_viewed:bigint features_used:json "
     "actions_performed:bigint interaction_frequency:double feature_adoption_rate:double "
     "return_user:boolean session_quality_score:double time_to_first_action_seconds:bigint "
     "bounce_rate:double conversion_events:json satisfaction_rating:bigint "
@@ -115,7 +115,8 @@ _SPAN_FIELDS = (
 )
 
 
-def _status_code(d: Dialect) -> str:
+def http_status_code(d: Dialect) -> str:
+    """``http.response.status_code``, else the legacy ``http.status_code``, as a number."""
     attributes = d.column("attributes")
     return (
         f"coalesce({d.try_cast(d.map_get(attributes, 'http.response.status_code'), 'bigint')}, "
@@ -123,9 +124,12 @@ def _status_code(d: Dialect) -> str:
     )
 
 
-def _failed(d: Dialect) -> str:
+def span_failed(d: Dialect) -> str:
+    """A failed span: status ``error``, or a request answered with HTTP 500 or more
+    (:func:`ff_otel.pipeline.interval.failed`)."""
     return (
-        f"coalesce({d.column('status')} = {d.literal('error')} OR {_status_code(d)} >= 500, false)"
+        f"coalesce({d.column('status')} = {d.literal('error')} "
+        f"OR ({span_is_request(d)} AND {http_status_code(d)} >= 500), false)"
     )
 
 
@@ -133,7 +137,8 @@ def _route(d: Dialect) -> str:
     return d.map_get(d.column("attributes"), "http.route")
 
 
-def _is_request(d: Dialect) -> str:
+def span_is_request(d: Dialect) -> str:
+    """A request: kind ``server`` or a root span (:func:`ff_otel.pipeline.interval.is_request`)."""
     return (
         f"({d.column('kind')} = {d.literal('server')} "
         f"OR coalesce({d.column('parent_span_id')}, {d.literal('')}) = {d.literal('')})"
@@ -154,11 +159,11 @@ VIEWS: tuple[View, ...] = (
         "spans that are requests (kind server, or a root span); failed: status error or "
         "HTTP status >= 500",
         source="spans",
-        where=_is_request,
+        where=span_is_request,
         derived=(
             Derived("route", "text", _route),
-            Derived("status_code", "bigint", _status_code),
-            Derived("failed", "boolean", _failed),
+            Derived("status_code", "bigint", http_status_code),
+            Derived("failed", "boolean", span_failed),
         ),
     ),
     View(
