@@ -43,6 +43,7 @@ NAB_CORPUS ?= ../shared/data/nab/corpus
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/imports.py
 	$(BIN)/python benchmarks/collection.py
 	$(BIN)/python benchmarks/alerting.py
 	$(BIN)/python benchmarks/anomaly.py

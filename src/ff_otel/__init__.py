@@ -8,58 +8,138 @@ One call sets it up, one decorator traces a function::
 
     @ff_otel.instrument
     def handle(message): ...
+
+Importing the package is cheap: each public name is imported from its module
+the first time it is used (PEP 562), so a script or CLI call that needs only
+``record_user_event`` does not pay for DuckDB, the alert notifiers or the
+pydantic configuration models until something asks for them.
 """
 
-from ff_otel.alerting import AlertRule, AlertState, FFNotificationSettingsDTO
-from ff_otel.alerting.api import silence_alerts
-from ff_otel.compliance.api import (
-    audit,
-    export_data,
-    generate_regulatory_report,
-    run_retention,
-    verify_audit_trail,
-)
-from ff_otel.compliance.audit import AuditGap, VerificationResult
-from ff_otel.compliance.security import record_security_event
-from ff_otel.config import (
-    AggregationPeriod,
-    AlertSeverity,
-    AnalyticsLevel,
-    FFAnalyticsAlertingConfigDTO,
-    FFAnalyticsConfigDTO,
-    FFAnalyticsPrivacyConfigDTO,
-    FFBusinessInputsDTO,
-    FFConfigurationManagerConfigDTO,
-    FFStorageConfigDTO,
-)
-from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
-from ff_otel.exporters.replay import ReplayReport, replay_spans
-from ff_otel.manager import FFMetricsCollectionManager
-from ff_otel.meters import counter, histogram, up_down_counter
-from ff_otel.models import (
-    FFAnalyticsAlertDTO,
-    FFBusinessIntelligenceDTO,
-    FFSystemMetricsDTO,
-    FFUserAnalyticsDTO,
-)
-from ff_otel.pipeline import register_health_check
-from ff_otel.privacy import ScrubbingOptions, ScrubMatch
-from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
-from ff_otel.query import query
-from ff_otel.reporting import generate_report
-from ff_otel.settings import ConfigError, FFOtelSettings
-from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
-from ff_otel.sql import QueryError, sql, sql_arrow
-from ff_otel.store import ReadStats, RecordLimits, StoreError, StoreLayout, read_records
-from ff_otel.tracing import instrument, span
-from ff_otel.users import (
-    ErasureResult,
-    erase_user,
-    export_user_data,
-    opt_in,
-    opt_out,
-    record_user_event,
-)
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ff_otel.alerting import AlertRule, AlertState, FFNotificationSettingsDTO
+    from ff_otel.alerting.api import silence_alerts
+    from ff_otel.compliance.api import (
+        audit,
+        export_data,
+        generate_regulatory_report,
+        run_retention,
+        verify_audit_trail,
+    )
+    from ff_otel.compliance.audit import AuditGap, VerificationResult
+    from ff_otel.compliance.security import record_security_event
+    from ff_otel.config import (
+        AggregationPeriod,
+        AlertSeverity,
+        AnalyticsLevel,
+        FFAnalyticsAlertingConfigDTO,
+        FFAnalyticsConfigDTO,
+        FFAnalyticsPrivacyConfigDTO,
+        FFBusinessInputsDTO,
+        FFConfigurationManagerConfigDTO,
+        FFStorageConfigDTO,
+    )
+    from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
+    from ff_otel.exporters.replay import ReplayReport, replay_spans
+    from ff_otel.manager import FFMetricsCollectionManager
+    from ff_otel.meters import counter, histogram, up_down_counter
+    from ff_otel.models import (
+        FFAnalyticsAlertDTO,
+        FFBusinessIntelligenceDTO,
+        FFSystemMetricsDTO,
+        FFUserAnalyticsDTO,
+    )
+    from ff_otel.pipeline import register_health_check
+    from ff_otel.privacy import ScrubbingOptions, ScrubMatch
+    from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
+    from ff_otel.query import query
+    from ff_otel.reporting import generate_report
+    from ff_otel.settings import ConfigError, FFOtelSettings
+    from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
+    from ff_otel.sql import QueryError, sql, sql_arrow
+    from ff_otel.store import ReadStats, RecordLimits, StoreError, StoreLayout, read_records
+    from ff_otel.tracing import instrument, span
+    from ff_otel.users import (
+        ErasureResult,
+        erase_user,
+        export_user_data,
+        opt_in,
+        opt_out,
+        record_user_event,
+    )
+
+_LAZY: dict[str, str] = {
+    "AggregationPeriod": "ff_otel.config",
+    "AlertRule": "ff_otel.alerting",
+    "AlertState": "ff_otel.alerting",
+    "AlertSeverity": "ff_otel.config",
+    "AnalyticsLevel": "ff_otel.config",
+    "AnalyticsProtocol": "ff_otel.protocols",
+    "AuditGap": "ff_otel.compliance.audit",
+    "ConfigError": "ff_otel.settings",
+    "ErasureResult": "ff_otel.users",
+    "FFAnalyticsAlertDTO": "ff_otel.models",
+    "FFAnalyticsAlertingConfigDTO": "ff_otel.config",
+    "FFAnalyticsConfigDTO": "ff_otel.config",
+    "FFAnalyticsPrivacyConfigDTO": "ff_otel.config",
+    "FFBusinessInputsDTO": "ff_otel.config",
+    "FFBusinessIntelligenceDTO": "ff_otel.models",
+    "FFConfigurationManagerConfigDTO": "ff_otel.config",
+    "FFMetricsCollectionManager": "ff_otel.manager",
+    "FFNotificationSettingsDTO": "ff_otel.alerting",
+    "FFOtel": "ff_otel.setup",
+    "FFOtelSettings": "ff_otel.settings",
+    "FFStorageConfigDTO": "ff_otel.config",
+    "FFSystemMetricsDTO": "ff_otel.models",
+    "FFUserAnalyticsDTO": "ff_otel.models",
+    "FlatfileLogExporter": "ff_otel.exporters",
+    "FlatfileMetricExporter": "ff_otel.exporters",
+    "FlatfileSpanExporter": "ff_otel.exporters",
+    "MonitoringProtocol": "ff_otel.protocols",
+    "QueryError": "ff_otel.sql",
+    "ReadStats": "ff_otel.store",
+    "RecordLimits": "ff_otel.store",
+    "ReplayReport": "ff_otel.exporters.replay",
+    "ScrubMatch": "ff_otel.privacy",
+    "ScrubbingOptions": "ff_otel.privacy",
+    "StoreError": "ff_otel.store",
+    "StoreLayout": "ff_otel.store",
+    "VerificationResult": "ff_otel.compliance.audit",
+    "audit": "ff_otel.compliance.api",
+    "configure": "ff_otel.setup",
+    "counter": "ff_otel.meters",
+    "current": "ff_otel.setup",
+    "erase_user": "ff_otel.users",
+    "export_data": "ff_otel.compliance.api",
+    "export_user_data": "ff_otel.users",
+    "force_flush": "ff_otel.setup",
+    "generate_regulatory_report": "ff_otel.compliance.api",
+    "generate_report": "ff_otel.reporting",
+    "histogram": "ff_otel.meters",
+    "instrument": "ff_otel.tracing",
+    "opt_in": "ff_otel.users",
+    "opt_out": "ff_otel.users",
+    "query": "ff_otel.query",
+    "read_records": "ff_otel.store",
+    "record_security_event": "ff_otel.compliance.security",
+    "record_user_event": "ff_otel.users",
+    "register_health_check": "ff_otel.pipeline",
+    "replay_spans": "ff_otel.exporters.replay",
+    "run_retention": "ff_otel.compliance.api",
+    "shutdown": "ff_otel.setup",
+    "silence_alerts": "ff_otel.alerting.api",
+    "span": "ff_otel.tracing",
+    "sql": "ff_otel.sql",
+    "sql_arrow": "ff_otel.sql",
+    "up_down_counter": "ff_otel.meters",
+    "verify_audit_trail": "ff_otel.compliance.api",
+}
 
 __version__ = "0.1.0"
 
@@ -129,3 +209,33 @@ __all__ = [
     "up_down_counter",
     "verify_audit_trail",
 ]
+
+
+_SHADOWED = frozenset({"query", "sql"})
+"""Public functions named like the submodule they live in."""
+
+
+class _Package(types.ModuleType):
+    # Importing a submodule binds it on its package: without this, the first
+    # ``import ff_otel.sql`` anywhere would turn ``ff_otel.sql`` from the
+    # function into the module (the eager imports used to rebind it back).
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ff_otel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

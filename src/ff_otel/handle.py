@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
@@ -17,13 +17,14 @@ from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, Flatf
 from ff_otel.exporters._guard import ExportStats
 from ff_otel.exporters.circuit import CollectorCircuit
 from ff_otel.instrumentation import logging_bridge
-from ff_otel.pipeline.health import registry as health_registry
-from ff_otel.pipeline.runner import Pipeline
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.settings import FFOtelSettings
 from ff_otel.store.layout import StoreLayout
+
+if TYPE_CHECKING:
+    from ff_otel.pipeline.runner import Pipeline
 
 _logger = logging.getLogger("ff_otel")
 
@@ -109,6 +110,10 @@ class FFOtel:
             except Exception:
                 _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
         if self.pipeline is not None:
+            # Here, not at the top: the pipeline's modules import ff_otel.setup,
+            # which imports this one.
+            from ff_otel.pipeline.health import registry as health_registry
+
             self.pipeline.close()
             health_registry.stop()
             if self.pipeline.alerts is not None:

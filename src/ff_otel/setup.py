@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _globals, _runtime, assembly
+from ff_otel import _globals, _runtime
 from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
 from ff_otel.alerting.rules import AlertRule
 from ff_otel.compliance.spool import SPOOL
@@ -85,6 +85,14 @@ def configure(
     else:
         layout.initialize(settings.analytics)
         layout.check_writable()
+        # Here, not at the top: the assembly imports the pipeline, whose
+        # modules import this one (``current()``). The fork hook below is
+        # registered after it, so that it runs after the hooks of the modules
+        # it loads (lease, appender, health) have reset their inherited locks.
+        from ff_otel import assembly
+
+        _reconfigure_forked_children()
+
         handle = assembly.build(settings, layout, scrubbing)
     handle._configured_with = {**arguments, "scrubbing": scrubbing}
     with _lock:
@@ -184,4 +192,11 @@ def _configure_forked_child() -> None:
         _logger.exception("ff-otel: process %d (forked) could not configure itself", os.getpid())
 
 
-os.register_at_fork(after_in_child=_configure_forked_child)
+_fork_hook_registered = False
+
+
+def _reconfigure_forked_children() -> None:
+    global _fork_hook_registered
+    if not _fork_hook_registered:
+        _fork_hook_registered = True
+        os.register_at_fork(after_in_child=_configure_forked_child)

@@ -36,8 +36,6 @@ import orjson
 from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.pipeline.buckets import bucket_bounds
-from ff_otel.sql.compaction import compact, compactable_stream, sealed_segments
 from ff_otel.store.layout import StoreLayout
 
 ROTATE_BYTES = 64 * 1024 * 1024
@@ -74,6 +72,10 @@ def run_retention(
     ``progress`` (for a progress bar) is called with each file's store-relative
     path as it is examined.
     """
+    # Here, not at the top: importing the pipeline (which imports this
+    # module) should not load DuckDB, which only compaction needs.
+    from ff_otel.sql.compaction import compactable_stream
+
     moment = _clock.now() if now is None else _clock.parse_instant(now)
     summary: dict[str, Any] = {"rotated": [], "compacted": [], "compressed": [], "deleted": []}
     streams = [
@@ -146,6 +148,8 @@ COMPACTION_GRACE = timedelta(minutes=10)
 def _compact_sealed(layout: StoreLayout, moment: datetime, days: dict[str, int]) -> list[str]:
     """Sealed segments of analytics streams rotated before ``moment - COMPACTION_GRACE``
     become Parquet (not those past retention: they are deleted next)."""
+    from ff_otel.sql.compaction import compact, sealed_segments  # see run_retention
+
     due = [
         (view, segment)
         for view, segment in sealed_segments(layout)
@@ -233,6 +237,9 @@ def _segment_stamp(path: Path) -> datetime | None:
 
 
 def _bucket_end(document: Path) -> datetime | None:
+    # Here, not at the top: the pipeline's runner imports this module.
+    from ff_otel.pipeline.buckets import bucket_bounds
+
     period = document.parent.name
     try:
         return bucket_bounds(period, document.stem)[1]

@@ -1,0 +1,62 @@
+"""``import ff_otel`` is lazy: every public name still imports, the heavy modules only on use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import ff_otel
+
+
+def _run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_every_public_name_is_importable_from_the_package() -> None:
+    for name in ff_otel.__all__:
+        assert getattr(ff_otel, name) is not None, name
+    assert set(ff_otel.__all__) <= set(dir(ff_otel))
+
+
+def test_import_leaves_duckdb_notifiers_pydantic_and_the_cli_unloaded() -> None:
+    loaded = _run(
+        """
+        import sys
+        import ff_otel
+        heavy = ("duckdb", "pyarrow", "pydantic", "smtplib", "ff_otel.cli", "ff_otel.dashboard",
+                 "ff_otel.alerting.notifiers", "opentelemetry.sdk")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
+                     any(m == h or m.startswith(h + ".") for h in heavy)))
+        """
+    )
+    assert loaded == "[]"
+
+
+def test_functions_named_like_their_submodule_stay_functions() -> None:
+    # Importing ff_otel.sql / ff_otel.query (as configure() does) must not
+    # rebind the package's sql() and query() to the modules.
+    kinds = _run(
+        """
+        import ff_otel, ff_otel.sql, ff_otel.query, ff_otel.setup
+        from ff_otel import sql
+        print(type(ff_otel.sql).__name__, type(ff_otel.query).__name__, type(sql).__name__)
+        """
+    )
+    assert kinds == "function function function"
+
+
+def test_unknown_name_raises_attribute_error() -> None:
+    try:
+        ff_otel.not_a_public_name  # noqa: B018
+    except AttributeError as exc:
+        assert "not_a_public_name" in str(exc)
+    else:
+        raise AssertionError("no AttributeError")
