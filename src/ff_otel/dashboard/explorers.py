@@ -103,11 +103,7 @@ def traces(base: Path, query: Query) -> dict[str, Any]:
         base_path=base,
     )
     return {
-        "since": _clock.format_iso(since),
-        "minutes": minutes,
-        "matching": int(rows[0]["matching"]) if rows else 0,
-        "offset": offset,
-        "limit": limit,
+        **_listing(since, minutes, rows, offset, limit),
         "traces": [
             {
                 "trace_id": row["trace_id"],
@@ -121,6 +117,19 @@ def traces(base: Path, query: Query) -> dict[str, Any]:
             }
             for row in rows
         ],
+    }
+
+
+def _listing(
+    since: datetime, minutes: int, rows: list[dict[str, Any]], offset: int, limit: int
+) -> dict[str, Any]:
+    """What every paged listing says about itself: its window, its match count, its page."""
+    return {
+        "since": _clock.format_iso(since),
+        "minutes": minutes,
+        "matching": int(rows[0]["matching"]) if rows else 0,
+        "offset": offset,
+        "limit": limit,
     }
 
 
@@ -161,11 +170,7 @@ def logs(base: Path, query: Query) -> dict[str, Any]:
         base_path=base,
     )
     return {
-        "since": _clock.format_iso(since),
-        "minutes": minutes,
-        "matching": int(rows[0]["matching"]) if rows else 0,
-        "offset": offset,
-        "limit": limit,
+        **_listing(since, minutes, rows, offset, limit),
         "logs": [
             {
                 "timestamp": _clock.format_iso(row["timestamp"]),
