@@ -191,11 +191,6 @@ def test_syntax_and_binder_errors_carry_duckdbs_message(handle: ff_otel.FFOtel) 
         ff_otel.sql("SELECT * FROM no_such_table")
 
 
-def test_other_query_backends_are_not_available_yet(handle: ff_otel.FFOtel) -> None:
-    with pytest.raises(ff_otel.QueryError, match="clickhouse:// is not available yet"):
-        ff_otel.sql("SELECT 1", query_url="clickhouse://u:p@localhost:8123/otel")
-
-
 def test_arrow_results_and_base_path(busy: ff_otel.FFOtel, base_path: Path) -> None:
     ff_otel.shutdown()
     table = ff_otel.sql_arrow(

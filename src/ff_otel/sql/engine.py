@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -181,14 +182,21 @@ def sql(
     ``metrics``, ``events``, ``sessions``, ... (:func:`tables` lists them with
     their columns). ``TIMESTAMP`` columns come back as naive ``datetime`` in
     UTC, ``MAP`` columns as dicts, ``JSON`` columns parsed (lists, dicts,
-    numbers). ``query_url``: None or ``"local"`` for the local store; any
-    other backend is not available yet.
+    numbers). ``query_url`` (else ``FF_OTEL_QUERY_URL``): None, "" or
+    ``"local"`` for the local store; ``chdb:///path?database=otel``,
+    ``clickhouse://`` or ``clickhouses://`` for ClickHouse as the Collector's
+    clickhouseexporter writes it (:mod:`ff_otel.sql.clickhouse`).
 
     Raises :class:`QueryError` for a refused statement (anything but a
     query, or several statements), a syntax or binder error (DuckDB's
     message), or no store at ``base_path``.
     """
-    return _engine(base_path, query_url).run(query, params, rows)
+    url = _query_url(query_url)
+    if url:
+        table = _clickhouse_arrow(url, query, params)
+        maps = {field.name for field in table.schema if str(field.type).startswith("map<")}
+        return [_naive(row, maps) for row in table.to_pylist()]
+    return engine_for(base_path).run(query, params, rows)
 
 
 def rows(cursor: _Cursor, statement: str, params: Params) -> list[dict[str, Any]]:
@@ -215,7 +223,10 @@ def sql_arrow(
     query_url: str | None = None,
 ) -> pyarrow.Table:
     """:func:`sql` as a ``pyarrow.Table``: for large results (no Python object per value)."""
-    return _engine(base_path, query_url).run(query, params, _arrow)
+    url = _query_url(query_url)
+    if url:
+        return _clickhouse_arrow(url, query, params)
+    return engine_for(base_path).run(query, params, _arrow)
 
 
 def _arrow(cursor: _Cursor, statement: str, params: Params) -> pyarrow.Table:
@@ -241,13 +252,45 @@ def skipped_lines(base_path: str | Path | None = None) -> dict[str, int]:
     return engine_for(base_path).skipped_lines()
 
 
-def _engine(base_path: str | Path | None, query_url: str | None) -> Engine:
-    if query_url not in (None, "", "local"):
-        raise QueryError(
-            f"query backend {query_url.split('://', 1)[0]}:// is not available yet; "
-            "only the local store can be queried (leave query_url unset)"
-        )
-    return engine_for(base_path)
+def _query_url(query_url: str | None) -> str:
+    """The backend URL: ``query_url``, else ``FF_OTEL_QUERY_URL``; "" for the local store."""
+    url = query_url if query_url is not None else os.environ.get("FF_OTEL_QUERY_URL", "")
+    return "" if url in ("", "local") else url
+
+
+def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
+    from ff_otel.sql.clickhouse import backend_for
+
+    if params:
+        raise QueryError("parameters are not supported over ClickHouse yet; inline the values")
+    backend = backend_for(url)
+    parser = duckdb.connect(":memory:")
+    try:
+        statement = check_read_only(query, parser)
+    except QueryError:
+        # ClickHouse SQL DuckDB cannot parse (lambdas, SETTINGS, ...): a query
+        # that starts as one is sent, and ClickHouse's readonly setting refuses
+        # any write in it; anything else is refused here by its first word.
+        statement = query.strip().rstrip(";")
+        first = (_WORD.findall(statement) or [""])[0].upper()
+        if first not in ("SELECT", "WITH") or ";" in statement:
+            raise QueryError(
+                f"refused: {first or 'an empty query'} is not allowed; "
+                "queries are read-only (one SELECT)"
+            ) from None
+    finally:
+        parser.close()
+    return backend.arrow(statement)
+
+
+def _naive(row: dict[str, Any], maps: set[str]) -> dict[str, Any]:
+    # As over the local store: TIMESTAMP columns naive datetimes in UTC, MAP columns dicts.
+    for name, value in row.items():
+        if isinstance(value, datetime):
+            row[name] = value.replace(tzinfo=None)
+        elif name in maps and value is not None:
+            row[name] = dict(value)
+    return row
 
 
 def _vanished(exc: duckdb.Error) -> bool:

@@ -1,0 +1,217 @@
+"""The logical views over ClickHouse, as the Collector's ``clickhouseexporter`` stores them.
+
+``query_url`` chooses the backend: ``chdb:///absolute/path?database=otel``
+(ClickHouse in-process, PyPI ``chdb``) or ``clickhouse://user:password@host:8123/db``
+(``clickhouses://`` for TLS, through ``clickhouse-connect``). The views
+``spans``, ``requests``, ``logs`` and ``events`` have the local store's
+columns (:mod:`ff_otel.sql.schema`), defined over ``otel_traces`` and
+``otel_logs``; ``requests``' filter and derived columns are the schema's own
+expressions rendered with :class:`ClickHouseDialect`. A user event is an
+``otel_logs`` row whose ``LogAttributes['event.name']`` is ``ff.user_event``,
+with attributes ``ff.event_type``, ``ff.user_hash``, ``ff.session_id`` and
+``ff.data.<key>`` (one per key of the scrubbed event data).
+
+Read-only twice: the statement check of :mod:`ff_otel.sql.safety`, then
+ClickHouse's own ``readonly`` setting on the session.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ff_otel.sql.safety import QueryError
+from ff_otel.sql.schema import VIEWS_BY_NAME, View
+
+if TYPE_CHECKING:
+    import pyarrow  # type: ignore[import-untyped]
+
+SCHEMES = ("chdb", "clickhouse", "clickhouses")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TYPES = {
+    "timestamp": "Nullable(DateTime64(6, 'UTC'))",
+    "text": "Nullable(String)",
+    "double": "Nullable(Float64)",
+    "bigint": "Nullable(Int64)",
+    "boolean": "Nullable(Bool)",
+}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class ClickHouseDialect:
+    """:class:`ff_otel.sql.schema.Dialect` for ClickHouse."""
+
+    def column(self, name: str) -> str:
+        return f"`{name}`"
+
+    def map_get(self, column: str, key: str) -> str:
+        return f"nullIf({column}[{_quote(key)}], '')"
+
+    def try_cast(self, expression: str, logical_type: str) -> str:
+        return f"accurateCastOrNull({expression}, {_quote(_TYPES[logical_type])})"
+
+    def literal(self, value: str) -> str:
+        return _quote(value)
+
+
+CLICKHOUSE = ClickHouseDialect()
+
+_SPANS = """SELECT
+  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp,
+  CAST(addNanoseconds(Timestamp, Duration) AS DateTime64(6, 'UTC')) AS end_timestamp,
+  TraceId AS trace_id, SpanId AS span_id, nullIf(ParentSpanId, '') AS parent_span_id,
+  SpanName AS name, lower(replaceOne(SpanKind, 'SPAN_KIND_', '')) AS kind,
+  nullIf(SpanAttributes['ff.component'], '') AS component,
+  Duration / 1e6 AS duration_ms,
+  if(StatusCode IN ('Error', 'STATUS_CODE_ERROR'), 'error', 'ok') AS status,
+  nullIf(StatusMessage, '') AS status_message,
+  mapFilter((k, v) -> k != 'ff.component', SpanAttributes) AS attributes,
+  toJSONString(arrayMap(n -> map('name', n), Events.Name)) AS events,
+  ServiceName AS service, ScopeName AS scope
+FROM {db}.otel_traces"""
+
+_LOGS = """SELECT
+  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'log' AS record_type,
+  SeverityText AS severity, toInt64(SeverityNumber) AS severity_number,
+  nullIf(LogAttributes['event.name'], '') AS event_name, Body AS body,
+  LogAttributes AS attributes, nullIf(TraceId, '') AS trace_id, nullIf(SpanId, '') AS span_id,
+  ServiceName AS service, ScopeName AS scope
+FROM {db}.otel_logs WHERE LogAttributes['event.name'] != 'ff.user_event'"""
+
+_EVENTS = """SELECT
+  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'user_event' AS record_type,
+  LogAttributes['ff.event_type'] AS event_type, LogAttributes['ff.user_hash'] AS user_hash,
+  nullIf(LogAttributes['ff.session_id'], '') AS session_id,
+  mapApply((k, v) -> (substring(k, 9), v), mapFilter((k, v) -> startsWith(k, 'ff.data.'),
+    LogAttributes)) AS data,
+  ServiceName AS service
+FROM {db}.otel_logs WHERE LogAttributes['event.name'] = 'ff.user_event'"""
+
+_BASES = {"spans": _SPANS, "logs": _LOGS, "events": _EVENTS}
+VIEW_NAMES = ("spans", "requests", "logs", "events")
+"""The views a ClickHouse backend has (the others are per host: see the README)."""
+
+
+def render_view(view: View, database: str) -> str:
+    """The SELECT that defines ``view`` over the exporter's tables in ``database``."""
+    base = view.source or view.name
+    body = _BASES[base].format(db=f"`{database}`")
+    if base == "events":
+        present = {"timestamp", "record_type", "event_type", "user_hash", "session_id", "data"}
+        present.add("service")
+        extra = "".join(
+            f", CAST(NULL AS {_TYPES.get(column.type, 'Nullable(String)')}) AS `{column.name}`"
+            for column in view.columns
+            if column.name not in present
+        )
+        body = f"SELECT *{extra} FROM ({body})"
+    if not view.derived and view.where is None:
+        return body
+    derived = "".join(
+        f", {derived.expression(CLICKHOUSE)} AS `{derived.name}`" for derived in view.derived
+    )
+    where = f" WHERE {view.where(CLICKHOUSE)}" if view.where is not None else ""
+    return f"SELECT *{derived} FROM ({body}){where}"
+
+
+def with_views(statement: str, database: str) -> str:
+    """``statement`` with a ``WITH`` clause defining every view it mentions."""
+    mentioned = {word.lower() for word in _WORD.findall(statement)}
+    names = [name for name in VIEW_NAMES if name in mentioned]
+    if not names:
+        return statement
+    clauses = ", ".join(
+        f"`{name}` AS ({render_view(VIEWS_BY_NAME[name], database)})" for name in names
+    )
+    head = statement.lstrip()
+    if head[:4].upper() == "WITH" and not head[4:5].isalnum():
+        return f"WITH {clauses}, {head[4:].lstrip()}"
+    return f"WITH {clauses} {head}"
+
+
+class ClickHouseBackend:
+    """One ClickHouse (chdb in-process or a server) queried read-only through the views."""
+
+    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.scheme = parts.scheme
+        self._lock = threading.Lock()
+        query = parse_qs(parts.query)
+        if self.scheme == "chdb":
+            self.where = parts.path
+            self.database = query.get("database", ["otel"])[0]
+            from chdb import session
+
+            factory: Any = session.Session
+            try:
+                # chdb runs one embedded server per process, on one path.
+                self._session: Any = factory(parts.path)
+                self._session.query("SET readonly = 1")
+            except Exception as exc:  # chdb raises RuntimeError and its own ChdbError
+                raise QueryError(self._failure(exc)) from None
+            self._client: Any = None
+        else:
+            self.where = f"{parts.hostname}:{parts.port or 8123}"
+            self.database = parts.path.strip("/") or "default"
+            import clickhouse_connect
+
+            try:
+                self._client = clickhouse_connect.get_client(
+                    host=parts.hostname or "localhost",
+                    port=parts.port or (8443 if self.scheme == "clickhouses" else 8123),
+                    username=unquote(parts.username or "default"),
+                    password=unquote(parts.password or ""),
+                    database=self.database,
+                    secure=self.scheme == "clickhouses",
+                    connect_timeout=timeout_seconds,
+                    send_receive_timeout=timeout_seconds,
+                    settings={"readonly": 2},
+                )
+            except Exception as exc:  # clickhouse-connect's errors share no base class
+                raise QueryError(self._failure(exc)) from None
+
+    def arrow(self, statement: str) -> pyarrow.Table:
+        text = with_views(statement, self.database)
+        try:
+            if self._client is None:
+                with self._lock:  # a chdb session is one thread's at a time
+                    return self._session.query(text, "ArrowTable")
+            return self._client.query_arrow(text)
+        except Exception as exc:  # the drivers raise their own exception types
+            raise QueryError(self._failure(exc)) from None
+
+    def _failure(self, exc: BaseException) -> str:
+        message = " ".join(str(exc).split())
+        if len(message) > 300:
+            message = message[:300] + "..."
+        hint = "check the URL, that ClickHouse is up, the user's password and grants"
+        if "UNKNOWN_TABLE" in message or "UNKNOWN_DATABASE" in message:
+            hint = (
+                f"check the database ({self.database}) and that the Collector's clickhouse "
+                "exporter created its tables there"
+            )
+        return f"ClickHouse query at {self.scheme}://{self.where} failed: {message} ({hint})"
+
+
+_backends: dict[str, ClickHouseBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def backend_for(url: str) -> ClickHouseBackend:
+    """The backend for ``url`` (one per URL and process)."""
+    if urlsplit(url).scheme not in SCHEMES:
+        raise QueryError(
+            f"query backend {url.split('://', 1)[0]}:// is not supported; "
+            "use chdb:///path?database=otel, clickhouse:// or clickhouses://"
+        )
+    with _backends_lock:
+        backend = _backends.get(url)
+        if backend is None:
+            backend = _backends[url] = ClickHouseBackend(url)
+        return backend

@@ -1,0 +1,214 @@
+"""The logical views over ClickHouse (chdb in-process) with the clickhouseexporter's own DDL.
+
+The same telemetry is written both ways: through the public API into the local store, and
+into ``otel_traces``/``otel_logs`` as the Collector's clickhouseexporter writes it (names and
+encodings from its ``traces_insert.sql``/``logs_insert.sql``); the same ``ff_otel.sql``
+queries must give the same answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chdb import session
+
+import ff_otel
+from ff_otel.sql import tables
+
+DDL = Path(__file__).parent / "clickhouse_ddl"
+DAY = datetime(2026, 5, 4, 10, tzinfo=UTC)
+
+
+@ff_otel.instrument(component="api")
+def serve(fail: bool) -> None:
+    with ff_otel.span("db.query", component="database", table="messages"):
+        pass
+    if fail:
+        raise RuntimeError("boom")
+
+
+def _ns(value: datetime) -> int:
+    return int(value.replace(tzinfo=UTC).timestamp() * 1_000_000) * 1000
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _map(values: dict[str, Any]) -> str:
+    pairs = ", ".join(f"{_literal(str(k))}, {_literal(str(v))}" for k, v in values.items())
+    return f"map({pairs})" if pairs else "map()"
+
+
+def _exporter_span(record: dict[str, Any]) -> str:
+    """One otel_traces row as the exporter writes the span the local store holds as ``record``."""
+    start = datetime.fromisoformat(record["timestamp"])
+    attributes = dict(record.get("attributes") or {})
+    if record.get("component"):
+        attributes["ff.component"] = record["component"]
+    kind = {"server": "Server", "client": "Client", "internal": "Internal"}[record["kind"]]
+    status = "Error" if record["status"] == "error" else "Unset"
+    return (
+        f"(fromUnixTimestamp64Nano({_ns(start)}), {_literal(record['trace_id'])}, "
+        f"{_literal(record['span_id'])}, {_literal(record.get('parent_span_id') or '')}, '', "
+        f"{_literal(record['name'])}, {_literal(kind)}, {_literal(record['service'])}, "
+        f"map('host.name', 'h1'), {_literal(record.get('scope') or '')}, '', {_map(attributes)}, "
+        f"{round(record['duration_ms'] * 1_000_000)}, {_literal(status)}, "
+        f"{_literal(record.get('status_message') or '')}, [], [], [], [], [], [], [])"
+    )
+
+
+def _exporter_event(record: dict[str, Any]) -> str:
+    attributes = {
+        "event.name": "ff.user_event",
+        "ff.event_type": record["event_type"],
+        "ff.user_hash": record["user_hash"],
+        "ff.session_id": record.get("session_id") or "",
+    }
+    attributes.update({f"ff.data.{k}": v for k, v in (record.get("data") or {}).items()})
+    at = datetime.fromisoformat(record["timestamp"])
+    return (
+        f"(fromUnixTimestamp64Nano({_ns(at)}), '', '', 0, 'INFO', 9, "
+        f"{_literal(record['service'])}, '', '', map('host.name', 'h1'), '', '', '', map(), "
+        f"{_map(attributes)})"
+    )
+
+
+@pytest.fixture(scope="module")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # chdb runs one embedded server per process, on one path: each test gets its own database.
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture
+def database(chdb_path: Path, request: pytest.FixtureRequest) -> str:
+    return "otel_" + str(abs(hash(request.node.nodeid)))
+
+
+@pytest.fixture
+def both(handle: ff_otel.FFOtel, chdb_path: Path, database: str) -> str:
+    for i in range(40):
+        with contextlib.suppress(RuntimeError):
+            serve(fail=i % 8 == 0)
+    with ff_otel.span("GET /a", **{"http.route": "/a", "http.response.status_code": 503}):
+        pass
+    for user in range(6):
+        at = DAY + timedelta(minutes=user)
+        ff_otel.record_user_event(f"u{user}", f"s{user}", "session_start", {}, timestamp=at)
+    assert ff_otel.force_flush()
+    writer = session.Session(str(chdb_path))
+    writer.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+    for table in ("otel_traces", "otel_logs"):
+        ddl = (DDL / f"{table}.sql").read_text()
+        writer.query(ddl.replace("otel.otel_", f"{database}.otel_").replace('"otel"', database))
+    spans = ff_otel.read_records(handle.layout.spans)
+    writer.query(
+        f"INSERT INTO {database}.otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, "
+        "TraceState, "
+        "SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion, "
+        "SpanAttributes, Duration, StatusCode, StatusMessage, `Events.Timestamp`, "
+        "`Events.Name`, `Events.Attributes`, `Links.TraceId`, `Links.SpanId`, "
+        "`Links.TraceState`, `Links.Attributes`) VALUES "
+        + ", ".join(_exporter_span(record) for record in spans)
+    )
+    behavior = handle.layout.analytics_path / "user_analytics/behavior_patterns.jsonl"
+    events = ff_otel.read_records(behavior)
+    writer.query(
+        f"INSERT INTO {database}.otel_logs (Timestamp, TraceId, SpanId, TraceFlags, SeverityText, "
+        "SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, "
+        "ScopeSchemaUrl, ScopeName, ScopeVersion, ScopeAttributes, LogAttributes) VALUES "
+        + ", ".join(_exporter_event(record) for record in events)
+    )
+    writer.close()
+    return f"chdb://{chdb_path}?database={database}"
+
+
+QUERIES = (
+    "SELECT component, count(*) AS n, countIf(status = 'error') AS errors "
+    "FROM spans GROUP BY component ORDER BY component",
+    "SELECT name, route, status_code, failed FROM requests ORDER BY name, failed",
+    "SELECT count(DISTINCT user_hash) AS users, count(*) AS events, min(timestamp) AS first "
+    "FROM events",
+    "SELECT event_type, user_hash, session_id FROM events ORDER BY user_hash",
+    "SELECT name, kind, attributes['table'] AS tbl FROM spans WHERE name = 'db.query' LIMIT 1",
+    "WITH slow AS (SELECT * FROM spans WHERE duration_ms >= 0) SELECT count(*) AS n FROM slow",
+)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_same_telemetry_both_ways_gives_the_same_answers(both: str, query: str) -> None:
+    local = ff_otel.sql(query.replace("countIf(status = 'error')", "count_if(status = 'error')"))
+    assert ff_otel.sql(query, query_url=both) == local
+
+
+def test_durations_agree_to_the_nanosecond_the_exporter_keeps(both: str) -> None:
+    [local] = ff_otel.sql("SELECT sum(duration_ms) AS total FROM spans")
+    [fleet] = ff_otel.sql("SELECT sum(duration_ms) AS total FROM spans", query_url=both)
+    assert fleet["total"] == pytest.approx(local["total"], abs=1e-3)
+
+
+def test_every_view_has_the_local_stores_columns(both: str) -> None:
+    columns = {view["name"]: [c["name"] for c in view["columns"]] for view in tables()}
+    for name in ("spans", "requests", "logs", "events"):
+        table = ff_otel.sql_arrow(f"SELECT * FROM {name} LIMIT 0", query_url=both)
+        assert table.column_names == columns[name], name
+
+
+def test_the_environment_variable_chooses_the_backend(
+    both: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FF_OTEL_QUERY_URL", both)
+    assert ff_otel.sql("SELECT count(*) AS n FROM events") == [{"n": 6}]
+    assert ff_otel.sql("SELECT count(*) AS n FROM events", query_url="local") == [{"n": 6}]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO otel.otel_traces (TraceId) VALUES ('x')",
+        "DROP TABLE otel.otel_traces",
+        "CREATE TABLE otel.t (a Int8) ENGINE = Memory",
+    ],
+)
+def test_writes_are_refused(both: str, statement: str) -> None:
+    with pytest.raises(ff_otel.QueryError, match="refused"):
+        ff_otel.sql(statement, query_url=both)
+
+
+def test_clickhouses_own_readonly_setting_refuses_what_the_check_lets_through(both: str) -> None:
+    # A table function that would write is a SELECT to the parser; ClickHouse refuses it.
+    with pytest.raises(ff_otel.QueryError, match=r"READONLY|readonly"):
+        ff_otel.sql("SELECT * FROM file('/tmp/ff-otel-x.csv', 'CSV', 'a Int8')", query_url=both)
+
+
+def test_a_missing_table_is_one_clear_line(chdb_path: Path) -> None:
+    url = f"chdb://{chdb_path}?database=no_such_database"
+    with pytest.raises(ff_otel.QueryError) as caught:
+        ff_otel.sql("SELECT count(*) FROM spans", query_url=url)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "chdb://" in message and "clickhouse exporter created its tables" in message
+
+
+def test_a_closed_port_is_one_clear_line_within_the_timeout() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ff_otel.QueryError) as caught:
+        ff_otel.sql("SELECT 1", query_url=f"clickhouse://ro:pw@127.0.0.1:{port}/otel")
+    assert time.monotonic() - started < 60
+    message = str(caught.value)
+    assert "\n" not in message and f"127.0.0.1:{port}" in message and "check the URL" in message
+    assert "pw" not in message.replace("password", "")
+
+
+def test_an_unknown_scheme_is_refused_by_name() -> None:
+    with pytest.raises(ff_otel.QueryError, match="postgres:// is not supported"):
+        ff_otel.sql("SELECT 1", query_url="postgres://x/y")
