@@ -8,10 +8,12 @@ each raw value.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow.parquet
 import pytest
 
 import ff_otel
@@ -30,6 +32,8 @@ SECRETS = {
     "phone": "+1 415 555 2671",
     "ip address": "203.0.113.42",
     "card number": "4111 1111 1111 1111",
+    "bearer token": "Bearer abcDEF123456ghiJKL789mno",
+    "token in a query string": "s3cr3t-query-tok",
 }
 
 
@@ -42,15 +46,23 @@ def texts_with_every_secret() -> list[str]:
         f"UPDATE users SET pass = '{s['password in SQL']}' WHERE ssn = '{s['ssn']}'",
         f"postgres://app:{s['password in a URL']}@db.internal:5432/app",
         f"https://shop.example.com/users/{s['ssn']}/orders?from={s['ip address']}",
+        f"GET /api?token={s['token in a query string']} with {s['bearer token']}",
     ]
 
 
 def store_bytes(base_path: Path) -> bytes:
+    """Every byte of the store, gzip segments decompressed and Parquet segments as their rows."""
     blob = b""
     for path in sorted(base_path.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            blob += gzip.decompress(data) if path.name.endswith(".gz") else data
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        elif path.name.endswith(".parquet"):  # zstd pages: the raw bytes hide their values
+            rows = pyarrow.parquet.read_table(path).to_pylist()
+            data = json.dumps(rows, default=str).encode()
+        blob += data
     return blob
 
 
@@ -64,6 +76,8 @@ def _every_entry_point() -> None:
     text, sql, url = texts[0], texts[2], texts[3]
     everything = " | ".join(texts)
     # Span attributes (a URL among them), a span event, an exception on a span.
+    with ff_otel.span(f"pii.named {text} {texts[5]}"):
+        pass
     with ff_otel.span(
         "pii.span",
         note=everything,
@@ -174,6 +188,7 @@ def test_erasure_leaves_nothing_erasable_in_any_file_of_the_store(
     compressed = ff_otel.run_retention(now=_days_ahead(9))["compressed"]
     assert any(path.startswith("compliance/security_events") for path in compressed)
     assert any(path.startswith("compliance/audit_logs") for path in compressed)
+    assert list(handle.layout.base_path.rglob("spans.*.parquet"))  # compacted, and read below
     # And more after the rotation, in the active files.
     assert ff_otel.record_security_event("auth_failure", username=user)
     assert ff_otel.audit(user, "logout", f"user:{user}")
