@@ -9,6 +9,7 @@ listed in ``dropped_values``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -310,3 +311,72 @@ def test_the_series_limit_holds_over_the_exporters_life_for_every_kind_of_instru
 
 def _series_key(attributes: dict[str, Any]) -> str:
     return repr(sorted(attributes.items()))
+
+
+def _written_by_the_calls(layout: ff_otel.StoreLayout) -> dict[str, bytes]:
+    """The files the write calls append to (the pipeline's own snapshots left aside)."""
+    folders = (layout.analytics_path / "compliance", layout.user_analytics_path)
+    return {str(p): p.read_bytes() for folder in folders for p in sorted(folder.rglob("*.jsonl"))}
+
+
+WRONG_ARGUMENTS: list[tuple[str, Callable[[], object], type[Exception], str]] = [
+    ("audit actor", lambda: ff_otel.audit("", "export", "reports"), ValueError, "actor"),
+    ("audit action", lambda: ff_otel.audit("ops", 5, "reports"), ValueError, "action"),  # type: ignore[arg-type]
+    ("audit outcome", lambda: ff_otel.audit("ops", "x", "y", outcome=""), ValueError, "outcome"),
+    ("security type", lambda: ff_otel.record_security_event(""), ValueError, "event_type"),
+    (
+        "security severity",
+        lambda: ff_otel.record_security_event("auth_failure", "bogus"),
+        ValueError,
+        "severity",
+    ),
+    ("opt_out", lambda: ff_otel.opt_out(""), ValueError, "user_id"),
+    ("opt_in", lambda: ff_otel.opt_in(""), ValueError, "user_id"),
+    ("erase_user", lambda: ff_otel.erase_user(""), ValueError, "user_id"),
+    ("event user", lambda: ff_otel.record_user_event("", "s", "t"), ValueError, "user_id"),
+    (
+        "event session",
+        lambda: ff_otel.record_user_event("u", 5, "t"),  # type: ignore[arg-type]
+        TypeError,
+        "session_id",
+    ),
+    (
+        "event data",
+        lambda: ff_otel.record_user_event("u", "s", "t", ["not", "a", "mapping"]),  # type: ignore[arg-type]
+        TypeError,
+        "event_data",
+    ),
+    (
+        "event time",
+        lambda: ff_otel.record_user_event("u", "s", "t", {}, timestamp="whenever"),
+        ValueError,
+        "timestamp",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "named"),
+    [case[1:] for case in WRONG_ARGUMENTS],
+    ids=[case[0] for case in WRONG_ARGUMENTS],
+)
+def test_a_wrong_argument_is_the_named_error_raised_before_anything_is_stored(
+    handle: ff_otel.FFOtel, call: Callable[[], object], error: type[Exception], named: str
+) -> None:
+    # README: the write calls "raise only the argument errors their docstrings
+    # name (TypeError/ValueError for a wrong argument, before anything is stored;
+    # StoreError when there is no store at all)".
+    assert ff_otel.force_flush()
+    before = _written_by_the_calls(handle.layout)
+    with pytest.raises(error, match=named):
+        call()
+    assert ff_otel.force_flush()
+    assert _written_by_the_calls(handle.layout) == before
+
+
+def test_privacy_calls_on_a_path_without_a_store_are_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(ff_otel.StoreError):
+        ff_otel.erase_user("someone", base_path=tmp_path / "nowhere")
+    with pytest.raises(ff_otel.StoreError):
+        ff_otel.export_user_data("someone", base_path=tmp_path / "nowhere")
+    assert not (tmp_path / "nowhere").exists()
