@@ -22,6 +22,7 @@ from ff_otel import FFAnalyticsConfigDTO, FFAnalyticsPrivacyConfigDTO, _clock
 from .conftest import Collector, records
 
 RAW_USER = "carol-5521"
+PERCENT_ENCODED_EMAIL = "carol.jones%40example.net"
 SECRETS = {
     "email": "carol.jones@example.net",
     "ssn": "123-45-6789",
@@ -83,6 +84,8 @@ def _every_entry_point() -> None:
         note=everything,
         attributes={
             "url.full": texts[4],
+            # a client or a form percent-encodes the "@" of a query string's email
+            "http.target": f"/items/9?email={PERCENT_ENCODED_EMAIL}&token=s3cr3t-query-tok",
             "db.query.text": sql,
             "db.connection_string": url,
             "client.address": SECRETS["ip address"],
@@ -130,7 +133,12 @@ def test_no_secret_reaches_the_store_or_the_collector_through_any_entry_point(
     ff_otel.shutdown()
 
     on_disk = store_bytes(tmp_path / "store")
-    forbidden = {**SECRETS, "raw user id": RAW_USER, "recorded argument": "hunter2-arg"}
+    forbidden = {
+        **SECRETS,
+        "raw user id": RAW_USER,
+        "recorded argument": "hunter2-arg",
+        "percent-encoded email": PERCENT_ENCODED_EMAIL,
+    }
     for what, value in forbidden.items():
         assert value.encode() not in on_disk, f"{what} reached the store"
         assert value not in received, f"{what} reached the collector"
