@@ -312,3 +312,69 @@ def test_the_anchor_can_also_go_to_the_collectors_log_stream(
     ff_otel.shutdown()
     # Stored once, in its own file: not also as a log record.
     assert "ff.audit_anchor" not in handle.layout.logs.read_text()
+
+
+@KEYS
+def test_after_a_deleted_anchor_the_next_append_reanchors_and_verify_only_warns(
+    trail_path: Path, key: str | None
+) -> None:
+    # README: "Deleting the anchor is reported as anchor_missing until the next
+    # append; that append starts a new anchor and records an audit_anchor_mismatch
+    # that verify lists under warnings ..., so a cut made together with deleting
+    # the anchor is then only that warning."
+    delete_last_three(trail_path)
+    anchor_path(trail_path).unlink()
+    assert verify(trail_path).kind == "anchor_missing"
+
+    trail = AuditTrail(trail_path, "svc")
+    trail.append("bob", "configure", "store")
+    trail.close()
+    result = verify(trail_path)
+    assert result.ok and result.anchored, result
+    [warning] = result.warnings  # the mismatch record, at the cut
+    assert warning.startswith(f"record {RECORDS - 3} ") and "no anchor" in warning
+    mismatch = orjson.loads(lines_of(trail_path)[RECORDS - 3])
+    assert mismatch["action"] == "audit_anchor_mismatch"
+
+
+@KEYS
+def test_a_record_whose_anchor_was_never_written_is_beyond_anchor_only_without_a_key(
+    trail_path: Path, key: str | None
+) -> None:
+    # README: "Without a key, a writer killed in the instant between its record
+    # and its anchor also looks like a forged append (beyond_anchor); with the
+    # key such a record is sealed and is only a warning."
+    anchor_before = anchor_path(trail_path).read_bytes()
+    trail = AuditTrail(trail_path, "svc")
+    trail.append("bob", "configure", "store")
+    trail.close()
+    anchor_path(trail_path).write_bytes(anchor_before)  # as if killed before the anchor
+
+    result = verify(trail_path)
+    if key:
+        assert result.ok and result.warnings, result
+    else:
+        assert (result.ok, result.kind, result.first_bad_index) == (
+            False,
+            "beyond_anchor",
+            RECORDS,
+        )
+
+
+def test_retention_deleting_the_oldest_audit_segment_is_not_recognised_yet(
+    tmp_path: Path,
+) -> None:
+    # README: "The retention deletion of the oldest audit segment is not
+    # recognised yet: it verifies as out_of_order at index 0."
+    path = tmp_path / "audit_logs.jsonl"
+    trail = AuditTrail(path, "svc")
+    for i in range(10):
+        trail.append("alice", "update", f"doc/old/{i}")
+    path.rename(path.with_name("audit_logs.20260101T000000.jsonl"))
+    path.touch()
+    for i in range(10):
+        trail.append("alice", "update", f"doc/new/{i}")
+    trail.close()
+    path.with_name("audit_logs.20260101T000000.jsonl").unlink()
+    result = verify(path)
+    assert (result.ok, result.kind, result.first_bad_index) == (False, "out_of_order", 0)

@@ -8,10 +8,12 @@ each raw value.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow.parquet
 import pytest
 
 import ff_otel
@@ -20,6 +22,7 @@ from ff_otel import FFAnalyticsConfigDTO, FFAnalyticsPrivacyConfigDTO, _clock
 from .conftest import Collector, records
 
 RAW_USER = "carol-5521"
+PERCENT_ENCODED_EMAIL = "carol.jones%40example.net"
 SECRETS = {
     "email": "carol.jones@example.net",
     "ssn": "123-45-6789",
@@ -30,6 +33,8 @@ SECRETS = {
     "phone": "+1 415 555 2671",
     "ip address": "203.0.113.42",
     "card number": "4111 1111 1111 1111",
+    "bearer token": "Bearer abcDEF123456ghiJKL789mno",
+    "token in a query string": "s3cr3t-query-tok",
 }
 
 
@@ -42,15 +47,23 @@ def texts_with_every_secret() -> list[str]:
         f"UPDATE users SET pass = '{s['password in SQL']}' WHERE ssn = '{s['ssn']}'",
         f"postgres://app:{s['password in a URL']}@db.internal:5432/app",
         f"https://shop.example.com/users/{s['ssn']}/orders?from={s['ip address']}",
+        f"GET /api?token={s['token in a query string']} with {s['bearer token']}",
     ]
 
 
 def store_bytes(base_path: Path) -> bytes:
+    """Every byte of the store, gzip segments decompressed and Parquet segments as their rows."""
     blob = b""
     for path in sorted(base_path.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            blob += gzip.decompress(data) if path.name.endswith(".gz") else data
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        elif path.name.endswith(".parquet"):  # zstd pages: the raw bytes hide their values
+            rows = pyarrow.parquet.read_table(path).to_pylist()
+            data = json.dumps(rows, default=str).encode()
+        blob += data
     return blob
 
 
@@ -64,11 +77,15 @@ def _every_entry_point() -> None:
     text, sql, url = texts[0], texts[2], texts[3]
     everything = " | ".join(texts)
     # Span attributes (a URL among them), a span event, an exception on a span.
+    with ff_otel.span(f"pii.named {text} {texts[5]}"):
+        pass
     with ff_otel.span(
         "pii.span",
         note=everything,
         attributes={
             "url.full": texts[4],
+            # a client or a form percent-encodes the "@" of a query string's email
+            "http.target": f"/items/9?email={PERCENT_ENCODED_EMAIL}&token=s3cr3t-query-tok",
             "db.query.text": sql,
             "db.connection_string": url,
             "client.address": SECRETS["ip address"],
@@ -116,7 +133,12 @@ def test_no_secret_reaches_the_store_or_the_collector_through_any_entry_point(
     ff_otel.shutdown()
 
     on_disk = store_bytes(tmp_path / "store")
-    forbidden = {**SECRETS, "raw user id": RAW_USER, "recorded argument": "hunter2-arg"}
+    forbidden = {
+        **SECRETS,
+        "raw user id": RAW_USER,
+        "recorded argument": "hunter2-arg",
+        "percent-encoded email": PERCENT_ENCODED_EMAIL,
+    }
     for what, value in forbidden.items():
         assert value.encode() not in on_disk, f"{what} reached the store"
         assert value not in received, f"{what} reached the collector"
@@ -174,6 +196,7 @@ def test_erasure_leaves_nothing_erasable_in_any_file_of_the_store(
     compressed = ff_otel.run_retention(now=_days_ahead(9))["compressed"]
     assert any(path.startswith("compliance/security_events") for path in compressed)
     assert any(path.startswith("compliance/audit_logs") for path in compressed)
+    assert list(handle.layout.base_path.rglob("spans.*.parquet"))  # compacted, and read below
     # And more after the rotation, in the active files.
     assert ff_otel.record_security_event("auth_failure", username=user)
     assert ff_otel.audit(user, "logout", f"user:{user}")

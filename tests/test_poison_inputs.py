@@ -8,6 +8,8 @@ listed in ``dropped_values``.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +212,171 @@ def test_limits_come_from_the_otel_variables_and_from_configure(
     with pytest.raises(ff_otel.ConfigError, match="max_depth"):
         monkeypatch.setenv("FF_OTEL_NESTING_DEPTH_LIMIT", "deep")
         ff_otel.configure(base_path=tmp_path / "bad", system_metrics=False)
+
+
+def test_limits_apply_after_scrubbing_so_a_secret_is_never_stored_as_a_fragment(
+    tmp_path: Path,
+) -> None:
+    # README: limits are applied "after scrubbing, so a secret is never cut in
+    # half and stored as an unrecognisable fragment".
+    handle = ff_otel.configure(
+        base_path=tmp_path / "store",
+        system_metrics=False,
+        logging=True,
+        limits=ff_otel.RecordLimits(max_value_length=100),
+    )
+    text = "x" * 90 + " carol.jones@example.net"
+    with ff_otel.span("cut", note=text):
+        pass
+    logging.getLogger("app.limits").warning(text)
+    assert ff_otel.force_flush()
+    expected = ("x" * 90 + " [REDACTED:email]")[:100]
+    (span,) = [r for r in records(handle.layout.spans) if r["name"] == "cut"]
+    assert span["attributes"]["note"] == expected
+    (log,) = [r for r in records(handle.layout.logs) if r["scope"] == "app.limits"]
+    assert log["body"] == expected
+    stored = handle.layout.spans.read_bytes() + handle.layout.logs.read_bytes()
+    assert b"carol" not in stored
+
+
+def test_limits_come_from_the_standard_and_ff_otel_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README's limits table: OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_ATTRIBUTE_COUNT_LIMIT,
+    # FF_OTEL_METRIC_CARDINALITY_LIMIT, FF_OTEL_NESTING_DEPTH_LIMIT. Each is checked
+    # where the OTel SDK applies no limit of its own (a log body, metric point
+    # attributes, user event data), so only ff-otel's can have cut it.
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "50")
+    monkeypatch.setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "3")
+    monkeypatch.setenv("FF_OTEL_METRIC_CARDINALITY_LIMIT", "5")
+    monkeypatch.setenv("FF_OTEL_NESTING_DEPTH_LIMIT", "3")
+    handle = ff_otel.configure(base_path=tmp_path / "store", system_metrics=False, logging=True)
+    logging.getLogger("app.limits").warning("w" * 1000)
+    ff_otel.counter("wide").add(1, {f"k{n}": n for n in range(6)})
+    for n in range(20):
+        ff_otel.counter("many").add(1, {"n": n})
+    assert ff_otel.record_user_event("u1", "s1", "deep", {"tree": _nested(10)})
+    assert ff_otel.force_flush()
+
+    (log,) = [r for r in records(handle.layout.logs) if r["scope"] == "app.limits"]
+    assert log["body"] == "w" * 50 and log["dropped_values"]
+    points = records(handle.layout.metrics)
+    (wide,) = [p for p in points if p["name"] == "wide"]
+    assert len(wide["attributes"]) == 3
+    many = [p for p in points if p["name"] == "many"]
+    assert len(many) == 5 and sum(p["value"] for p in many) == 20
+    (event,) = records(handle.layout.behavior_patterns)
+    assert event["data"]["dropped_values"][0]["reason"].startswith("nested deeper")
+
+
+def test_the_series_limit_holds_over_the_exporters_life_for_every_kind_of_instrument(
+    tmp_path: Path,
+) -> None:
+    # README: "points of later attribute sets of that instrument are merged into
+    # one series ... (sums add, gauges keep the last value, histograms add their
+    # counts)"; "The series limit holds per instrument over the exporter's life".
+    exporter = ff_otel.FlatfileMetricExporter(
+        tmp_path / "store", limits=RecordLimits(max_series_per_instrument=5)
+    )
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+    provider = MeterProvider(metric_readers=[reader])
+    meter = provider.get_meter("limits")
+    counter = meter.create_counter("hits")
+    histogram = meter.create_histogram("latency")
+    gauge = meter.create_gauge("level")
+    for export in range(2):  # two exports, each with ten attribute sets never seen before
+        for n in range(10):
+            attributes = {"n": f"{export}-{n}"}
+            counter.add(1, attributes)
+            histogram.record(2.0, attributes)
+            gauge.set(float(export * 10 + n), attributes)
+        assert provider.force_flush()
+    provider.shutdown()
+
+    points = records(exporter.layout.metrics)
+    overflow = {"otel.metric.overflow": True}
+    for name in ("hits", "latency", "level"):
+        series = {_series_key(p["attributes"]) for p in points if p["name"] == name}
+        assert len(series) == 5, (name, series)  # four attribute sets and the overflow series
+    hits = [p for p in points if p["name"] == "hits"]
+    assert sum(p["value"] for p in hits) == 20
+    latency = [p for p in points if p["name"] == "latency"]
+    assert sum(p["count"] for p in latency) == 20
+    assert sum(p["count"] for p in latency if p["attributes"] == overflow) == 16
+    last_overflow_level = [
+        p for p in points if p["name"] == "level" and p["attributes"] == overflow
+    ]
+    assert last_overflow_level[-1]["value"] == 19.0  # the last value set in the overflow series
+
+
+def _series_key(attributes: dict[str, Any]) -> str:
+    return repr(sorted(attributes.items()))
+
+
+def _written_by_the_calls(layout: ff_otel.StoreLayout) -> dict[str, bytes]:
+    """The files the write calls append to (the pipeline's own snapshots left aside)."""
+    folders = (layout.analytics_path / "compliance", layout.user_analytics_path)
+    return {str(p): p.read_bytes() for folder in folders for p in sorted(folder.rglob("*.jsonl"))}
+
+
+WRONG_ARGUMENTS: list[tuple[str, Callable[[], object], type[Exception], str]] = [
+    ("audit actor", lambda: ff_otel.audit("", "export", "reports"), ValueError, "actor"),
+    ("audit action", lambda: ff_otel.audit("ops", 5, "reports"), ValueError, "action"),  # type: ignore[arg-type]
+    ("audit outcome", lambda: ff_otel.audit("ops", "x", "y", outcome=""), ValueError, "outcome"),
+    ("security type", lambda: ff_otel.record_security_event(""), ValueError, "event_type"),
+    (
+        "security severity",
+        lambda: ff_otel.record_security_event("auth_failure", "bogus"),
+        ValueError,
+        "severity",
+    ),
+    ("opt_out", lambda: ff_otel.opt_out(""), ValueError, "user_id"),
+    ("opt_in", lambda: ff_otel.opt_in(""), ValueError, "user_id"),
+    ("erase_user", lambda: ff_otel.erase_user(""), ValueError, "user_id"),
+    ("event user", lambda: ff_otel.record_user_event("", "s", "t"), ValueError, "user_id"),
+    (
+        "event session",
+        lambda: ff_otel.record_user_event("u", 5, "t"),  # type: ignore[arg-type]
+        TypeError,
+        "session_id",
+    ),
+    (
+        "event data",
+        lambda: ff_otel.record_user_event("u", "s", "t", ["not", "a", "mapping"]),  # type: ignore[arg-type]
+        TypeError,
+        "event_data",
+    ),
+    (
+        "event time",
+        lambda: ff_otel.record_user_event("u", "s", "t", {}, timestamp="whenever"),
+        ValueError,
+        "timestamp",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "named"),
+    [case[1:] for case in WRONG_ARGUMENTS],
+    ids=[case[0] for case in WRONG_ARGUMENTS],
+)
+def test_a_wrong_argument_is_the_named_error_raised_before_anything_is_stored(
+    handle: ff_otel.FFOtel, call: Callable[[], object], error: type[Exception], named: str
+) -> None:
+    # README: the write calls "raise only the argument errors their docstrings
+    # name (TypeError/ValueError for a wrong argument, before anything is stored;
+    # StoreError when there is no store at all)".
+    assert ff_otel.force_flush()
+    before = _written_by_the_calls(handle.layout)
+    with pytest.raises(error, match=named):
+        call()
+    assert ff_otel.force_flush()
+    assert _written_by_the_calls(handle.layout) == before
+
+
+def test_privacy_calls_on_a_path_without_a_store_are_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(ff_otel.StoreError):
+        ff_otel.erase_user("someone", base_path=tmp_path / "nowhere")
+    with pytest.raises(ff_otel.StoreError):
+        ff_otel.export_user_data("someone", base_path=tmp_path / "nowhere")
+    assert not (tmp_path / "nowhere").exists()

@@ -6,6 +6,8 @@ import gzip
 import hashlib
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from opentelemetry._logs import SeverityNumber, get_logger
 import ff_otel
 from ff_otel import FFAnalyticsConfigDTO, FFAnalyticsPrivacyConfigDTO
 
-from .conftest import Collector, records
+from .conftest import Collector, records, wait_until
 
 RAW_USER = "alice-7781"
 EMAIL = "alice.wonder@example.org"
@@ -261,3 +263,25 @@ def test_key_file_is_not_world_readable_even_with_a_loose_umask(tmp_path: Path) 
         os.umask(previous)
     mode = stat.S_IMODE((handle.layout.analytics_path / ".hash_key").stat().st_mode)
     assert mode == 0o600
+
+
+def test_an_opt_out_made_in_another_process_is_honoured_here(handle: ff_otel.FFOtel) -> None:
+    # README, Consent: opt_out/opt_in are "honoured in every process (re-read
+    # every 0.25 s)". Another process on the same store opts the user out.
+    assert ff_otel.record_user_event("grace", "s0", "session_start", {}) is True
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ff_otel; ff_otel.configure(base_path=sys.argv[1], system_metrics=False);"
+            " sys.exit(0 if ff_otel.opt_out('grace') else 1)",
+            str(handle.layout.base_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode == 0, other.stderr
+    wait_until(lambda: ff_otel.record_user_event("grace", "s1", "page_view", {}) is False)
+    assert ff_otel.record_user_event("grace", "s2", "page_view", {}) is False
+    assert ff_otel.record_user_event("heidi", "s3", "page_view", {}) is True

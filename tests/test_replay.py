@@ -401,3 +401,44 @@ def test_after_a_flapping_collector_a_gaps_replay_leaves_every_span_there_exactl
         "--base-path", str(base_path),
     )  # fmt: skip
     assert json.loads(forced.stdout)["sent"] == len(stored)
+
+
+def test_a_collector_that_accepted_every_batch_is_sent_nothing_and_the_ledger_holds_only_ids(
+    collector: Collector, base_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README, the delivery ledger: "--gaps ... when it accepted every batch,
+    # nothing is sent"; the ledger "holds ids and times only, no attribute
+    # values"; "a line torn by a crash is skipped"; "The endpoint is compared as
+    # written (a trailing / aside)".
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
+    ff_otel.configure(
+        base_path=base_path,
+        service_name="steady",
+        otlp_endpoint=collector.grpc_endpoint,
+        system_metrics=False,
+    )
+    tracer = trace.get_tracer("steady")
+    for n in range(30):
+        with tracer.start_as_current_span(f"steady-{n}", attributes={"note": "attr-value-77"}):
+            pass
+    ff_otel.shutdown()
+    stored = {r["span_id"] for r in records(base_path / SPANS)}
+    _wait_until(
+        lambda: stored <= set(received_span_ids(collector.output.read_text())),
+        "every span reached the collector live",
+    )
+
+    ledger = base_path / "analytics" / "system_metrics" / "otlp_deliveries.jsonl"
+    lines = records(ledger)
+    assert lines and all(line["outcome"] == "accepted" for line in lines)
+    assert {span_id for line in lines for span_id in line["span_ids"]} == stored
+    assert b"attr-value-77" not in ledger.read_bytes() and b"steady-" not in ledger.read_bytes()
+    with ledger.open("ab") as torn:  # what a writer killed mid-line leaves
+        torn.write(b'{"timestamp": "2026-01-01T00:00:00.000000Z", "endpoint": "http')
+
+    for endpoint in (collector.grpc_endpoint, collector.grpc_endpoint + "/"):
+        result = ff_otel_cli(
+            "replay", "--to", endpoint, "--gaps", "--json", "--base-path", str(base_path)
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["sent"] == 0, result.stdout

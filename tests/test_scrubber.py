@@ -37,6 +37,13 @@ def scrubber(pseudonymizer: Pseudonymizer) -> Scrubber:
         "csrf_token",
         "access_token",
         "refresh.token",
+        # the rest of the README's list: secret, token, credential, CVV, access key, bearer
+        "secret",
+        "token",
+        "db.credentials",
+        "cvv",
+        "aws_access_key_id",
+        "bearer",
     ],
 )
 def test_sensitive_keys_are_redacted_saying_why(scrubber: Scrubber, key: str) -> None:
@@ -223,6 +230,7 @@ def test_identifiers_and_unlabelled_secrets_are_found_in_any_text(
         "std::string",
         "127.0.0.1:4317",
         "http://[::1]:8080/",
+        "listening on 0.0.0.0:8080",  # the unspecified address names no one
         "bypass 'the cache'",
     ],
 )

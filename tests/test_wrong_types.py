@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import ff_otel
 from ff_otel.cli import main
+from ff_otel.store.reader import read_recent, read_records
 from ff_otel.store.schema import invalid_fields
 
 from .conftest import records
@@ -53,3 +54,17 @@ def test_ff_otel_status_shows_how_many_fields_were_skipped(handle: ff_otel.FFOte
     assert "store.records" in result.output
     assert "wrong type skipped" in result.output
     assert "spans.duration_ms" in result.output
+
+
+def test_every_reader_removes_and_counts_the_wrong_typed_fields(handle: ff_otel.FFOtel) -> None:
+    # README: removed "as the record is read, as if it were absent, and counted,
+    # by every reader (read_records, the collector's tails, the dashboard's
+    # recent reads)"; "ReadStats.invalid_fields counts one reading's".
+    path = _store_with_bad_spans(handle)
+    stream = read_records(path)
+    stored = list(stream)
+    assert stream.stats.invalid_fields == 3
+    recent = read_recent(path)
+    assert recent == stored
+    assert "duration_ms" not in recent[1] and "name" not in recent[2]
+    assert "component" not in recent[2]

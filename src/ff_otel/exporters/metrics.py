@@ -80,6 +80,7 @@ class FlatfileMetricExporter(MetricExporter):
         self.layout, self.scrubber, self.limits = exporter_store(base_path, scrubber, limits)
         self.guard = ExportGuard("metric")
         self.series = SeriesLimit(self.limits.max_series_per_instrument)
+        self._latest_export_stored = True
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -94,14 +95,23 @@ class FlatfileMetricExporter(MetricExporter):
         except Exception as exc:
             guard.settle()
             guard.failed(exc, dropped=len(records))
+            self._latest_export_stored = False
             return MetricExportResult.FAILURE
         lost = guard.settle(cut)
         guard.succeeded(len(records) - lost)
+        self._latest_export_stored = not lost
         return MetricExportResult.FAILURE if lost else MetricExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        """False when a point exported since the previous call was not stored."""
-        return self.guard.flush_ok()
+        """False when a point exported since the previous call, or in the latest export,
+        was not stored.
+
+        The SDK's ``PeriodicExportingMetricReader.force_flush`` calls this right
+        after its export and drops the answer, so the latest export's outcome
+        also counts: the caller asking next still hears of the loss.
+        """
+        flushed = self.guard.flush_ok()
+        return flushed and self._latest_export_stored
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         return None
