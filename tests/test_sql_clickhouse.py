@@ -21,16 +21,9 @@ from chdb import session
 import ff_otel
 from ff_otel.sql import tables
 
+from .test_sql import DAY, serve
+
 DDL = Path(__file__).parent / "clickhouse_ddl"
-DAY = datetime(2026, 5, 4, 10, tzinfo=UTC)
-
-
-@ff_otel.instrument(component="api")
-def serve(fail: bool) -> None:
-    with ff_otel.span("db.query", component="database", table="messages"):
-        pass
-    if fail:
-        raise RuntimeError("boom")
 
 
 def _ns(value: datetime) -> int:
