@@ -25,8 +25,14 @@ interleaved: ``user_events()``):
   would pay to carry user events through the SDK's logs pipeline, before
   any of ff-otel's own work.
 
+- ``fold``: the collector's per-event work on that run's events, in a fresh
+  process: parsing them from the stream (``StreamTail``) and folding them
+  into sessions (``SessionTracker``), each timed (the hourly rollups, which
+  the same tick also folds, are measured by ``run.py``).
+
 Targets (issue 4/9): ff_otel >= 50,000 events/s with none dropped, >= 0.10x
-the floor in the same run, <= 20 µs CPU per event, caller p99 <= 50 µs.
+the floor in the same run, <= 20 µs CPU per event, caller p99 <= 50 µs, the
+session fold <= 10 µs per event.
 Median of ``--runs`` runs of each, the variants taking turns.
 
     .venv/bin/python benchmarks/user_events.py [--events 200000] [--runs 3] [--json PATH]
@@ -56,6 +62,7 @@ EVENTS_PER_SECOND_TARGET = 50_000.0
 FLOOR_RATIO_TARGET = 0.10
 CPU_US_TARGET = 20.0
 CALLER_P99_US_TARGET = 50.0
+FOLD_US_TARGET = 10.0
 BATCH = 4_096
 USERS = 3_000
 
@@ -196,6 +203,12 @@ def run_ff_otel(base_path: Path, events: int) -> dict[str, Any]:
             accepted += record(user, session, event_type, data)
             latencies[index] = clock() - before
         calls_done = time.perf_counter()
+        # The same work as one force_flush(), split to show where the time
+        # goes: the writer's queue into the files, then the rest of the flush
+        # (the collector's tick over the new events, the first tick's reports).
+        assert handle.analytics is not None and handle.analytics.writer is not None
+        handle.analytics.writer.flush()
+        written = time.perf_counter()
         flushed_ok = ff_otel.force_flush()
         flushed = time.perf_counter()
         cpu = time.process_time() - cpu_start
@@ -214,6 +227,9 @@ def run_ff_otel(base_path: Path, events: int) -> dict[str, Any]:
         "wall_seconds": wall,
         "calls_seconds": calls_done - start,
         "flush_seconds": flushed - calls_done,
+        "queue_drain_seconds": written - calls_done,
+        "collector_tick_seconds": flushed - written,
+        "events_per_second_into_files": stored / (written - start),
         "events_per_second": stored / wall,
         "cpu_us_per_event": cpu / len(calls) * 1e6,
         "caller_p50_us": latencies[len(latencies) // 2] / 1000,
@@ -306,12 +322,44 @@ def run_sdk_logs(base_path: Path, events: int) -> dict[str, Any]:
     }
 
 
+def run_fold(lines_from: Sequence[str], scratch: Path) -> dict[str, Any]:
+    """The collector's per-event work on the run's events: parse them from a stream
+    (``StreamTail``) and fold them into sessions (``SessionTracker``)."""
+    import ff_otel
+    from ff_otel import _gc
+    from ff_otel.analytics.sessions import SessionTracker
+    from ff_otel.store.tail import StreamTail
+
+    stream = scratch / "behavior_patterns.jsonl"
+    with stream.open("wb") as out:
+        for record in ff_otel.read_records(Path(lines_from[0])):
+            out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    start = time.perf_counter()
+    events = StreamTail(stream, from_end=False).read_new()
+    parsed = time.perf_counter()
+    tracker = SessionTracker(1800)
+    closed = []
+    with _gc.paused():  # as the pipeline folds them
+        for event in events:
+            closed.extend(tracker.add(event))
+    closed.extend(tracker.expire())
+    folded = time.perf_counter()
+    return {
+        "events": len(events),
+        "sessions_closed": len(closed) // 2,
+        "parse_us_per_event": (parsed - start) / len(events) * 1e6,
+        "fold_us_per_event": (folded - parsed) / len(events) * 1e6,
+    }
+
+
 def child(variant: str, scratch: Path, events: int, lines: list[str]) -> dict[str, Any]:
     with one_core():
         if variant == "ff_otel":
             return run_ff_otel(scratch, events)
         if variant == "floor":
             return run_floor(lines, scratch / "floor.jsonl")
+        if variant == "fold":
+            return run_fold(lines, scratch)
         return run_sdk_logs(scratch, events)
 
 
@@ -344,7 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, metavar="PATH")
-    parser.add_argument("--child", choices=("ff_otel", "floor", "sdk_logs"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=("ff_otel", "floor", "sdk_logs", "fold"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--lines", nargs="*", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -360,12 +410,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             ff = in_fresh_process("ff_otel", base / "ff", args.events, [])
             floor = in_fresh_process("floor", base / "floor", args.events, ff["lines"])
             sdk = in_fresh_process("sdk_logs", base / "sdk", args.events, [])
+            fold = in_fresh_process("fold", base / "fold", args.events, ff["lines"])
             floor_rate = args.events / floor["seconds"]
             runs.append(
                 {
                     "ff_otel": ff,
                     "floor": floor,
                     "sdk_logs": sdk,
+                    "fold": fold,
                     "floor_events_per_second": floor_rate,
                     "ratio_to_floor": ff["events_per_second"] / floor_rate,
                 }
@@ -389,6 +441,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  ff_otel      {rate:10,.0f} events/s (runs: {each}; target >= "
         f"{EVENTS_PER_SECOND_TARGET:,.0f}) {met}"
     )
+    into_files = ff["events_per_second_into_files"]
+    print(
+        f"  into files   {into_files:10,.0f} events/s until the writer's queue was drained "
+        f"({into_files / median_run['floor_events_per_second']:.3f}x of the floor)"
+    )
     print(
         f"  floor        {median_run['floor_events_per_second']:10,.0f} events/s "
         f"(orjson + batched append of the same {median_run['floor']['lines']:,} lines)"
@@ -409,13 +466,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"  dropped      {dropped} of {args.events * args.runs:,} "
         f"({'met' if dropped == 0 else 'NOT met'}); wall {ff['wall_seconds']:.2f} s = calls "
-        f"{ff['calls_seconds']:.2f} s + force_flush {ff['flush_seconds']:.2f} s"
+        f"{ff['calls_seconds']:.2f} s + queue drain {ff['queue_drain_seconds']:.2f} s "
+        f"+ collector tick {ff['collector_tick_seconds']:.2f} s"
     )
     print(
         f"  sdk_logs     {sdk['events_per_second']:10,.0f} events/s, "
         f"{sdk['cpu_us_per_event']:.2f} µs CPU per event, caller p50 "
         f"{sdk['caller_p50_us']:.2f} µs p99 {sdk['caller_p99_us']:.2f} µs "
         f"(the SDK logs pipeline into the flatfile exporter, events prepared beforehand)"
+    )
+    fold_us = statistics.median(run["fold"]["fold_us_per_event"] for run in runs)
+    parse_us = statistics.median(run["fold"]["parse_us_per_event"] for run in runs)
+    print(
+        f"  collector    {fold_us:10.2f} µs per event folding into sessions (target <= "
+        f"{FOLD_US_TARGET}) {'met' if fold_us <= FOLD_US_TARGET else 'NOT met'}; "
+        f"{parse_us:.2f} µs per event parsing them from the stream"
     )
     if args.json is not None:
         write_results(args.json, env, took, runs)
