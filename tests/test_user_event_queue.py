@@ -284,3 +284,25 @@ def test_a_forked_child_stores_its_own_events_and_none_of_its_parents(tmp_path: 
     # Each event once: the child neither wrote the parent's queue nor lost its own.
     assert len(stored) == 80
     assert sorted(r["data"]["n"] for r in stored) == sorted([*range(50), *range(30)])
+
+
+def test_maps_inside_lists_in_event_data_are_scrubbed(handle: ff_otel.FFOtel) -> None:
+    data = {
+        "items": [{"email": "bob@example.com", "password": "hunter2"}, 3, [{"note": "x@y.org"}]],
+    }
+    assert ff_otel.record_user_event("alice", "s-1", "checkout", data, timestamp=T)
+    assert ff_otel.force_flush()
+    (stored,) = records(handle.layout.behavior_patterns)
+    assert handle.pseudonymizer is not None
+    assert stored["data"] == {
+        "items": [
+            {
+                "email": handle.pseudonymizer.user("bob@example.com"),
+                "password": "[REDACTED:sensitive key]",
+            },
+            3,
+            [{"note": "[REDACTED:email]"}],
+        ]
+    }
+    text = handle.layout.behavior_patterns.read_text()
+    assert "bob@example.com" not in text and "hunter2" not in text and "x@y.org" not in text
