@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-dev
 		else echo "benchmarks/nab.py skipped: $(NAB_CORPUS) is missing (NAB_CORPUS=DIR)"; fi
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/privacy.py
+	$(BIN)/python benchmarks/user_events.py
 	$(BIN)/python benchmarks/bi.py
 	$(BIN)/python benchmarks/sql.py
 	$(BIN)/python benchmarks/otlp_outage.py

@@ -25,9 +25,9 @@ from ff_otel import _clock
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
 from ff_otel.alerting.rules import builtin_rules
-from ff_otel.analytics.mapping import USER_EVENT, user_event_route
-from ff_otel.analytics.recorder import UserEventRecorder
+from ff_otel.analytics.recorder import UserEventRecorder, recording_off_reason
 from ff_otel.analytics.sessions import SessionTracker
+from ff_otel.analytics.writer import UserEventWriter
 from ff_otel.compliance.audit import AnchorPublisher, publish_anchors
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.exporters import (
@@ -36,6 +36,7 @@ from ff_otel.exporters import (
     FlatfileSpanExporter,
     otlp_exporters,
 )
+from ff_otel.exporters._mapping import service_of
 from ff_otel.exporters.circuit import (
     CircuitLogExporter,
     CircuitMetricExporter,
@@ -61,7 +62,7 @@ from ff_otel.pipeline.health import registry as health_registry
 from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.privacy.consent import ConsentRegistry
-from ff_otel.privacy.external import gate_user_events
+from ff_otel.privacy.external import WithoutUserEvents, gate_user_events, sends_user_events
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
@@ -136,24 +137,32 @@ def build(
         BatchSpanProcessor(span_exporter, schedule_delay_millis=batch_delay_ms)
     )
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    # User events come in bursts far larger than application logs do: a
-    # deeper queue and bigger batches keep them from being dropped.
+    # User events reach the store through their own writer, never this queue
+    # (they are emitted to the logger only for collectors allowed to have them).
     logger_provider.add_log_record_processor(
-        BatchLogRecordProcessor(
-            log_exporter,
-            schedule_delay_millis=batch_delay_ms,
-            max_queue_size=_LOG_QUEUE_SIZE,
-            max_export_batch_size=_LOG_BATCH_SIZE,
+        WithoutUserEvents(
+            BatchLogRecordProcessor(log_exporter, schedule_delay_millis=batch_delay_ms)
         )
     )
     consent = ConsentRegistry(layout)
+    extra = _extra_exporters(settings, scrubber) if _extra_exporters is not None else None
     recorder = UserEventRecorder(
         settings.analytics,
         pseudonymizer,
-        scrubber,
         consent,
-        logger_provider.get_logger("ff_otel.analytics"),
-        limits,
+        None
+        if recording_off_reason(analytics) is not None
+        else UserEventWriter(
+            layout,
+            scrubber,
+            limits,
+            service_of(resource),
+            track_features=analytics.track_feature_usage,
+            delay_seconds=batch_delay_ms / 1000,
+            external=logger_provider.get_logger("ff_otel.analytics")
+            if _user_events_leave(settings, extra)
+            else None,
+        ),
     )
     sessions = (
         SessionTracker(
@@ -215,8 +224,7 @@ def build(
                 export_interval_millis=interval_ms,
             )
         )
-    if _extra_exporters is not None:
-        extra = _extra_exporters(settings, scrubber)
+    if extra is not None:
         for span_processor in extra.spans:
             tracer_provider.add_span_processor(span_processor)
         for log_processor in extra.logs:
@@ -232,11 +240,6 @@ def build(
     _record_privacy_settings(layout, settings)
     if sampler is not None and pipeline.policy.process_metrics:
         register_process_instruments(handle.meter_provider.get_meter(_SYSTEM_METER), sampler)
-    # Last, once nothing can fail: the route is this configuration's, and one
-    # configuration runs at a time.
-    register_event_route(
-        USER_EVENT, user_event_route(analytics.track_feature_usage), scrubbed_at_source=True
-    )
     pipeline.claim_collector()
     health_registry.start(analytics.collection_interval_seconds)
     # The anchor is stored in its own file; the log record is only for the collector.
@@ -337,8 +340,14 @@ def _record_privacy_settings(layout: StoreLayout, settings: FFOtelSettings) -> N
 
 
 _SYSTEM_METER = "ff_otel.system"
-_LOG_QUEUE_SIZE = 32_768
-_LOG_BATCH_SIZE = 4_096
+
+
+def _user_events_leave(settings: FFOtelSettings, extra: ExtraExports | None) -> bool:
+    """Whether any exporter beside the store may receive user events."""
+    privacy = settings.analytics.privacy_config
+    if settings.otlp_endpoint and sends_user_events(privacy, settings.otlp_endpoint):
+        return True
+    return bool(extra is not None and extra.logs and sends_user_events(privacy, None))
 
 
 def _register_host_instruments(handle: FFOtel, sampler: SystemSampler | None) -> None:

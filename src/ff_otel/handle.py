@@ -12,6 +12,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
 from ff_otel.analytics.recorder import UserEventRecorder
+from ff_otel.analytics.writer import UserEventWriter
 from ff_otel.compliance.spool import SPOOL
 from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
 from ff_otel.exporters._guard import ExportStats
@@ -63,7 +64,10 @@ class FFOtel:
         if not self.enabled or self._closed:
             return True
         assert self.tracer_provider and self.meter_provider and self.logger_provider
-        ok = self.tracer_provider.force_flush(timeout_millis)
+        # User events first: their writer hands some to the logger (for OTLP).
+        writer = self._user_event_writer()
+        ok = writer.flush() if writer is not None else True
+        ok = self.tracer_provider.force_flush(timeout_millis) and ok
         ok = self.logger_provider.force_flush(timeout_millis) and ok
         ok = self.meter_provider.force_flush(timeout_millis) and ok
         ok = SPOOL.drain() and ok  # compliance records waiting for the disk
@@ -80,6 +84,9 @@ class FFOtel:
                 clean = False
             self._flushed_drops[name] = dropped
         return clean
+
+    def _user_event_writer(self) -> UserEventWriter | None:
+        return self.analytics.writer if self.analytics is not None else None
 
     def _store_exporters(
         self,
@@ -100,6 +107,9 @@ class FFOtel:
             logging_bridge.detach(self.log_bridge)
         if self.collector is not None:
             self.collector.closing()
+        writer = self._user_event_writer()
+        if writer is not None:
+            writer.close()
         # Spans and logs first, so that the final metric collection (which
         # runs the pipeline one last time) sees everything.
         for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
@@ -135,11 +145,19 @@ class FFOtel:
         for exporter in (self.span_exporter, self.log_exporter):
             if exporter is not None:
                 exporter.shutdown()
+        writer = self._user_event_writer()
+        if writer is not None:
+            writer.abandon()
         _stop_inherited_export_threads(self)
 
     def export_stats(self) -> dict[str, ExportStats]:
-        """Records exported and failures so far, by signal."""
-        return {name: e.guard.stats for name, e in self._store_exporters().items()}
+        """Records exported and failures so far, by signal (``user_events``: the user-event
+        writer, a full queue counted as dropped)."""
+        stats = {name: e.guard.stats for name, e in self._store_exporters().items()}
+        writer = self._user_event_writer()
+        if writer is not None:
+            stats["user_events"] = writer.guard.stats
+        return stats
 
 
 def _stop_inherited_export_threads(handle: FFOtel) -> None:

@@ -152,6 +152,8 @@ def erase_user(user_id: str, base_path: str | Path | None = None) -> ErasureResu
         write_fault("erase_user", exc)
     if handle is not None and handle.pipeline is not None:
         handle.pipeline.forget_user(pseudonym)
+    if handle is not None and handle.analytics is not None:
+        handle.analytics.forget(user_id)
     if error is None:
         pseudonymizer.forget(user_id)
     details: dict[str, Any] = {"records_removed": removed, "files": files}

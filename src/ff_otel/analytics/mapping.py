@@ -11,16 +11,12 @@ absent, not zero.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ff_otel.models import LogRecordRecord
 from ff_otel.store.layout import StoreLayout
 
-if TYPE_CHECKING:
-    from ff_otel.exporters.logs import EventRoute
-
 USER_EVENT = "ff.user_event"
-"""The OTel log event name user events travel under (``event_name``)."""
+"""The OTel log event name user events carry to OTLP collectors (``event_name``)."""
 
 SPEC_EVENT_TYPES = ("session_start", "session_end", "feature_usage", "content_interaction")
 
@@ -88,38 +84,32 @@ def spec_fields(
     return out
 
 
-def user_event_route(track_features: bool) -> EventRoute:
-    """The log exporter's route for ``ff.user_event`` records.
+def user_event_lines(
+    layout: StoreLayout,
+    timestamp: str,
+    event_type: str,
+    user_hash: str,
+    session_id: str,
+    data: dict[str, Any],
+    service: str,
+    *,
+    track_features: bool = True,
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The store lines one user event (already pseudonymised and scrubbed) becomes.
 
     With ``track_features=False`` (``track_feature_usage=False``) nothing is
     derived from the features an event reports: no ``features_used`` field and
     no ``feature_usage.jsonl`` line (the event's own ``data`` is kept as sent).
     """
-
-    def route(record: LogRecordRecord, layout: StoreLayout) -> list[tuple[Path, dict[str, Any]]]:
-        return user_event_lines(record, layout, track_features=track_features)
-
-    return route
-
-
-def user_event_lines(
-    record: LogRecordRecord, layout: StoreLayout, *, track_features: bool = True
-) -> list[tuple[Path, dict[str, Any]]]:
-    """The store lines one ``ff.user_event`` record becomes."""
-    attributes = record["attributes"]
-    data = record["body"] if isinstance(record["body"], dict) else {}
-    event_type = str(attributes.get("ff.event.type", ""))
-    user_hash = attributes.get("user.hash")
-    session_id = attributes.get("session.id")
     line = {
-        "timestamp": record["timestamp"],
+        "timestamp": timestamp,
         "record_type": "event",
         "event_type": event_type,
         "user_hash": user_hash,
         "session_id": session_id,
         **spec_fields(event_type, data, track_features=track_features),
         "data": data,
-        "service": record["service"],
+        "service": service,
     }
     lines: list[tuple[Path, dict[str, Any]]] = [(layout.behavior_patterns, line)]
     for feature in line.get("features_used", ()):
@@ -127,7 +117,7 @@ def user_event_lines(
             (
                 layout.feature_usage,
                 {
-                    "timestamp": record["timestamp"],
+                    "timestamp": timestamp,
                     "record_type": "feature_use",
                     "feature": feature,
                     "user_hash": user_hash,

@@ -1,16 +1,18 @@
-"""Recording user events: consent, pseudonyms and scrubbing at the call, then an OTel event.
+"""Recording user events: the decision and the pseudonyms at the call, then a queue.
 
-Everything privacy-related happens here, on the caller's thread, before the
-event enters any queue: the raw user id and session id are replaced by keyed
-pseudonyms, event data is scrubbed, and events of users who opted out, sent
-Do-Not-Track, have not consented (when consent is required) or fall outside
-the per-user sample are dropped (all events, when the configuration records
-none: user analytics off, level ``minimal`` or ``track_user_behavior=False``;
-that is logged once). The event then travels as an OTel log event
-(``event_name="ff.user_event"``), so it is batched on a background thread;
-the flatfile log exporter routes it into ``user_analytics/``, and OTLP
-collectors get it only as ``enable_external_analytics`` allows
-(:mod:`ff_otel.privacy.external`).
+On the caller's thread, before the event enters the queue: the raw user id
+and session id are replaced by keyed pseudonyms, and events of users who
+opted out, sent Do-Not-Track, have not consented (when consent is required)
+or fall outside the per-user sample are dropped (all events, when the
+configuration records none: user analytics off, level ``minimal`` or
+``track_user_behavior=False``; that is logged once). What is decided per user
+(consent, sample, pseudonym) and per session (pseudonym) is cached, bounded;
+a user's cached decision holds only while the consent registry's generation
+stays the same, so an opt-out, here or read from another process's record
+(at most a quarter second later), applies to the next event. The event data
+is scrubbed and the lines built by :mod:`ff_otel.analytics.writer` on its
+thread; OTLP collectors get the events only as ``enable_external_analytics``
+allows (:mod:`ff_otel.privacy.external`).
 """
 
 from __future__ import annotations
@@ -23,20 +25,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from opentelemetry._logs import Logger, SeverityNumber
-
 from ff_otel import _clock
-from ff_otel.analytics.mapping import USER_EVENT
+from ff_otel.analytics.writer import UserEventWriter
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
-from ff_otel.privacy.scrubber import Scrubber
-from ff_otel.store.limits import DROPPED_FIELD, Notes, RecordLimits, bound_value
 
 _logger = logging.getLogger("ff_otel.analytics")
-_DNT_KEYS = ("dnt", "do_not_track")
 _TRUTHY = (True, 1, "1", "true", "yes", "on")
-_INFO = SeverityNumber.INFO  # an enum member look-up costs more than the rest of a line
 
 
 def validate_event(
@@ -74,28 +70,28 @@ def validate_event(
 
 
 class UserEventRecorder:
-    """Turns user events into pseudonymous, scrubbed OTel log events."""
+    """Decides, at the call, whether a user event is stored, and queues it for the writer."""
 
     def __init__(
         self,
         analytics: FFAnalyticsConfigDTO,
         pseudonymizer: Pseudonymizer,
-        scrubber: Scrubber,
         consent: ConsentRegistry,
-        logger: Logger,
-        limits: RecordLimits | None = None,
+        writer: UserEventWriter | None,
     ) -> None:
         self.analytics = analytics
         self.privacy = analytics.privacy_config
         self.pseudonymizer = pseudonymizer
-        self.scrubber = scrubber
         self.consent = consent
-        self._logger = logger
-        self.limits = limits or RecordLimits()
-        self.off_reason = _off_reason(analytics)
+        self.writer = writer
+        """None when the configuration records no user event (see ``off_reason``)."""
+        self.off_reason = recording_off_reason(analytics)
         self.enabled = self.off_reason is None
         self.dropped: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._honor_dnt = self.privacy.honor_do_not_track
+        self._users: dict[str, tuple[int, str | None, str]] = {}
+        self._sessions: dict[str, str] = {}
 
     def record(
         self,
@@ -105,56 +101,65 @@ class UserEventRecorder:
         event_data: dict[str, Any],
         epoch_ns: int | None,
     ) -> bool:
-        """True when the event was accepted for storage; False when policy kept it out."""
-        if self.off_reason is not None:
-            return self._drop_switched_off(self.off_reason)
-        privacy = self.privacy
-        if privacy.honor_do_not_track and event_data and _do_not_track(event_data):
+        """True when the event was queued for storage; False when policy kept it out
+        or the queue was full (counted)."""
+        writer = self.writer
+        if writer is None:
+            return self._drop_switched_off(self.off_reason or "user analytics are off")
+        if self._honor_dnt and event_data and _do_not_track(event_data):
             return self._drop("do not track")
-        reference = self.pseudonymizer.reference("consent", user_id)
-        state = self.consent.state(reference)
-        if state == "opted_out" and privacy.allow_user_opt_out:
-            return self._drop("opted out")
-        if privacy.require_explicit_consent and state != "opted_in":
-            return self._drop("no consent")
+        generation = self.consent.generation()
+        decision = self._users.get(user_id)
+        if decision is None or decision[0] != generation:
+            decision = self._decide(user_id, generation)
+        stored_user = decision[1]
+        if stored_user is None:
+            return self._drop(decision[2])
+        session = self._sessions.get(session_id) if session_id else session_id
+        if session is None:
+            session = self._session(session_id)
+        return writer.put(
+            (
+                epoch_ns if epoch_ns is not None else time.time_ns(),
+                stored_user,
+                session,
+                event_type,
+                event_data,
+            )
+        )
+
+    def _decide(self, user_id: str, generation: int) -> tuple[int, str | None, str]:
+        """(consent generation, what the user is stored as or None, why not), cached."""
+        privacy = self.privacy
+        state = self.consent.state(self.pseudonymizer.reference("consent", user_id))
         user_hash = self.pseudonymizer.user(user_id)
-        if self.analytics.enable_data_sampling and not _in_sample(
+        decision: tuple[int, str | None, str]
+        if state == "opted_out" and privacy.allow_user_opt_out:
+            decision = (generation, None, "opted out")
+        elif privacy.require_explicit_consent and state != "opted_in":
+            decision = (generation, None, "no consent")
+        elif self.analytics.enable_data_sampling and not _in_sample(
             user_hash, self.analytics.sampling_rate
         ):
-            return self._drop("sampled out")
-        stored_user = user_hash if privacy.anonymize_user_data else user_id
+            decision = (generation, None, "sampled out")
+        else:
+            stored = user_hash if privacy.anonymize_user_data else user_id
+            decision = (generation, stored, "")
+        _bounded_put(self._users, user_id, decision)
+        return decision
+
+    def _session(self, session_id: str) -> str:
         session = (
             self.pseudonymizer.session(session_id)
-            if session_id and privacy.hash_user_identifiers
+            if self.privacy.hash_user_identifiers
             else session_id
         )
-        if event_data:
-            for key in _DNT_KEYS:
-                event_data.pop(key, None)
-            event_data = self._bounded(event_data)
-        self._logger.emit(
-            timestamp=epoch_ns if epoch_ns is not None else time.time_ns(),
-            severity_number=_INFO,
-            severity_text="INFO",
-            event_name=USER_EVENT,
-            body=self.scrubber.body(event_data, "event_data"),
-            attributes={
-                "user.hash": stored_user,
-                "session.id": session,
-                # Scrubbed like free text: rollups count events by type.
-                "ff.event.type": self.scrubber.free_text(event_type),
-            },
-        )
-        return True
+        _bounded_put(self._sessions, session_id, session)
+        return session
 
-    def _bounded(self, event_data: dict[str, Any]) -> dict[str, Any]:
-        # Within the record limits before the scrubber walks it: data nested
-        # thousands deep or keyed by non-strings is cut here, and says so.
-        notes = Notes()
-        bounded: dict[str, Any] = bound_value(event_data, self.limits, notes, "event_data")
-        if notes.entries:
-            bounded[DROPPED_FIELD] = notes.entries
-        return bounded
+    def forget(self, user_id: str) -> None:
+        """Drop what is cached about this raw user id (after the user was erased)."""
+        self._users.pop(user_id, None)
 
     def _drop(self, reason: str) -> bool:
         with self._lock:
@@ -172,7 +177,18 @@ class UserEventRecorder:
         return False
 
 
-def _off_reason(analytics: FFAnalyticsConfigDTO) -> str | None:
+_CACHE_LIMIT = 100_000
+"""Users (and sessions) whose decision a recorder remembers."""
+
+
+def _bounded_put(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        # The oldest entry goes: dicts keep insertion order.
+        cache.pop(next(iter(cache)), None)
+    cache[key] = value
+
+
+def recording_off_reason(analytics: FFAnalyticsConfigDTO) -> str | None:
     """Why the configuration records no user event at all, or None when it records them."""
     if not analytics.enable_user_analytics:
         return "enable_user_analytics is false"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ff_otel import _clock
+from ff_otel import _clock, _gc
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.compliance import regulatory, retention, security
@@ -307,8 +307,10 @@ class Pipeline:
         if self.sessions is None:
             return []
         closed: list[tuple[str, dict[str, Any]]] = []
-        for event in events:
-            closed.extend(self.sessions.add(event))
+        add = self.sessions.add
+        with _gc.paused():  # the fold makes no cycles (see ff_otel._gc)
+            for event in events:
+                closed.extend(add(event))
         closed.extend(self.sessions.expire())
         return closed
 

@@ -33,6 +33,7 @@ class ConsentRegistry:
         self._states: dict[str, ConsentState] = {}
         self._lock = threading.Lock()
         self._refreshed_at = 0.0
+        self._generation = 0
         self._refresh()
 
     def state(self, reference: str) -> ConsentState | None:
@@ -41,12 +42,24 @@ class ConsentRegistry:
             self._refresh()
         return self._states.get(reference)
 
+    def generation(self) -> int:
+        """A number that changes whenever any user's consent state may have changed.
+
+        Reads new consent lines first when the last read is older than a
+        quarter second, as :meth:`state` does: a decision cached under one
+        generation (the user recorder's) is current while the number stays.
+        """
+        if time.monotonic() - self._refreshed_at > _REFRESH_SECONDS:
+            self._refresh()
+        return self._generation
+
     def record(self, reference: str, state: ConsentState, **details: Any) -> bool:
         """Apply a consent change in this process at once and append it; False when the
         append waits in the compliance spool (the change holds here meanwhile)."""
         event = "opt_out" if state == "opted_out" else "opt_in"
         with self._lock:
             self._states[reference] = state
+            self._generation += 1
         return append_compliance(
             self._layout.privacy_events,
             {
@@ -68,3 +81,6 @@ class ConsentRegistry:
                     self._states[reference] = "opted_out"
                 elif record.get("event_type") == "opt_in":
                     self._states[reference] = "opted_in"
+                else:
+                    continue
+                self._generation += 1

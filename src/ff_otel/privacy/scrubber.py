@@ -216,7 +216,7 @@ class Scrubber:
                 elif kind_of_value in _SCALARS:
                     pass
                 elif kind_of_value is tuple or kind_of_value is list:
-                    out[key] = self._sequence(value)
+                    out[key] = self._sequence(value, where, key)
                 else:
                     out[key] = self._value(value, where, key)
             elif kind == _USER and type(value) is str and self._pseudonymize:
@@ -226,17 +226,27 @@ class Scrubber:
                 out[key] = self._by_kind(kind, value, where, key)
         return out
 
-    def _sequence(self, items: tuple[Any, ...] | list[Any]) -> list[Any]:
+    def _sequence(self, items: tuple[Any, ...] | list[Any], where: str, key: str) -> list[Any]:
         # Sequence attributes (OTel allows only primitives in them). One item
-        # (a header's value, a finish reason) is the usual case.
+        # (a header's value, a finish reason) is the usual case. A map or list
+        # inside (event data and log bodies may hold them) is scrubbed as one.
         if len(items) == 1:
             item = items[0]
-            if type(item) is not str:
+            if type(item) is str:
+                scrubbed = self._short.get(item)
+                return [scrubbed if scrubbed is not None else self._uncached(item)]
+            if type(item) in _SCALARS:
                 return [item]
-            scrubbed = self._short.get(item)
-            return [scrubbed if scrubbed is not None else self._uncached(item)]
+            return [self._value(item, where, key)]
         text = self.text
-        return [text(item) if type(item) is str else item for item in items]
+        return [
+            text(item)
+            if type(item) is str
+            else item
+            if type(item) in _SCALARS
+            else self._value(item, where, key)
+            for item in items
+        ]
 
     def _plan(self, shape: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
         kinds = self._kinds

@@ -122,10 +122,13 @@ def bound_value(value: Any, limits: RecordLimits, notes: Notes, where: str) -> A
 def _bounded(value: Any, limits: RecordLimits, notes: Notes, where: str, depth: int) -> Any:
     if isinstance(value, str):
         return _bounded_text(value, limits.max_value_length, notes, where)
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         if depth > limits.max_depth:
             notes.add(where, f"nested deeper than {limits.max_depth} levels")
             return f"[dropped: nested deeper than {limits.max_depth} levels]"
+        plain = _plain_copy(value, limits, depth)
+        if plain is not None:
+            return plain
         out: dict[str, Any] = {}
         for index, (key, item) in enumerate(value.items()):
             if index >= limits.max_attributes:
@@ -150,6 +153,46 @@ def _bounded(value: Any, limits: RecordLimits, notes: Notes, where: str, depth: 
             items = items[: limits.max_attributes]
         return [_bounded(item, limits, notes, f"{where}[]", depth + 1) for item in items]
     return value
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _plain_copy(value: Mapping[Any, Any], limits: RecordLimits, depth: int) -> Any:
+    """A copy of a map that no limit touches, or None when one might.
+
+    Nearly every event's data is a flat map of strings, numbers and lists of
+    them with string keys: this says so in one pass, without the per-value
+    walk (and its notes) that the general case needs.
+    """
+    longest, most = limits.max_value_length, limits.max_attributes
+    if len(value) > most:
+        return None
+    lists_fit = depth + 1 <= limits.max_depth
+    scalars = _SCALARS
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        kind = type(item)
+        if kind is str:
+            if len(item) > longest:
+                return None
+        elif kind is list:
+            if not lists_fit or len(item) > most:
+                return None
+            for element in item:
+                element_kind = type(element)
+                if element_kind is str:
+                    if len(element) > longest:
+                        return None
+                elif element_kind not in scalars:
+                    return None
+            item = list(item)
+        elif kind not in scalars:
+            return None
+        out[key] = item
+    return out
 
 
 def _bounded_text(text: str, longest: int, notes: Notes, where: str) -> str:

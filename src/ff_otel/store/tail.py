@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from ff_otel import _gc
 from ff_otel.store.reader import segment_paths
 from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
@@ -181,6 +182,10 @@ class StreamTail:
         return _file_of(fd)
 
     def _parse(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
+        with _gc.paused():  # see ff_otel._gc: the parse makes no cycles
+            return self._parse_lines(block, base)
+
+    def _parse_lines(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
         records = []
         position = base
         checked, stream = self._checked, self._stream
