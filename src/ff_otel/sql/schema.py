@@ -43,6 +43,31 @@ class Dialect(Protocol):
         ...
 
 
+class QueryDialect(Dialect, Protocol):
+    """What :func:`ff_otel.query` needs beyond :class:`Dialect`: reaching into JSON values."""
+
+    def json_get(self, document: str, key: str) -> str:
+        """The JSON value under ``key`` (taken whole, dots included) of a JSON object;
+        NULL when absent or JSON ``null``."""
+        ...
+
+    def json_number(self, expression: str) -> str:
+        """A JSON value as a double when it is a JSON number, else NULL."""
+        ...
+
+    def json_text(self, expression: str) -> str:
+        """A JSON value as text: a string unquoted, anything else its JSON text."""
+        ...
+
+    def json_is(self, expression: str, kind: str) -> str:
+        """Whether a JSON value is a ``string``, ``number`` or ``boolean``."""
+        ...
+
+    def text_json(self, expression: str) -> str:
+        """Text parsed as JSON; NULL when it is not JSON."""
+        ...
+
+
 Expression = Callable[[Dialect], str]
 
 
