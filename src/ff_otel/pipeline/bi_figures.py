@@ -211,7 +211,17 @@ def resource_figures(base_path: Path, windows: Windows, *, hourly: bool) -> dict
 
 
 def span_figures(base_path: Path, windows: Windows) -> SpanFigures:
-    params = _used(_SPANS_SQL, windows.params())
+    return _span_figures(base_path, _used(_SPANS_SQL, windows.params()))
+
+
+def spans_between(base_path: Path, start: datetime, stop: datetime) -> SpanFigures:
+    """Per component and for the requests: spans, errors and latency sketch in ``[start, stop)``
+    (the whole hours overlapping it, as BI's windows)."""
+    first, last = _hours(start, stop)
+    return _span_figures(base_path, {"cur_from": first, "cur_to": last})
+
+
+def _span_figures(base_path: Path, params: dict[str, Any]) -> SpanFigures:
     components: dict[str, dict[str, Any]] = {}
     requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": LatencySketch()}
     weeks: set[str] = set()
