@@ -29,7 +29,7 @@ from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.bi_figures import SpanFigures, spans_between
-from ff_otel.pipeline.buckets import bucket_bounds, bucket_key
+from ff_otel.pipeline.periods import bucket_bounds, bucket_key
 from ff_otel.sql.engine import sql
 from ff_otel.store.documents import write_bytes_atomic, write_json_atomic
 from ff_otel.store.layout import StoreLayout
