@@ -66,7 +66,8 @@ _TIME_GROUPS = {
     "month": "%Y-%m",
 }
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
-_FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
+_SUMMARY_KINDS = ("sum", "avg", "min", "max")
+_FIELD_AGGREGATES = (*_SUMMARY_KINDS, "distinct", *_QUANTILES)
 _NUMERIC_TYPES = ("double", "bigint")
 _SPAN_COLUMNS = {"status", "kind", "parent_span_id", "attributes"}
 _DIALECT: DuckDBDialect = DUCKDB
@@ -111,10 +112,7 @@ def query(
     for field, value in (where or {}).items():
         statement.keep_equal(field, value)
     keys = [statement.key(group) for group in group_by]
-    run = _Runner(layout.base_path, statement, keys)
-    groups = run.aggregates(aggregates)
-    for spec in dict.fromkeys(s for s in aggregates if s.partition(":")[0] in _QUANTILES):
-        run.quantiles(spec, groups)
+    groups = _Runner(layout.base_path, statement, keys).groups(aggregates)
     rows = []
     for key in sorted(groups, key=lambda k: tuple("" if v is None else str(v) for v in k)):
         row: dict[str, Any] = dict(zip(group_by, key, strict=True))
@@ -295,28 +293,65 @@ class _Runner:
             " GROUP BY " + ", ".join(f"k{index}" for index in range(len(keys))) if keys else ""
         )
 
-    def aggregates(self, specs: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """Each group with every non-percentile aggregate (percentiles None for now)."""
-        statement = self.statement
-        columns = [*self.key_columns, "count(*) AS n"]
-        for index, spec in enumerate(specs):
-            columns.append(f"{self._aggregate(spec)} AS a{index}")
-        rows = self._run(
-            f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}{self.group} "
-            "HAVING count(*) > 0"
+    def groups(self, specs: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Each group with the value of every aggregate in ``specs``.
+
+        One statement answers all of them when at most one field has
+        percentiles and none is counted distinct: partial figures per group
+        and sketch bin, added up here. Otherwise a statement per group
+        (distinct counts do not add up) and one per percentile field.
+        """
+        quantile_paths = list(
+            dict.fromkeys(s.partition(":")[2] for s in specs if s.partition(":")[0] in _QUANTILES)
         )
-        groups = {}
+        distinct = any(s.startswith("distinct:") for s in specs)
+        binned = quantile_paths[0] if len(quantile_paths) == 1 and not distinct else None
+        statement = self.statement
+        summed = list(
+            dict.fromkeys(
+                s.partition(":")[2] for s in specs if s.partition(":")[0] in _SUMMARY_KINDS
+            )
+        )
+        columns = [*self.key_columns, "count(*) AS n"]
+        if "errors" in specs:
+            columns.append(f"sum(CASE WHEN {statement.failed()} THEN 1 ELSE 0 END) AS e")
+        for index, path in enumerate(summed):
+            number = statement.number(statement.field(path))
+            columns += [
+                f"sum({number}) AS s{index}",
+                f"count({number}) AS c{index}",
+                f"min({number}) AS lo{index}",
+                f"max({number}) AS hi{index}",
+            ]
+        for index, spec in enumerate(specs):
+            if spec.startswith("distinct:"):
+                columns.append(f"count(DISTINCT {statement.field(spec[9:]).sql}) AS d{index}")
+        group = self.group
+        if binned is not None:
+            number = statement.number(statement.field(binned))
+            columns += [f"{bin_sql(number)} AS b", f"{number} IS NOT NULL AS has"]
+            group = f"{group}, b, has" if self.keys else " GROUP BY b, has"
+        having = "" if group else " HAVING count(*) > 0"
+        rows = self._run(
+            f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}{group}{having}"
+        )
+        partials: dict[tuple[Any, ...], _Partial] = {}
         for row in rows:
-            values = {}
-            for index, spec in enumerate(specs):
-                value = row[f"a{index}"]
-                values[spec] = int(value) if spec in ("count", "errors") else value
-            groups[self._key(row)] = values
+            key = self._key(row)
+            partial = partials.get(key)
+            if partial is None:
+                partial = partials[key] = _Partial(len(summed), binned is not None)
+            partial.add(row)
+        groups = {key: partial.values(specs, summed, binned) for key, partial in partials.items()}
+        for path in quantile_paths:
+            if path != binned:
+                self.quantiles(path, [s for s in specs if s.endswith(f":{path}")], groups)
         return groups
 
-    def quantiles(self, spec: str, groups: dict[tuple[Any, ...], dict[str, Any]]) -> None:
-        """Fill in ``spec`` (``pNN:F``) for every group from its values counted per bin."""
-        kind, _, path = spec.partition(":")
+    def quantiles(
+        self, path: str, specs: Sequence[str], groups: dict[tuple[Any, ...], dict[str, Any]]
+    ) -> None:
+        """Fill in ``specs`` (``pNN:path``) for every group from its values counted per bin."""
         statement = self.statement
         number = statement.number(statement.field(path))
         group = f"{self.group}, b" if self.keys else " GROUP BY b"
@@ -329,24 +364,9 @@ class _Runner:
             sketches.setdefault(self._key(row), LatencySketch()).add_count(row["b"], row["n"])
         for key, values in groups.items():
             sketch = sketches.get(key)
-            values[spec] = sketch.quantile(_QUANTILES[kind]) if sketch is not None else None
-
-    def _aggregate(self, spec: str) -> str:
-        statement = self.statement
-        if spec == "count":
-            return "count(*)"
-        if spec == "errors":
-            return f"sum(CASE WHEN {statement.failed()} THEN 1 ELSE 0 END)"
-        kind, _, path = spec.partition(":")
-        field = statement.field(path)
-        if kind == "distinct":
-            return f"count(DISTINCT {field.sql})"
-        if kind in _QUANTILES:
-            return "NULL"
-        number = statement.number(field)
-        if kind == "sum":
-            return f"coalesce(sum({number}), 0.0)"
-        return f"{kind}({number})"
+            for spec in specs:
+                quantile = _QUANTILES[spec.partition(":")[0]]
+                values[spec] = sketch.quantile(quantile) if sketch is not None else None
 
     def _view(self) -> str:
         return _DIALECT.column(self.statement.view.name)
@@ -359,6 +379,62 @@ class _Runner:
 
     def _key(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(_key_value(key, row[f"k{index}"]) for index, key in enumerate(self.keys))
+
+
+class _Partial:
+    """One group's figures added up over its rows (one per sketch bin when binned)."""
+
+    def __init__(self, summed: int, binned: bool) -> None:
+        self.count = self.errors = 0
+        self.sums = [0.0] * summed
+        self.counts = [0] * summed
+        self.lows: list[float | None] = [None] * summed
+        self.highs: list[float | None] = [None] * summed
+        self.distinct: dict[str, int] = {}
+        self.sketch = LatencySketch() if binned else None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.count += row["n"]
+        self.errors += int(row.get("e") or 0)
+        for index in range(len(self.sums)):
+            if row[f"c{index}"]:
+                self.sums[index] += row[f"s{index}"]
+                self.counts[index] += row[f"c{index}"]
+                low, high = row[f"lo{index}"], row[f"hi{index}"]
+                known_low, known_high = self.lows[index], self.highs[index]
+                self.lows[index] = low if known_low is None else min(known_low, low)
+                self.highs[index] = high if known_high is None else max(known_high, high)
+        for name, value in row.items():
+            if name.startswith("d"):
+                self.distinct[name] = value
+        if self.sketch is not None and row["has"]:
+            self.sketch.add_count(row["b"], row["n"])
+
+    def values(
+        self, specs: Sequence[str], summed: Sequence[str], binned: str | None
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for index, spec in enumerate(specs):
+            kind, _, path = spec.partition(":")
+            if spec == "count":
+                values[spec] = self.count
+            elif spec == "errors":
+                values[spec] = self.errors
+            elif kind == "distinct":
+                values[spec] = self.distinct[f"d{index}"]
+            elif kind in _SUMMARY_KINDS:
+                at = summed.index(path)
+                if kind == "sum":
+                    values[spec] = self.sums[at]
+                elif kind == "avg":
+                    values[spec] = self.sums[at] / self.counts[at] if self.counts[at] else None
+                else:
+                    values[spec] = self.lows[at] if kind == "min" else self.highs[at]
+            elif path == binned and self.sketch is not None:
+                values[spec] = self.sketch.quantile(_QUANTILES[kind])
+            else:
+                values[spec] = None  # filled in by a statement of its own
+        return values
 
 
 def _key_value(key: _Field, value: Any) -> Any:

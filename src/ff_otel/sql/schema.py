@@ -152,9 +152,12 @@ def http_status_code(d: Dialect) -> str:
 def span_failed(d: Dialect) -> str:
     """A failed span: status ``error``, or a request answered with HTTP 500 or more
     (:func:`ff_otel.pipeline.interval.failed`)."""
+    # As a CASE, so the attributes are read only for requests not failed by
+    # their status: reading every span's attributes map is the costly part.
     return (
-        f"coalesce({d.column('status')} = {d.literal('error')} "
-        f"OR ({span_is_request(d)} AND {http_status_code(d)} >= 500), false)"
+        f"CASE WHEN {d.column('status')} = {d.literal('error')} THEN true "
+        f"WHEN NOT coalesce({span_is_request(d)}, false) THEN false "
+        f"ELSE coalesce({http_status_code(d)} >= 500, false) END"
     )
 
 
