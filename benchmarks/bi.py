@@ -1,4 +1,4 @@
-"""Business intelligence over a month of data: cold, current, memory and rollup throughput.
+"""Business intelligence over a month of data: cold, current and memory.
 
 A store is filled with 1,000,000 user events and 1,000,000 spans over 30 days
 (and the sessions and feature-use lines those events imply), written straight
@@ -11,10 +11,7 @@ is far faster than going through the SDK and stores the same lines. Then:
    target <= 5 s);
 2. current: the same call again in that process (target <= 1 s);
 3. the peak resident memory of the process that made both calls (a child
-   process, so nothing else counts; target <= 300 MB);
-4. rollup throughput: ``Rollups.fold_new`` folding the 1,000,000 spans alone
-   into an empty store, in a child process pinned to one core
-   (target >= 20,000 spans/s).
+   process, so nothing else counts; target <= 300 MB).
 
 Run: ``.venv/bin/python benchmarks/bi.py [--events N] [--spans N] [--json PATH]``.
 It prints whether each target was met but always exits 0: a benchmark on a
@@ -46,7 +43,6 @@ from ff_otel.store.layout import StoreLayout
 COLD_TARGET_S = 5.0
 CURRENT_TARGET_S = 1.0
 RSS_TARGET_MB = 300.0
-FOLD_TARGET_SPANS_PER_S = 20_000.0
 
 DAYS = 30
 EVENTS_PER_USER = 50
@@ -123,7 +119,7 @@ print(json.dumps({
 """
 )
 
-# The least a BI without rollups must do: read the window's raw records once.
+# The least a BI in Python over the raw records would do: read the window's records once.
 _CHILD_RAW_SCAN = (
     _PEAK_RSS
     + """
@@ -152,33 +148,6 @@ print(json.dumps({
 }))
 """
 )
-
-_CHILD_FOLD = """
-import json, os, sys, time
-from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.pipeline.rollups import Rollups
-from ff_otel.store.layout import StoreLayout
-from ff_otel.store.tail import StreamTail
-
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-layout = StoreLayout(sys.argv[1])
-begin, cpu = time.perf_counter(), time.process_time()
-if sys.argv[2] == "parse-only":
-    # The baseline: the same spans read and parsed by a stream tail, not folded.
-    tail, read = StreamTail(layout.spans, from_end=False), 0
-    while batch := tail.read_new_with_offsets(max_bytes=4 << 20):
-        read += len(batch)
-else:
-    analytics = FFAnalyticsConfigDTO()
-    rollups = Rollups(layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes)
-    read = rollups.fold_new()
-print(json.dumps({
-    "records": read,
-    "seconds": time.perf_counter() - begin,
-    "cpu_seconds": time.process_time() - cpu,
-}))
-"""
 
 
 class _Stamps:
@@ -602,22 +571,8 @@ def measure_bi(base_path: Path, end: datetime) -> dict[str, Any]:
 
 
 def measure_raw_scan(base_path: Path, end: datetime) -> dict[str, Any]:
-    """Baseline of targets 1-3: one pass over the month's raw records, as without rollups."""
+    """Baseline of targets 1-3: one pass over the month's raw records in Python."""
     return _child(_CHILD_RAW_SCAN, str(base_path), _clock.format_iso(end))
-
-
-def measure_fold(store: Path, scratch: Path, mode: str = "fold") -> dict[str, Any]:
-    """Target 4: the store's spans alone, folded into an empty store by ``Rollups.fold_new``
-    (``mode="parse-only"``: its baseline, the same spans read and parsed, not folded)."""
-    layout = StoreLayout(scratch)
-    if not layout.analytics_path.exists():
-        layout.initialize(ff_otel.FFAnalyticsConfigDTO())
-        layout.spans.unlink()
-        os.link(StoreLayout(store).spans, layout.spans)
-    result = _child(_CHILD_FOLD, str(scratch), mode)
-    result["spans_per_second"] = result["records"] / result["seconds"]
-    result["spans_per_cpu_second"] = result["records"] / result["cpu_seconds"]
-    return result
 
 
 def results_table(rows: Sequence[tuple[str, str, str, str, bool]]) -> str:
@@ -652,8 +607,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         built = build_store(store, args.events, args.spans, end)
         raw = measure_raw_scan(store, end)
         bi = measure_bi(store, end)
-        parse = measure_fold(store, Path(scratch) / "spans-only", "parse-only")
-        fold = measure_fold(store, Path(scratch) / "spans-only")
     took = time.perf_counter() - started
     rss_mb, raw_rss_mb = bi["max_rss_kb"] / 1024, raw["max_rss_kb"] / 1024
     rows = [
@@ -665,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bi["cold_seconds"] <= COLD_TARGET_S,
         ),
         (
-            "the same call, rollups current",
+            "the same call again, same process",
             f"{bi['current_seconds']:.3f} s",
             f"{raw['seconds']:.2f} s",
             f"<= {CURRENT_TARGET_S:g} s",
@@ -677,13 +630,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{raw_rss_mb:.0f} MB",
             f"<= {RSS_TARGET_MB:g} MB",
             rss_mb <= RSS_TARGET_MB,
-        ),
-        (
-            "Rollups.fold_new on one core",
-            f"{fold['spans_per_second']:,.0f} spans/s",
-            f"{parse['spans_per_second']:,.0f} spans/s",
-            f">= {FOLD_TARGET_SPANS_PER_S:,.0f} spans/s",
-            fold["spans_per_second"] >= FOLD_TARGET_SPANS_PER_S,
         ),
     ]
     print(
@@ -704,9 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"CPU time: cold {bi['cold_cpu_seconds']:.2f} s, current "
         f"{bi['current_cpu_seconds']:.3f} s, raw scan {raw['cpu_seconds']:.2f} s "
-        f"({raw['records']:,} records); fold of {fold['records']:,} spans "
-        f"{fold['seconds']:.2f} s wall, {fold['cpu_seconds']:.2f} s CPU "
-        f"({fold['spans_per_cpu_second']:,.0f} spans per CPU second)"
+        f"({raw['records']:,} records)"
     )
     print()
     print(results_table(rows))
@@ -714,10 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("baselines:")
     print(
         "  BI calls and RSS: one pass over the month's raw records (events, sessions, spans)"
-        " with ff_otel.read_records, counting distinct users: the least a BI without"
-        " rollups must do on every call"
+        " with ff_otel.read_records, counting distinct users: the least a BI in Python"
+        " over the raw records would do on every call"
     )
-    print("  fold: the same spans read and parsed by a StreamTail, not folded")
     if args.json is not None:
         document = {
             "environment": {
@@ -729,8 +672,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "store": built,
             "bi": bi,
             "raw_scan": raw,
-            "fold": fold,
-            "parse_only": parse,
             "results": [
                 {
                     "measurement": name,

@@ -6,15 +6,16 @@ the default 60 s interval leaves beside it over that month: one performance
 snapshot, resource reading, health record and interval summary per minute
 (43,200 of each), 1,000,000 log records as the logging bridge writes them, an
 alert history with a few alerts still firing, an audit trail with hourly
-retention runs, the regulatory report, and rollups brought up to date (as the
-collector keeps them). Then the real ``ff-otel dashboard`` is
+retention runs and the regulatory report; then the month is sealed and
+compacted to Parquet, as the collector's daily rotation and compaction leave
+a store (only the current day stays JSONL). Then the real ``ff-otel dashboard`` is
 started on it as a subprocess and every page and data endpoint is requested in
 turn, round after round, over one keep-alive connection.
 
 Target: each answers in <= 200 ms (median and p95 reported). Baseline, per
 endpoint where one exists: the same answer from the exact raw reader
-(``read_records`` over the whole stream, ``query`` off its rollup path), which
-is what the dashboard would pay without the rollups and the backwards tail
+(``read_records`` over the whole stream, ``query`` over the whole month), which
+is what the dashboard would pay without its time ranges and the backwards tail
 reader.
 
 Run: ``.venv/bin/python benchmarks/dashboard.py [--rounds N] [--store PATH] [--json PATH]``
@@ -49,7 +50,7 @@ from ff_otel import _clock
 from ff_otel.compliance import regulatory
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.pipeline.rollups import Rollups
+from ff_otel.sql.compaction import compact, compactable_stream
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -311,7 +312,7 @@ def write_logs(layout: StoreLayout, count: int, start: datetime, end: datetime) 
 
 
 def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str, Any]:
-    """The month of the BI benchmark plus the collector's streams, rollups and report."""
+    """The month of the BI benchmark plus the collector's streams and report, compacted."""
     end = _clock.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=bi.DAYS)
     built = bi.build_store(base_path, events, spans, end)
@@ -322,12 +323,24 @@ def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str
     built["audit_records"] = write_audit_trail(layout, bi.DAYS * 24)
     built["logs"] = write_logs(layout, logs, start, end)
     analytics = FFAnalyticsConfigDTO()
-    rollups = Rollups(layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes)
-    built["folded"] = rollups.fold_new()
     regulatory.write(layout, analytics)
+    built["compacted_records"] = seal_and_compact(layout)
     built["extra_seconds"] = round(time.perf_counter() - begin, 1)
     built["bytes"] = sum(p.stat().st_size for p in layout.all_streams() if p.exists())
     return built
+
+
+def seal_and_compact(layout: StoreLayout) -> int:
+    """Rotate the compacted streams (spans, logs, metrics, user analytics) into a sealed
+    segment and compact it, as the daily rotation does; returns the records compacted.
+    The collector's interval streams stay live, where the short-range charts read them."""
+    stamp = (_clock.now() - timedelta(days=1)).strftime("%Y%m%dT%H%M%S")
+    for path in layout.all_streams():
+        if compactable_stream(layout, path) is not None and path.exists():
+            path.rename(path.with_name(f"{path.stem}.{stamp}.jsonl"))
+            path.touch()
+    records: int = compact(layout)["records"]
+    return records
 
 
 # ---------------------------------------------------------------- measuring
@@ -454,8 +467,7 @@ def baselines(base_path: Path, paths: dict[str, str]) -> dict[str, float]:
     trace_id = paths["trace (span tree)"].split("/")[-1].split("?")[0]
 
     def raw_query(stream: str, days: int, group_by: list[str], aggregates: list[str]) -> None:
-        # One microsecond off the whole hour: query() cannot use the rollups.
-        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, microseconds=1)
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         ff_otel.query(
             stream,
             start=end - timedelta(days=days),
@@ -620,8 +632,8 @@ def report(built: dict[str, Any], results: dict[str, Any], took: float) -> None:
     if rss is not None:
         print(f"dashboard process peak RSS: {rss:.0f} MB")
     print(
-        "first: the first request after start (rollup rows not cached yet); raw reader: the "
-        "same answer from read_records / query off its rollup path, one pass; off-request: "
+        "first: the first request after start; raw reader: the "
+        "same answer from read_records / query over the range, one pass; off-request: "
         "BI and audit verification are computed by a worker thread and served from its "
         "latest result"
     )

@@ -18,7 +18,13 @@ its own peak RSS), with the engine's default settings (2 threads, 256 MB):
    peak RSS of each query process (target <= 300 MB);
 5. ``generate_business_intelligence("month")`` (``bi.measure_bi``: a cold
    call in a fresh process, which computes in SQL over the views) over the raw
-   JSONL (target <= 5 s) and over the compacted store (target <= 1 s).
+   JSONL (target <= 5 s) and over the compacted store (target <= 1 s);
+6. what the hourly rollups used to answer, now SQL over the views, each call
+   timed in one fresh process, over the raw JSONL (each <= 5 s) and the
+   compacted store (each <= 1 s): ``ff_otel.query`` (the month's spans per day
+   and component with count, errors and p95; the month's events per day with
+   distinct users), the month's report (``build_report``) and the dashboard's
+   24 h and 7 d charts (``dashboard.data.series``).
 
 Run: ``.venv/bin/python benchmarks/sql.py [--events N] [--spans N] [--json PATH]``.
 Always exits 0: a benchmark on a shared machine is evidence, not a gate.
@@ -49,6 +55,15 @@ SPAN_AGGREGATE_TARGET_S = 0.5
 COMPACTION_TARGET_RECORDS_S = 500_000.0
 SIZE_RATIO_TARGET = 10.0
 RSS_TARGET_MB = 300.0
+ANSWERS_JSONL_TARGET_S = 5.0
+ANSWERS_PARQUET_TARGET_S = 1.0
+ANSWER_NAMES = {
+    "query_spans": "query: month of spans by day, component",
+    "query_events": "query: month of events by day, users",
+    "report_month": "month report (build_report)",
+    "series_24h": "dashboard 24 h charts",
+    "series_7d": "dashboard 7 d charts",
+}
 
 # The month's aggregates, over the views; {t:NAME} is a view (or, for the
 # baseline, DuckDB's own read of the same files).
@@ -143,6 +158,48 @@ print(json.dumps({"seconds": time.perf_counter() - began, "cpu_seconds": time.pr
 )
 
 
+_CHILD_ANSWERS = (
+    bi._PEAK_RSS
+    + """
+import json, sys, time
+from datetime import timedelta
+import ff_otel
+from ff_otel import _clock
+from ff_otel.dashboard import data
+from ff_otel.dashboard.context import StoreView
+from ff_otel.pipeline import reports
+from ff_otel.store.layout import StoreLayout
+base, end = sys.argv[1], _clock.parse_instant(sys.argv[2])
+start = end - timedelta(days=30)
+layout = StoreLayout(base)
+calls = {
+    "query_spans": lambda: ff_otel.query(
+        "spans", start=start, end=end, group_by=["time:day", "component"],
+        aggregates=["count", "errors", "p95:duration_ms"], base_path=base),
+    "query_events": lambda: ff_otel.query(
+        "events", start=start, end=end, group_by=["time:day"],
+        aggregates=["count", "distinct:user_hash"], base_path=base),
+    "report_month": lambda: reports.build_report(
+        layout, ff_otel.FFAnalyticsConfigDTO(), "month",
+        *reports.report_window("month", end - timedelta(microseconds=1))),
+    "series_24h": lambda: data.series(StoreView.at(base), "24h"),
+    "series_7d": lambda: data.series(StoreView.at(base), "7d"),
+}
+seconds = {}
+for name, call in calls.items():
+    began = time.perf_counter()
+    assert call()
+    seconds[name] = time.perf_counter() - began
+print(json.dumps({"seconds": seconds, "max_rss_kb": peak_rss_kb()}))
+"""
+)
+
+
+def answers(base: Path, end: str) -> dict[str, Any]:
+    """Target 6: query, a report and the dashboard's charts, each call timed."""
+    return bi._child(_CHILD_ANSWERS, str(base), end)
+
+
 def views(base: Path, queries: Sequence[str]) -> dict[str, Any]:
     return bi._child(_CHILD_VIEWS, str(base), json.dumps(list(queries)))
 
@@ -179,16 +236,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw_bi = bi.measure_bi(store, end)
         raw_spans = views(store, [SPAN_AGGREGATE])
         ref_spans = reference(store, [SPAN_AGGREGATE])
+        raw_answers = answers(store, _clock.format_iso(end))
         seal(store)
         compaction = bi._child(_CHILD_COMPACT, str(store))
         parquet_month = views(store, month)
         parquet_spans = views(store, [SPAN_AGGREGATE])
         parquet_bi = bi.measure_bi(store, end)
+        parquet_answers = answers(store, _clock.format_iso(end))
     took = time.perf_counter() - started
     ratio = raw_month["seconds"] / raw_reference["seconds"]
     rate = compaction["records"] / compaction["seconds"]
     shrink = compaction["bytes_before"] / compaction["bytes_after"]
-    peak_mb = max(r["max_rss_kb"] for r in (raw_month, raw_spans, parquet_month, parquet_spans))
+    peak_mb = max(
+        r["max_rss_kb"]
+        for r in (raw_month, raw_spans, parquet_month, parquet_spans, raw_answers, parquet_answers)
+    )
     rows = [
         (
             "month aggregates, raw JSONL (ff_otel.sql)",
@@ -255,6 +317,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             parquet_bi["cold_seconds"] <= bi.CURRENT_TARGET_S,
             f"RSS {parquet_bi['max_rss_kb'] / 1024:.0f} MB",
         ),
+        *(
+            (
+                f"{label}, {kind}",
+                f"{found['seconds'][name]:.2f} s",
+                f"{raw_reference['seconds']:.2f} s",
+                f"<= {target:g} s",
+                found["seconds"][name] <= target,
+                f"{found['seconds'][name] / raw_reference['seconds']:.2f}x",
+            )
+            for kind, found, target in (
+                ("raw JSONL", raw_answers, ANSWERS_JSONL_TARGET_S),
+                ("compacted", parquet_answers, ANSWERS_PARQUET_TARGET_S),
+            )
+            for name, label in ANSWER_NAMES.items()
+        ),
         (
             "peak RSS of a query process",
             f"{peak_mb / 1024:.0f} MB",
@@ -299,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "parquet_spans": parquet_spans,
                     "raw_bi": raw_bi,
                     "parquet_bi": parquet_bi,
+                    "raw_answers": raw_answers,
+                    "parquet_answers": parquet_answers,
                 }
             ],
         )

@@ -407,7 +407,7 @@ def summarize_alerts(layout: ff_otel.StoreLayout) -> None:
 
 
 def summarize_business(base_path: Path) -> None:
-    """The day's business intelligence, computed by the spec's facade from the rollups."""
+    """The day's business intelligence, computed by the spec's facade in SQL."""
     config = ff_otel.FFConfigurationManagerConfigDTO()
     config.storage.base_path = base_path
     config.analytics.enable_real_time_metrics = False

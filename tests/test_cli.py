@@ -107,7 +107,7 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def store_copy(example_store: Path, tmp_path: Path) -> Path:
-    """A private copy of the example store, rollups included, for commands that write."""
+    """A private copy of the example store, for commands that write."""
     copy = tmp_path / "store"
     shutil.copytree(example_store, copy)
     return copy
@@ -597,7 +597,7 @@ def test_bi_reports_the_example_users_and_records_them(store_copy: Path) -> None
     assert "cost_per_user" in bi["absent"] and "cost_per_user" not in bi
     trends = _records(layout.business_intelligence_path / "usage_trends.jsonl")
     assert len(trends) == trends_before + 1 and trends[-1]["insight_id"] == bi["insight_id"]
-    # A process of its own folding rollups keeps the service's open sessions.
+    # A process of its own (the CLI) keeps the service's open sessions.
     assert json.loads(checkpoint.read_text())["sessions"] == saved["sessions"]
 
     week = as_json(ff_otel_cli("bi", "--period", "week", "--json", "--base-path", store_copy))

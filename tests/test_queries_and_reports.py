@@ -1,4 +1,4 @@
-"""Queries over raw streams and rollups, and generated reports."""
+"""Queries over the streams in SQL, and generated reports."""
 
 from __future__ import annotations
 

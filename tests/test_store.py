@@ -9,16 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-import ff_otel
-from ff_otel import FFAnalyticsConfigDTO, StoreError, StoreLayout, _clock, read_records
-from ff_otel.cli.bi import catch_up_rollups
-from ff_otel.compliance.retention import run_retention
+from ff_otel import FFAnalyticsConfigDTO, StoreError, StoreLayout, read_records
 from ff_otel.store import append_records, read_json, write_json_atomic
 from ff_otel.store.layout import SPEC_STREAMS
 
@@ -211,109 +207,3 @@ def test_appender_reopens_when_the_file_was_rotated_away(tmp_path: Path) -> None
     append_records(path, [{"n": 2}])
     assert path.read_bytes().count(b"\n") == 1
     assert [r["n"] for r in read_records(path)] == [1, 2]
-
-
-# --- a copied or restored store --------------------------------------------------------
-# A copy gives every file a new inode; the tails and the rollups must still know
-# the files they already folded, or the copy's rollups count everything twice.
-
-
-def _real_store(base_path: Path) -> None:
-    """Spans and user events written by ff-otel itself, then folded as `ff-otel bi` does."""
-
-    @ff_otel.instrument(component="api")
-    def serve() -> None:
-        pass
-
-    ff_otel.configure(base_path=base_path, system_metrics=False)
-    try:
-        for _ in range(40):
-            serve()
-        for user in range(5):
-            for kind in ("session_start", "feature_usage"):
-                ff_otel.record_user_event(f"u{user}", f"s{user}", kind, {"features": ["search"]})
-        assert ff_otel.force_flush()
-    finally:
-        ff_otel.shutdown()
-    _catch_up(base_path)
-
-
-def _catch_up(base_path: Path) -> None:
-    catch_up_rollups(StoreLayout(base_path), FFAnalyticsConfigDTO())
-
-
-def _more(base_path: Path, copies: int) -> None:
-    """More spans, appended after the last fold: the store's own spans again, new ids."""
-    layout = StoreLayout(base_path)
-    spans = list(read_records(layout.spans))[:copies]
-    append_records(layout.spans, [{**s, "span_id": os.urandom(8).hex()} for s in spans])
-
-
-def _rollup_and_raw_counts(base_path: Path, stream: str) -> tuple[int, int]:
-    """A count from the rollups (whole hours) and the same count from the raw records."""
-    stamps = [r["timestamp"] for r in read_records(StoreLayout(base_path).spans)]
-    start = datetime.fromisoformat(min(stamps)[:13] + ":00:00+00:00") - timedelta(hours=1)
-    end = datetime.fromisoformat(max(stamps)[:13] + ":00:00+00:00") + timedelta(hours=2)
-    (fast,) = ff_otel.query(stream, start=start, end=end, base_path=base_path)
-    (raw,) = ff_otel.query(
-        stream, start=start + timedelta(microseconds=1), end=end, base_path=base_path
-    )
-    return fast["count"], raw["count"]
-
-
-def _copy(source: Path, target: Path) -> Path:
-    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
-    spans = StoreLayout(target).spans
-    assert spans.stat().st_ino != StoreLayout(source).spans.stat().st_ino
-    return target
-
-
-def test_a_copied_store_folds_only_what_is_new(tmp_path: Path) -> None:
-    original = tmp_path / "store"
-    _real_store(original)
-    assert _rollup_and_raw_counts(original, "spans") == (40, 40)
-    # Written after the last fold: the copy's catch-up folds these, and only these.
-    _more(original, 15)
-    # An erasure the collector has not seen yet: the copy must find its map
-    # (named by a stale inode) to know where the folded offset now lies.
-    assert ff_otel.erase_user("u3", base_path=original) >= 2
-    copy = _copy(original, tmp_path / "copy")
-
-    _catch_up(copy)
-    assert _rollup_and_raw_counts(copy, "spans") == (55, 55)
-    # The erased user's events leave the stream; the rollups keep counting
-    # them (anonymous counts), and fold none of the rewritten file again.
-    assert _rollup_and_raw_counts(copy, "events") == (10, 8)
-    _catch_up(copy)  # and again: nothing is folded twice
-    assert _rollup_and_raw_counts(copy, "spans") == (55, 55)
-    _catch_up(original)
-    assert _rollup_and_raw_counts(original, "spans") == (55, 55)
-    assert _rollup_and_raw_counts(original, "events") == (10, 8)
-    # A store restored from a copy of a copy is no different.
-    again = _copy(copy, tmp_path / "again")
-    _more(again, 5)
-    _catch_up(again)
-    assert _rollup_and_raw_counts(again, "spans") == (60, 60)
-
-
-def test_rotations_before_and_after_a_copy_are_new_files(tmp_path: Path) -> None:
-    original = tmp_path / "store"
-    _real_store(original)
-    _more(original, 10)  # not folded yet when the stream is rotated away
-    tomorrow = _clock.now() + timedelta(days=1)
-    rotated = run_retention(StoreLayout(original), FFAnalyticsConfigDTO(), now=tomorrow)
-    assert "system_metrics/spans.jsonl" in rotated["rotated"]
-    _more(original, 3)  # the new file
-    copy = _copy(original, tmp_path / "copy")
-
-    # The unread end of the rotated segment is found by its first line, then the new file.
-    _catch_up(copy)
-    assert _rollup_and_raw_counts(copy, "spans") == (53, 53)
-    # Rotated again in the copy, with lines not folded yet on both sides of it.
-    _more(copy, 7)
-    later = tomorrow + timedelta(days=1)
-    rotated = run_retention(StoreLayout(copy), FFAnalyticsConfigDTO(), now=later)
-    assert "system_metrics/spans.jsonl" in rotated["rotated"]
-    _more(copy, 4)
-    _catch_up(copy)
-    assert _rollup_and_raw_counts(copy, "spans") == (64, 64)

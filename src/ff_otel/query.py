@@ -1,4 +1,4 @@
-"""Queries over any stream and the rollups: time range, filters, group-by, aggregates.
+"""Queries over any stream: time range, filters, group-by, aggregates, answered in SQL.
 
 ``ff_otel.query("spans", start=..., end=..., where={"component": "llm"},
 group_by=["time:hour"], aggregates=["count", "errors", "p95:duration_ms"])``
@@ -10,33 +10,31 @@ Fields are dotted paths into nested records; a key that itself holds dots
 (``attributes.http.route``) is found too.
 
 ``requests`` is the spans that are requests (kind ``server``, or a root
-span), as the interval snapshots and the rollups count them.
+span), as the interval snapshots count them.
 
-Span counts, errors and latency percentiles by component and time, the same
-for requests by time, event counts and distinct users by event type and time,
-and the average, minimum and maximum of the resource readings
-(``cpu_usage_percent``, ``memory_usage_percent``, ``disk_usage_percent``) by
-time are answered from the hourly rollups when the range starts and ends on
-whole hours; everything else streams the raw records, never loading a whole file.
+Every query is one or two SQL statements over the stream's view
+(:mod:`ff_otel.sql.schema`), run by :func:`ff_otel.sql.engine.sql`: the
+aggregates per group, and per percentile field the values counted per sketch
+bin, from which Python reads the quantile (the sketch's own definition, as
+business intelligence does).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ff_otel import _clock, setup
-from ff_otel.pipeline.buckets import ROLLED_RESOURCE_FIELDS, bucket_key
-from ff_otel.pipeline.interval import failed, is_request
-from ff_otel.pipeline.sketch import LatencySketch
-from ff_otel.store.documents import read_json
+from ff_otel.pipeline.sketch import LatencySketch, bin_sql
+from ff_otel.sql.engine import sql
+from ff_otel.sql.schema import VIEWS_BY_NAME, View, span_failed
+from ff_otel.sql.views import DUCKDB, DuckDBDialect
 from ff_otel.store.layout import StoreLayout
-from ff_otel.store.reader import read_records
 
 _STREAMS = {
     "spans": "system_metrics/spans.jsonl",
@@ -59,18 +57,25 @@ _STREAMS = {
     "privacy_events": "compliance/privacy_events.jsonl",
     "security_events": "compliance/security_events.jsonl",
 }
-_VIEWS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
-    "requests": ("spans", is_request),
+_FILTERED_STREAMS = ("requests",)
+_TIME_GROUPS = {
+    "minute": "%Y-%m-%dT%H:%M",
+    "hour": "%Y-%m-%dT%H",
+    "day": "%Y-%m-%d",
+    "week": "%Y-%m-%d",
+    "month": "%Y-%m",
 }
-_SUMMARY_KINDS = ("avg", "min", "max")
-_TIME_GROUPS = ("minute", "hour", "day", "week", "month")
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
-_FIELD_AGGREGATES = ("sum", "avg", "min", "max", "distinct", *_QUANTILES)
+_SUMMARY_KINDS = ("sum", "avg", "min", "max")
+_FIELD_AGGREGATES = (*_SUMMARY_KINDS, "distinct", *_QUANTILES)
+_NUMERIC_TYPES = ("double", "bigint")
+_SPAN_COLUMNS = {"status", "kind", "parent_span_id", "attributes"}
+_DIALECT: DuckDBDialect = DUCKDB
 
 
 def streams() -> list[str]:
-    """The stream names ``query`` knows (a relative ``.jsonl`` path works too)."""
-    return [*_STREAMS, *_VIEWS]
+    """The stream names ``query`` knows (a stream's relative ``.jsonl`` path works too)."""
+    return [*_STREAMS, *_FILTERED_STREAMS]
 
 
 def query(
@@ -89,320 +94,367 @@ def query(
     a reversed range.
     """
     layout = setup.store_layout(base_path)
-    source, keep = _VIEWS.get(stream, (stream, None))
-    path = stream_path(layout, source)
-    where = dict(where or {})
+    view = _view_of(layout, stream)
     for group in group_by:
         if group.startswith("time:") and group[5:] not in _TIME_GROUPS:
             raise ValueError(f"unknown time group {group!r}; use time:{'|'.join(_TIME_GROUPS)}")
-    makers = [_aggregate_maker(spec) for spec in aggregates]
-    start_iso = _clock.to_iso(start) if start is not None else None
-    end_iso = _clock.to_iso(end) if end is not None else None
-    if start_iso and end_iso and start_iso > end_iso:
-        raise ValueError(f"time range is reversed: start {start_iso} is after end {end_iso}")
-    from_rollups = _from_rollups(layout, stream, start_iso, end_iso, where, group_by, aggregates)
-    if from_rollups is not None:
-        return from_rollups
-    groups: dict[tuple[Any, ...], list[_Accumulator]] = {}
-    for record in read_records(path, start_iso, end_iso):
-        if keep is not None and not keep(record):
-            continue
-        if any(_get(record, field) != value for field, value in where.items()):
-            continue
-        key = tuple(_group_value(record, group) for group in group_by)
-        accumulators = groups.get(key)
-        if accumulators is None:
-            accumulators = groups[key] = [make() for make in makers]
-        for accumulator in accumulators:
-            accumulator.add(record)
-    return _rows(groups, group_by, aggregates)
+    for spec in aggregates:
+        _check_aggregate(spec)
+    first = _clock.parse_instant(start) if start is not None else None
+    last = _clock.parse_instant(end) if end is not None else None
+    if first is not None and last is not None and first > last:
+        raise ValueError(
+            f"time range is reversed: start {_clock.format_iso(first)} is after end "
+            f"{_clock.format_iso(last)}"
+        )
+    statement = _Statement(view)
+    statement.keep_range(first, last)
+    for field, value in (where or {}).items():
+        statement.keep_equal(field, value)
+    keys = [statement.key(group) for group in group_by]
+    groups = _Runner(layout.base_path, statement, keys).groups(aggregates)
+    rows = []
+    for key in sorted(groups, key=lambda k: tuple("" if v is None else str(v) for v in k)):
+        row: dict[str, Any] = dict(zip(group_by, key, strict=True))
+        row.update(groups[key])
+        rows.append(row)
+    return rows
 
 
-class _Summary:
-    """Count, sum, minimum and maximum: what ``avg``, ``min`` and ``max`` are answered from."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.low: float | None = None
-        self.high: float | None = None
-
-    def summary_result(self, kind: str) -> Any:
-        if kind == "avg":
-            return self.total / self.count if self.count else None
-        return self.low if kind == "min" else self.high
+def _view_of(layout: StoreLayout, stream: str) -> View:
+    if stream in VIEWS_BY_NAME and stream in (*_STREAMS, *_FILTERED_STREAMS):
+        return VIEWS_BY_NAME[stream]
+    path = stream_path(layout, stream)
+    for name, relative in _STREAMS.items():
+        if (layout.analytics_path / relative).resolve() == path:
+            return VIEWS_BY_NAME[name]
+    raise ValueError(f"unknown stream {stream!r}; known: {', '.join(_STREAMS)}")
 
 
-class _Accumulator(_Summary):
-    def __init__(self, field: str | None, kind: str) -> None:
-        super().__init__()
-        self.field, self.kind = field, kind
-        self.sketch = LatencySketch() if kind in _QUANTILES else None
-        self.values: set[Any] = set()
-
-    def add(self, record: dict[str, Any]) -> None:
-        kind = self.kind
-        if kind == "count":
-            self.count += 1
-            return
-        if kind == "errors":
-            self.count += failed(record)
-            return
-        assert self.field is not None
-        value = _get(record, self.field)
-        if kind == "distinct":
-            if value is not None:
-                self.values.add(value if not isinstance(value, list) else tuple(value))
-            return
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            return
-        self.count += 1
-        self.total += value
-        self.low = value if self.low is None else min(self.low, value)
-        self.high = value if self.high is None else max(self.high, value)
-        if self.sketch is not None:
-            self.sketch.add(value)
-
-    def result(self) -> Any:
-        kind = self.kind
-        if kind in ("count", "errors"):
-            return self.count
-        if kind == "distinct":
-            return len(self.values)
-        if kind == "sum":
-            return self.total
-        if kind in _SUMMARY_KINDS:
-            return self.summary_result(kind)
-        assert self.sketch is not None
-        return self.sketch.quantile(_QUANTILES[kind])
-
-
-def _aggregate_maker(spec: str) -> Callable[[], _Accumulator]:
+def _check_aggregate(spec: str) -> None:
     if spec in ("count", "errors"):
-        return lambda: _Accumulator(None, spec)
+        return
     kind, _, field = spec.partition(":")
     if kind not in _FIELD_AGGREGATES or not field:
         raise ValueError(
             f"unknown aggregate {spec!r}; use count, errors or KIND:FIELD with KIND in "
             f"{list(_FIELD_AGGREGATES)}"
         )
-    return lambda: _Accumulator(field, kind)
 
 
-def _rows(
-    groups: Mapping[tuple[Any, ...], Sequence[_Accumulator | _Cell]],
-    group_by: Sequence[str],
-    aggregates: Sequence[str],
-) -> list[dict[str, Any]]:
-    rows = []
-    for key in sorted(groups, key=lambda k: tuple("" if v is None else str(v) for v in k)):
-        row = dict(zip(group_by, key, strict=True))
-        for spec, accumulator in zip(aggregates, groups[key], strict=True):
-            row[spec] = accumulator.result()
-        rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class _Field:
+    """A field of the stream's records as SQL: its expression and logical type.
 
-
-def _from_rollups(
-    layout: StoreLayout,
-    stream: str,
-    start: str | None,
-    end: str | None,
-    where: dict[str, Any],
-    group_by: Sequence[str],
-    aggregates: Sequence[str],
-) -> list[dict[str, Any]] | None:
-    # The rollups answer exactly only on whole hours and for what they hold.
-    if any(stamp is not None and stamp[13:] != ":00:00.000000Z" for stamp in (start, end)):
-        return None
-    time_groups = {g for g in group_by if g.startswith("time:")}
-    if time_groups - {"time:hour", "time:day", "time:week", "time:month"}:
-        return None
-    if stream == "spans":
-        fields, allowed = (
-            {"component"},
-            {"count", "errors", *(f"{q}:duration_ms" for q in _QUANTILES)},
-        )
-    elif stream == "requests":
-        fields, allowed = set(), {"count", "errors", *(f"{q}:duration_ms" for q in _QUANTILES)}
-    elif stream == "events":
-        fields, allowed = {"event_type"}, {"count", "distinct:user_hash"}
-    elif stream == "resource_usage":
-        fields = set()
-        allowed = {
-            f"{kind}:{name}" for kind in ("avg", "min", "max") for name in ROLLED_RESOURCE_FIELDS
-        }
-    else:
-        return None
-    plain = [g for g in group_by if not g.startswith("time:")]
-    if set(plain) - fields or set(where) - fields or set(aggregates) - allowed:
-        return None
-    per_type = "event_type" in plain or "event_type" in where
-    if stream == "events" and per_type and "distinct:user_hash" in aggregates:
-        return None  # rollups keep active users per hour, not per event type
-    folder = layout.analytics_path / "aggregates" / "hour"
-    try:
-        names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".json"))
-    except FileNotFoundError:
-        names = []
-    groups: dict[tuple[Any, ...], list[_Cell]] = {}
-    for name in names:
-        hour = name.removesuffix(".json")
-        if (start is not None and hour < start[:13]) or (end is not None and hour >= end[:13]):
-            continue
-        for parts in _document_rows(folder / name, stream):
-            if any(parts.get(field) != value for field, value in where.items()):
-                continue
-            values = {**parts, **{g: bucket_key(g[5:], hour + ":00:00") for g in time_groups}}
-            key = tuple(values.get(g) for g in group_by)
-            cells = groups.setdefault(key, [_Cell(spec) for spec in aggregates])
-            for cell in cells:
-                cell.add(parts)
-    return _rows(groups, group_by, aggregates)
-
-
-class _Cell(_Summary):
-    """An aggregate folded from rollup figures rather than raw records."""
-
-    def __init__(self, spec: str) -> None:
-        super().__init__()
-        self.spec = spec
-        # Sketches are merged only when asked for a quantile, and not at all
-        # for a cell of one hour: a week of hourly points reads 168 as stored.
-        self.sketches: list[LatencySketch] = []
-        self.users: set[str] = set()
-
-    def add(self, parts: dict[str, Any]) -> None:
-        if "resources" in parts:
-            self._add_resource(parts["resources"])
-        elif self.spec == "count":
-            self.count += parts["count"]
-        elif self.spec == "errors":
-            self.count += parts["errors"]
-        elif self.spec == "distinct:user_hash":
-            self.users |= parts["users"]
-        else:
-            self.sketches.append(parts["latency"])
-
-    def _add_resource(self, resources: dict[str, dict[str, float]]) -> None:
-        summary = resources.get(self.spec.partition(":")[2])
-        if not summary or not summary.get("count"):
-            return
-        self.count += int(summary["count"])
-        self.total += summary["sum"]
-        self.low = summary["min"] if self.low is None else min(self.low, summary["min"])
-        self.high = summary["max"] if self.high is None else max(self.high, summary["max"])
-
-    def result(self) -> Any:
-        kind = self.spec.partition(":")[0]
-        if self.spec in ("count", "errors"):
-            return self.count
-        if self.spec == "distinct:user_hash":
-            return len(self.users)
-        if kind in _SUMMARY_KINDS:
-            return self.summary_result(kind)
-        if len(self.sketches) == 1:
-            return self.sketches[0].quantile(_QUANTILES[kind])
-        merged = LatencySketch()
-        for sketch in self.sketches:
-            merged.merge(sketch)
-        return merged.quantile(_QUANTILES[kind])
-
-
-_CACHED_STREAMS = ("spans", "requests", "resource_usage")
-_CACHE_ENTRIES = 4096
-_cache: OrderedDict[tuple[str, str], tuple[tuple[int, int, int], list[dict[str, Any]]]] = (
-    OrderedDict()
-)
-_cache_lock = threading.Lock()
-
-
-def _document_rows(path: Path, stream: str) -> list[dict[str, Any]]:
-    """What an hour's rollup document holds for ``stream``, one row per component or type.
-
-    Span, request and resource rows are small and are kept (a few thousand
-    documents' worth) while their document is unchanged, so a chart polling the
-    last week reads only the hour that is still filling; rows holding an
-    hour's users are not kept.
+    ``json`` is a JSON value (reached inside a JSON column or the whole
+    record); ``map_value`` is the text a ``map`` column holds for a key
+    (numbers as their decimal text).
     """
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        return []
-    key, identity = (str(path), stream), (status.st_ino, status.st_mtime_ns, status.st_size)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] == identity:
-            _cache.move_to_end(key)
-            return hit[1]
-    try:
-        document = read_json(path)
-    except (FileNotFoundError, ValueError):
-        return []
-    rows = _rows_of(document, stream) if isinstance(document, dict) else []
-    if stream in _CACHED_STREAMS:
-        with _cache_lock:
-            _cache[key] = (identity, rows)
-            _cache.move_to_end(key)
-            while len(_cache) > _CACHE_ENTRIES:
-                _cache.popitem(last=False)
-    return rows
+
+    sql: str
+    type: str
 
 
-def _rows_of(document: dict[str, Any], stream: str) -> list[dict[str, Any]]:
-    if stream == "spans":
-        return [
-            {
-                "component": name,
-                "count": c["count"],
-                "errors": c["errors"],
-                "latency": LatencySketch.from_json(c["latency"]),
-            }
-            for name, c in (document.get("spans") or {}).items()
-        ]
-    if stream == "requests":
-        requests = document.get("requests") or {}
-        if not requests.get("count"):
-            return []
-        return [
-            {
-                "count": requests["count"],
-                "errors": requests["errors"],
-                "latency": LatencySketch.from_json(requests["latency"]),
-            }
-        ]
-    if stream == "resource_usage":
-        resources = document.get("resources")
-        return [{"resources": resources}] if resources else []
-    users = frozenset(document.get("users") or ())
-    return [
-        {"event_type": kind, "count": count, "users": users}
-        for kind, count in ((document.get("events") or {}).get("by_type") or {}).items()
-    ]
+class _Statement:
+    """The view, the row filter and the parameters one query's statements share."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        base = VIEWS_BY_NAME[view.source] if view.source else view
+        self.columns = {column.name: column.type for column in base.columns}
+        self.whole_record = not base.complete
+        self.conditions: list[str] = []
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"${name}"
+
+    def keep_range(self, first: datetime | None, last: datetime | None) -> None:
+        stamp = _DIALECT.column("timestamp")
+        if first is not None:
+            self.conditions.append(f"{stamp} >= {self.param(_naive(first))}")
+        if last is not None:
+            self.conditions.append(f"{stamp} < {self.param(_naive(last))}")
+
+    def keep_equal(self, path: str, value: Any) -> None:
+        self.conditions.append(self.equal(self.field(path), value))
+
+    def where(self, *more: str) -> str:
+        conditions = [*self.conditions, *more]
+        return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+    def key(self, group: str) -> _Field:
+        if group.startswith("time:"):
+            unit = group[5:]
+            return _Field(f"date_trunc('{unit}', {_DIALECT.column('timestamp')})", unit)
+        return self.field(group)
+
+    def field(self, path: str) -> _Field:
+        """``path`` as the raw reader's dotted lookup finds it: the whole key first, then
+        the shortest leading key holding the rest."""
+        d = _DIALECT
+        if path in self.columns:
+            return _Field(d.column(path), self.columns[path])
+        segments = path.split(".")
+        if self.whole_record:
+            return _Field(_json_path(d.column("record"), segments), "json")
+        for cut in range(1, len(segments)):
+            head = ".".join(segments[:cut])
+            kind = self.columns.get(head)
+            if kind == "json":
+                return _Field(_json_path(d.column(head), segments[cut:]), "json")
+            if kind == "map":
+                return _Field(_map_path(d.column(head), segments[cut:]), "map_value")
+        return _Field("NULL", "text")  # not a field this stream's records have
+
+    def number(self, field: _Field) -> str:
+        """The field's value where it is a number, else NULL."""
+        if field.type in _NUMERIC_TYPES:
+            return field.sql
+        if field.type == "json":
+            return _DIALECT.json_number(field.sql)
+        if field.type == "map_value":
+            return _DIALECT.try_cast(field.sql, "double")
+        return "CAST(NULL AS DOUBLE)"
+
+    def equal(self, field: _Field, value: Any) -> str:
+        d = _DIALECT
+        if value is None:
+            return f"{field.sql} IS NULL"
+        if field.type == "json":
+            if isinstance(value, bool):
+                kind = "boolean"
+            elif isinstance(value, (int, float)):
+                return f"{d.json_number(field.sql)} = {self.param(float(value))}"
+            elif isinstance(value, str):
+                kind = "string"
+            else:
+                return f"CAST({field.sql} AS VARCHAR) = {self.param(orjson.dumps(value).decode())}"
+            text = self.param(_text(value))
+            return f"({d.json_is(field.sql, kind)} AND {d.json_text(field.sql)} = {text})"
+        if field.type == "timestamp":
+            if not isinstance(value, str):
+                return "false"
+            try:
+                return f"{field.sql} = {self.param(_naive(_clock.parse_instant(value)))}"
+            except ValueError:
+                return "false"
+        if field.type in _NUMERIC_TYPES:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return f"{field.sql} = {self.param(value)}"
+            return "false"
+        if field.type == "boolean":
+            return f"{field.sql} = {self.param(value)}" if isinstance(value, bool) else "false"
+        if field.type == "map_value" and not isinstance(value, (list, dict)):
+            return f"{field.sql} = {self.param(_text(value))}"
+        return f"{field.sql} = {self.param(value)}" if isinstance(value, str) else "false"
+
+    def failed(self) -> str:
+        """A failed record: :func:`ff_otel.sql.schema.span_failed` for span streams, status
+        ``error`` for the others."""
+        if self.columns.keys() >= _SPAN_COLUMNS:
+            return span_failed(_DIALECT)
+        status = self.field("status")
+        if status.type == "json":
+            return f"coalesce({_DIALECT.json_text(status.sql)} = 'error', false)"
+        return f"coalesce({status.sql} = 'error', false)"
 
 
-def _group_value(record: dict[str, Any], group: str) -> Any:
-    if group.startswith("time:"):
-        stamp = record.get("timestamp")
-        return bucket_key(group[5:], stamp) if isinstance(stamp, str) else None
-    value = _get(record, group)
+def _json_path(document: str, segments: Sequence[str]) -> str:
+    d = _DIALECT
+    candidates = [d.json_get(document, ".".join(segments))]
+    for cut in range(1, len(segments)):
+        inner = d.json_get(document, ".".join(segments[:cut]))
+        candidates.append(_json_path(inner, segments[cut:]))
+    return candidates[0] if len(candidates) == 1 else f"coalesce({', '.join(candidates)})"
+
+
+def _map_path(column: str, segments: Sequence[str]) -> str:
+    # A map holds flat keys; a nested object is its JSON text, reached into as JSON.
+    d = _DIALECT
+    candidates = [d.map_get(column, ".".join(segments))]
+    for cut in range(1, len(segments)):
+        inner = d.text_json(d.map_get(column, ".".join(segments[:cut])))
+        candidates.append(d.json_text(_json_path(inner, segments[cut:])))
+    return candidates[0] if len(candidates) == 1 else f"coalesce({', '.join(candidates)})"
+
+
+class _Runner:
+    """Runs a query's statements and turns their rows into groups of aggregate values."""
+
+    def __init__(self, base_path: Path, statement: _Statement, keys: Sequence[_Field]) -> None:
+        self.base_path = base_path
+        self.statement = statement
+        self.keys = keys
+        self.key_columns = [f"{key.sql} AS k{index}" for index, key in enumerate(keys)]
+        self.group = (
+            " GROUP BY " + ", ".join(f"k{index}" for index in range(len(keys))) if keys else ""
+        )
+
+    def groups(self, specs: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Each group with the value of every aggregate in ``specs``.
+
+        One statement answers all of them when at most one field has
+        percentiles and none is counted distinct: partial figures per group
+        and sketch bin, added up here. Otherwise a statement per group
+        (distinct counts do not add up) and one per percentile field.
+        """
+        quantile_paths = list(
+            dict.fromkeys(s.partition(":")[2] for s in specs if s.partition(":")[0] in _QUANTILES)
+        )
+        distinct = any(s.startswith("distinct:") for s in specs)
+        binned = quantile_paths[0] if len(quantile_paths) == 1 and not distinct else None
+        statement = self.statement
+        summed = list(
+            dict.fromkeys(
+                s.partition(":")[2] for s in specs if s.partition(":")[0] in _SUMMARY_KINDS
+            )
+        )
+        columns = [*self.key_columns, "count(*) AS n"]
+        if "errors" in specs:
+            columns.append(f"sum(CASE WHEN {statement.failed()} THEN 1 ELSE 0 END) AS e")
+        for index, path in enumerate(summed):
+            number = statement.number(statement.field(path))
+            columns += [
+                f"sum({number}) AS s{index}",
+                f"count({number}) AS c{index}",
+                f"min({number}) AS lo{index}",
+                f"max({number}) AS hi{index}",
+            ]
+        for index, spec in enumerate(specs):
+            if spec.startswith("distinct:"):
+                columns.append(f"count(DISTINCT {statement.field(spec[9:]).sql}) AS d{index}")
+        group = self.group
+        if binned is not None:
+            number = statement.number(statement.field(binned))
+            columns += [f"{bin_sql(number)} AS b", f"{number} IS NOT NULL AS has"]
+            group = f"{group}, b, has" if self.keys else " GROUP BY b, has"
+        having = "" if group else " HAVING count(*) > 0"
+        rows = self._run(
+            f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}{group}{having}"
+        )
+        partials: dict[tuple[Any, ...], _Partial] = {}
+        for row in rows:
+            key = self._key(row)
+            partial = partials.get(key)
+            if partial is None:
+                partial = partials[key] = _Partial(len(summed), binned is not None)
+            partial.add(row)
+        groups = {key: partial.values(specs, summed, binned) for key, partial in partials.items()}
+        for path in quantile_paths:
+            if path != binned:
+                self.quantiles(path, [s for s in specs if s.endswith(f":{path}")], groups)
+        return groups
+
+    def quantiles(
+        self, path: str, specs: Sequence[str], groups: dict[tuple[Any, ...], dict[str, Any]]
+    ) -> None:
+        """Fill in ``specs`` (``pNN:path``) for every group from its values counted per bin."""
+        statement = self.statement
+        number = statement.number(statement.field(path))
+        group = f"{self.group}, b" if self.keys else " GROUP BY b"
+        rows = self._run(
+            f"SELECT {', '.join([*self.key_columns, f'{bin_sql(number)} AS b', 'count(*) AS n'])} "
+            f"FROM {self._view()}{statement.where(f'{number} IS NOT NULL')}{group}"
+        )
+        sketches: dict[tuple[Any, ...], LatencySketch] = {}
+        for row in rows:
+            sketches.setdefault(self._key(row), LatencySketch()).add_count(row["b"], row["n"])
+        for key, values in groups.items():
+            sketch = sketches.get(key)
+            for spec in specs:
+                quantile = _QUANTILES[spec.partition(":")[0]]
+                values[spec] = sketch.quantile(quantile) if sketch is not None else None
+
+    def _view(self) -> str:
+        return _DIALECT.column(self.statement.view.name)
+
+    def _run(self, text: str) -> list[dict[str, Any]]:
+        params = {
+            name: value for name, value in self.statement.params.items() if f"${name}" in text
+        }
+        return sql(text, params or None, base_path=self.base_path)
+
+    def _key(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(_key_value(key, row[f"k{index}"]) for index, key in enumerate(self.keys))
+
+
+class _Partial:
+    """One group's figures added up over its rows (one per sketch bin when binned)."""
+
+    def __init__(self, summed: int, binned: bool) -> None:
+        self.count = self.errors = 0
+        self.sums = [0.0] * summed
+        self.counts = [0] * summed
+        self.lows: list[float | None] = [None] * summed
+        self.highs: list[float | None] = [None] * summed
+        self.distinct: dict[str, int] = {}
+        self.sketch = LatencySketch() if binned else None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.count += row["n"]
+        self.errors += int(row.get("e") or 0)
+        for index in range(len(self.sums)):
+            if row[f"c{index}"]:
+                self.sums[index] += row[f"s{index}"]
+                self.counts[index] += row[f"c{index}"]
+                low, high = row[f"lo{index}"], row[f"hi{index}"]
+                known_low, known_high = self.lows[index], self.highs[index]
+                self.lows[index] = low if known_low is None else min(known_low, low)
+                self.highs[index] = high if known_high is None else max(known_high, high)
+        for name, value in row.items():
+            if name.startswith("d"):
+                self.distinct[name] = value
+        if self.sketch is not None and row["has"]:
+            self.sketch.add_count(row["b"], row["n"])
+
+    def values(
+        self, specs: Sequence[str], summed: Sequence[str], binned: str | None
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for index, spec in enumerate(specs):
+            kind, _, path = spec.partition(":")
+            if spec == "count":
+                values[spec] = self.count
+            elif spec == "errors":
+                values[spec] = self.errors
+            elif kind == "distinct":
+                values[spec] = self.distinct[f"d{index}"]
+            elif kind in _SUMMARY_KINDS:
+                at = summed.index(path)
+                if kind == "sum":
+                    values[spec] = self.sums[at]
+                elif kind == "avg":
+                    values[spec] = self.sums[at] / self.counts[at] if self.counts[at] else None
+                else:
+                    values[spec] = self.lows[at] if kind == "min" else self.highs[at]
+            elif path == binned and self.sketch is not None:
+                values[spec] = self.sketch.quantile(_QUANTILES[kind])
+            else:
+                values[spec] = None  # filled in by a statement of its own
+        return values
+
+
+def _key_value(key: _Field, value: Any) -> Any:
+    if value is None:
+        return None
+    if key.type in _TIME_GROUPS:
+        return value.strftime(_TIME_GROUPS[key.type])
+    if key.type == "timestamp":
+        return _clock.format_iso(value)
     return tuple(value) if isinstance(value, list) else value
 
 
-def _get(record: Any, path: str) -> Any:
-    if not isinstance(record, dict):
-        return None
-    if path in record:
-        return record[path]
-    head, dot, rest = path.partition(".")
-    while dot:
-        if head in record:
-            found = _get(record[head], rest)
-            if found is not None:
-                return found
-        more_head, dot, rest = rest.partition(".")
-        head = f"{head}.{more_head}"
-    return None
+def _naive(instant: datetime) -> datetime:
+    return _clock.parse_instant(instant).replace(tzinfo=None)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def stream_path(layout: StoreLayout, stream: str) -> Path:

@@ -29,7 +29,5 @@ def generate_report(
     config = analytics or (handle.settings.analytics if handle else FFAnalyticsConfigDTO())
     if business is None and handle is not None:
         business = handle.settings.business
-    if handle is not None and handle.pipeline is not None and handle.pipeline.acquire_collector():
-        handle.pipeline.catch_up_rollups()
     report = reports.build_report(layout, config, period, start, stop, business)
     return reports.write_report(layout, report, config.report_output_formats)

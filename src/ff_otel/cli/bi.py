@@ -1,9 +1,6 @@
 """``ff-otel bi`` and ``ff-otel report``: business intelligence and period reports.
 
-``bi`` computes in SQL over the store as it is now. ``report`` reads the hourly
-rollups: as the facade does, it first folds whatever the rollups do not hold
-yet, when no collector is running (a running service's collector keeps them
-current within an interval), then computes from them.
+Both compute in SQL over the store as it is now.
 """
 
 from __future__ import annotations
@@ -31,23 +28,10 @@ from ff_otel.cli._common import (
     table,
     time_option,
 )
-from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.pipeline import bi as intelligence
-from ff_otel.pipeline.runner import Pipeline
 from ff_otel.reporting import generate_report
-from ff_otel.store.layout import StoreLayout
 
 _PERIOD = click.Choice(list(intelligence.PERIOD_DAYS))
-
-
-def catch_up_rollups(layout: StoreLayout, analytics: FFAnalyticsConfigDTO) -> None:
-    """Fold records the rollups do not hold yet, unless a running collector holds the lease."""
-    pipeline = Pipeline(layout, analytics, None, export_stats=dict)
-    if pipeline.acquire_collector():
-        try:
-            pipeline.catch_up_rollups()
-        finally:
-            pipeline.release_collector()
 
 
 @click.command(
@@ -174,9 +158,8 @@ def report(base_path: Path, as_json: bool, period: str, end: datetime | None) ->
     the period under way). One file per configured report format (json, csv);
     audited. Prints the report's health, performance, alerts and users.
     """
-    layout = open_store(base_path)
+    open_store(base_path)
     settings = load_settings(base_path)
-    catch_up_rollups(layout, settings.analytics)
     files = generate_report(
         period, end, base_path=base_path, analytics=settings.analytics, business=settings.business
     )

@@ -96,9 +96,8 @@ def query(
 ) -> None:
     """Aggregate a stream (spans, events, alerts, ... or a relative .jsonl path).
 
-    Without STREAM, lists the stream names. Span counts, errors and latency
-    percentiles by component and time, and event counts and distinct users,
-    come from the hourly rollups when the range is on whole hours.
+    Without STREAM, lists the stream names. Computed in SQL over the stream's
+    view (what ff-otel sql queries), whatever the range.
     """
     if stream is None:
         names = streams()

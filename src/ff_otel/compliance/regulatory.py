@@ -41,7 +41,6 @@ _HOLDS = {
     "audit_logs.jsonl": ("hash-chained audit trail", False),
     "privacy_events.jsonl": ("consent changes and privacy requests (references only)", False),
     "security_events.jsonl": ("security events (scrubbed)", True),
-    "first_seen.jsonl": ("when each pseudonymous user was first seen", True),
 }
 
 

@@ -12,7 +12,7 @@ minutes old (see :mod:`ff_otel.sql.compaction`); other segments older than
 Whole segments past their class's retention are deleted, each deletion audited:
 
 - compliance (``compliance/``): ``compliance_data_retention_days``;
-- aggregated (``business_intelligence/``, ``aggregates/``, ``reports/``):
+- aggregated (``business_intelligence/``, ``reports/``):
   ``aggregated_data_retention_days``;
 - raw (everything else): ``raw_data_retention_days``.
 
@@ -47,7 +47,7 @@ def data_class(layout: StoreLayout, path: Path) -> str:
     top = path.relative_to(layout.analytics_path).parts[0]
     if top == "compliance":
         return "compliance"
-    if top in ("business_intelligence", "aggregates", "reports"):
+    if top in ("business_intelligence", "reports"):
         return "aggregated"
     return "raw"
 
@@ -120,14 +120,6 @@ def run_retention(
         ):
             _compress(segment)
             summary["compressed"].append(_relative(layout, segment) + ".gz")
-    for document in sorted((layout.analytics_path / "aggregates").rglob("*.json")):
-        end = _bucket_end(document)
-        if end is not None and moment - end > timedelta(days=days["aggregated"]):
-            document.unlink(missing_ok=True)
-            summary["deleted"].append(_relative(layout, document))
-            audit_act(
-                layout, "retention_delete", _relative(layout, document), data_class="aggregated"
-            )
     audit_act(
         layout,
         "retention_run",
@@ -232,17 +224,6 @@ def _segment_stamp(path: Path) -> datetime | None:
         return None
     try:
         return _clock.parse_instant(datetime.strptime(stamp, _STAMP))
-    except ValueError:
-        return None
-
-
-def _bucket_end(document: Path) -> datetime | None:
-    # Here, not at the top: the pipeline's runner imports this module.
-    from ff_otel.pipeline.buckets import bucket_bounds
-
-    period = document.parent.name
-    try:
-        return bucket_bounds(period, document.stem)[1]
     except ValueError:
         return None
 

@@ -96,9 +96,8 @@ class DashboardApp:
         }
 
     def warm_up(self) -> None:
-        """Start the slow figures the page asks for first, before anyone asks, and read
-        the week of hourly rollups the long-range charts need once (later requests
-        reread only the hour still filling)."""
+        """Start the slow figures the page asks for first, before anyone asks, and draw
+        the long-range charts once (opening the SQL engine before the first request)."""
         self._bi("week")
         compliance_status(self.view, self.figures)
         self.figures.warm(lambda: data.series(self.view, "7d"))

@@ -2,10 +2,11 @@
 
 Short ranges (1 h, 6 h) come from the collector's per-interval records
 (``performance.jsonl`` snapshots and ``resource_usage.jsonl`` readings), read
-backwards from the end of the stream; long ranges (24 h, 7 d) from the hourly
-rollups through :func:`ff_otel.query`. Either way a chart gets points of the
-same meaning: request rate, request p95 and error rate, each component's p95
-and error rate, CPU and memory.
+backwards from the end of the stream; long ranges (24 h, 7 d) are rolled up
+per hour at request time, in SQL over the spans and resource readings, through
+:func:`ff_otel.query` (the source is still called "hourly rollups": one point
+per hour). Either way a chart gets points of the same meaning: request rate,
+request p95 and error rate, each component's p95 and error rate, CPU and memory.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def series(view: StoreView, range_name: str) -> dict[str, Any]:
     if range_name in _FROM_INTERVALS:
         result = _from_intervals(view, RANGES[range_name])
     else:
-        result = _from_rollups(view, RANGES[range_name])
+        result = _hourly(view, RANGES[range_name])
     return {"range": range_name, "thresholds": thresholds, **result}
 
 
@@ -252,7 +253,7 @@ def _from_intervals(view: StoreView, seconds: int) -> dict[str, Any]:
     }
 
 
-def _from_rollups(view: StoreView, seconds: int) -> dict[str, Any]:
+def _hourly(view: StoreView, seconds: int) -> dict[str, Any]:
     now = _clock.now()
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(seconds=seconds)

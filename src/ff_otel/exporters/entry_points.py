@@ -7,7 +7,7 @@ with no arguments. Each resolves the settings as ``configure()`` would (the
 ``FF_OTEL_*`` variables and the ``FF_OTEL_CONFIG`` file), creates the store
 and builds the scrubber, then is the ordinary flatfile exporter.
 
-Only the exporters run that way: no pipeline (interval snapshots, rollups,
+Only the exporters run that way: no pipeline (interval snapshots,
 alerts) and no system metrics. Those come with ``configure()``, which the
 ``ff_otel`` configurator calls.
 """

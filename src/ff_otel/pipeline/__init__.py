@@ -1,4 +1,4 @@
-"""The periodic pipeline: snapshots, health, sessions, rollups, BI, reports and housekeeping."""
+"""The periodic pipeline: snapshots, health, sessions, BI, reports and housekeeping."""
 
 from ff_otel.pipeline.health import CheckResult, register_health_check
 from ff_otel.pipeline.runner import Pipeline

@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ff_otel.pipeline.sketch import LOG_GAMMA, LatencySketch
+from ff_otel.pipeline.sketch import LatencySketch, bin_sql
 from ff_otel.sql.engine import engine_for, rows
 from ff_otel.sql.schema import http_status_code, span_is_request
 from ff_otel.sql.views import DUCKDB
 
 _HOUR = timedelta(hours=1)
-_BIN = "CASE WHEN coalesce(duration_ms, 0) > 0 THEN ceil(ln(duration_ms) / $log_gamma)::BIGINT END"
+_BIN = bin_sql("duration_ms")
 
 
 def _hours(start: datetime, stop: datetime) -> tuple[datetime, datetime]:
@@ -211,7 +211,17 @@ def resource_figures(base_path: Path, windows: Windows, *, hourly: bool) -> dict
 
 
 def span_figures(base_path: Path, windows: Windows) -> SpanFigures:
-    params = _used(_SPANS_SQL, {**windows.params(), "log_gamma": LOG_GAMMA})
+    return _span_figures(base_path, _used(_SPANS_SQL, windows.params()))
+
+
+def spans_between(base_path: Path, start: datetime, stop: datetime) -> SpanFigures:
+    """Per component and for the requests: spans, errors and latency sketch in ``[start, stop)``
+    (the whole hours overlapping it, as BI's windows)."""
+    first, last = _hours(start, stop)
+    return _span_figures(base_path, {"cur_from": first, "cur_to": last})
+
+
+def _span_figures(base_path: Path, params: dict[str, Any]) -> SpanFigures:
     components: dict[str, dict[str, Any]] = {}
     requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": LatencySketch()}
     weeks: set[str] = set()

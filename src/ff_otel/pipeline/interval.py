@@ -1,7 +1,7 @@
 """What happened in one interval, summarised from the span and log records it produced.
 
 Definitions (the README repeats them; :func:`is_request` and :func:`failed` are
-the one place every figure takes them from: snapshots, rollups, BI, reports,
+the one place every figure takes them from: snapshots, BI, reports,
 ``ff_otel.query``, the dashboard and ``ff-otel status``):
 - a *request* is a span of kind ``server`` or a root span (no parent);
 - a *failed request* is a request whose status is ``error`` or whose

@@ -3,12 +3,15 @@
 ``analytics/reports/<period>/<first day>.<format>`` (``day``, ``week``,
 ``month``; ``json`` and ``csv``, as ``report_output_formats`` says). Each holds
 the period's health (share of healthy intervals, components that were not),
-performance (requests, errors, latency percentiles, per-component figures
-from the rollups), alerts (lifecycle records by kind and severity), users
-and features (the BI of the period). The collector writes the report of the
-latest complete period once its rollups are final (``aggregation_delay_minutes``
-after its end); earlier periods are not backfilled. ``generate_report`` makes
-one on demand.
+performance (requests, errors, latency percentiles, per-component figures),
+alerts (lifecycle records by kind and severity), users and features (the BI
+of the period). Health and performance are computed in SQL over the views
+(:mod:`ff_otel.pipeline.bi_figures` for the spans, as BI does), the users and
+features by BI; the alerts replay the lifecycle records to know each alert's
+state at the period's end. The collector writes the report of the latest
+complete period ``aggregation_delay_minutes`` after its end (time for late
+records to arrive); earlier periods are not backfilled. ``generate_report``
+makes one on demand.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from ff_otel.alerting.state import replay
 from ff_otel.compliance.trails import audit_act
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import bi
-from ff_otel.pipeline.buckets import bucket_bounds, bucket_key, load_buckets
-from ff_otel.pipeline.sketch import LatencySketch
+from ff_otel.pipeline.bi_figures import SpanFigures, spans_between
+from ff_otel.pipeline.periods import bucket_bounds, bucket_key
+from ff_otel.sql.engine import sql
 from ff_otel.store.documents import write_bytes_atomic, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
@@ -56,7 +60,6 @@ def build_report(
     business: FFBusinessInputsDTO | None = None,
 ) -> dict[str, Any]:
     start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
-    hourly = load_buckets(layout, "hour", start, stop)
     # BI windows have fixed lengths (a "month" is 30 days); for a calendar
     # month the report's users are those of the 30 days before its end.
     intelligence = bi.generate(layout, analytics, period, stop, business)
@@ -66,8 +69,8 @@ def build_report(
         "start": start_iso,
         "end": stop_iso,
         "generated_at": _clock.now_iso(),
-        "health": _health(layout, start_iso, stop_iso),
-        "performance": _performance(hourly),
+        "health": _health(layout, start, stop),
+        "performance": _performance(spans_between(layout.base_path, start, stop)),
         "alerts": _alerts(layout, start_iso, stop_iso),
         "users": {
             "total": dto.total_users,
@@ -145,58 +148,79 @@ def to_csv(report: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
+_HAS_DATA_SQL = " OR ".join(
+    f'EXISTS (SELECT 1 FROM {name} WHERE "timestamp" >= $start AND "timestamp" < $stop)'
+    for name in ("spans", "events", "sessions", "resource_usage")
+)
+
+
 def _has_data(layout: StoreLayout, start: datetime, stop: datetime) -> bool:
-    return bool(load_buckets(layout, "hour", start, stop))
+    """Any span, user event, session or resource reading in ``[start, stop)``."""
+    (row,) = sql(
+        f"SELECT {_HAS_DATA_SQL} AS found", _range(start, stop), base_path=layout.base_path
+    )
+    return bool(row["found"])
 
 
-def _health(layout: StoreLayout, start: str, stop: str) -> dict[str, Any]:
-    statuses: Counter[str] = Counter()
-    troubled: Counter[str] = Counter()
-    for record in read_records(layout.health_checks, start, stop):
-        statuses[str(record.get("status"))] += 1
-        for check in record.get("checks") or ():
-            if check.get("status") != "healthy":
-                troubled[f"{check.get('component')}: {check.get('status')}"] += 1
+def _range(start: datetime, stop: datetime) -> dict[str, datetime]:
+    return {"start": _naive(start), "stop": _naive(stop)}
+
+
+def _naive(instant: datetime) -> datetime:
+    return _clock.parse_instant(instant).replace(tzinfo=None)
+
+
+_IN_RANGE = '"timestamp" >= $start AND "timestamp" < $stop'
+# Labels as Python's str() writes them (None for an absent field), in order of
+# first appearance, as the figures were counted before they were SQL.
+_STATUS_SQL = f"""
+SELECT coalesce(status, 'None') AS status, count(*) AS n
+FROM health_checks WHERE {_IN_RANGE}
+GROUP BY 1 ORDER BY min("timestamp"), 1
+"""
+_TROUBLED_SQL = f"""
+SELECT coalesce(c->>'$.component', 'None') || ': ' || coalesce(c->>'$.status', 'None') AS label,
+    count(*) AS n
+FROM (SELECT "timestamp" AS ts, unnest(TRY_CAST(checks AS JSON[])) AS c,
+             generate_subscripts(TRY_CAST(checks AS JSON[]), 1) AS i
+      FROM health_checks WHERE {_IN_RANGE})
+WHERE (c->>'$.status') IS DISTINCT FROM 'healthy'
+GROUP BY 1 ORDER BY n DESC, min(ts), min(i) LIMIT 10
+"""
+
+
+def _health(layout: StoreLayout, start: datetime, stop: datetime) -> dict[str, Any]:
+    params, base = _range(start, stop), layout.base_path
+    statuses = {row["status"]: row["n"] for row in sql(_STATUS_SQL, params, base_path=base)}
+    troubled = {row["label"]: row["n"] for row in sql(_TROUBLED_SQL, params, base_path=base)}
     intervals = sum(statuses.values())
     return {
         "intervals": intervals,
-        "healthy_share_percent": round(100 * statuses["healthy"] / intervals, 2)
+        "healthy_share_percent": round(100 * statuses.get("healthy", 0) / intervals, 2)
         if intervals
         else None,
-        "status_counts": dict(statuses),
-        "not_healthy": dict(troubled.most_common(10)),
+        "status_counts": statuses,
+        "not_healthy": troubled,
     }
 
 
-def _performance(hourly: list[Any]) -> dict[str, Any]:
-    requests = LatencySketch()
-    count = errors = 0
-    components: dict[str, dict[str, Any]] = {}
-    for bucket in hourly:
-        count += bucket.requests["count"]
-        errors += bucket.requests["errors"]
-        requests.merge(bucket.requests["latency"])
-        for name, c in bucket.spans.items():
-            entry = components.setdefault(
-                name, {"spans": 0, "errors": 0, "sketch": LatencySketch()}
-            )
-            entry["spans"] += c["count"]
-            entry["errors"] += c["errors"]
-            entry["sketch"].merge(c["latency"])
+def _performance(spans: SpanFigures) -> dict[str, Any]:
+    requests = spans.requests
+    count, errors, sketch = requests["count"], requests["errors"], requests["latency"]
     return {
         "requests": count,
         "failed_requests": errors,
         "error_rate_percent": round(100 * errors / count, 3) if count else None,
-        "p50_ms": requests.quantile(0.5),
-        "p95_ms": requests.quantile(0.95),
-        "p99_ms": requests.quantile(0.99),
+        "p50_ms": sketch.quantile(0.5),
+        "p95_ms": sketch.quantile(0.95),
+        "p99_ms": sketch.quantile(0.99),
         "components": {
             name: {
-                "spans": c["spans"],
+                "spans": c["count"],
                 "errors": c["errors"],
-                "p95_ms": c["sketch"].quantile(0.95),
+                "p95_ms": c["latency"].quantile(0.95),
             }
-            for name, c in sorted(components.items())
+            for name, c in sorted(spans.components.items())
         },
     }
 

@@ -37,7 +37,6 @@ from ff_otel.pipeline.health import (
 )
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
 from ff_otel.pipeline.levels import policy_for
-from ff_otel.pipeline.rollups import Rollups
 from ff_otel.pipeline.status import (
     SystemHealth,
     component_health,
@@ -90,9 +89,6 @@ class Pipeline:
     ) -> None:
         self.business = business
         self.alerts = alerts
-        self.rollups = Rollups(
-            layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes
-        )
         self.layout = layout
         self.analytics = analytics
         self.sampler = sampler
@@ -175,8 +171,6 @@ class Pipeline:
         for name, tail in self._tails():
             if isinstance(checkpoint.get(name), dict):
                 tail.resume(checkpoint[name])
-        if isinstance(checkpoint.get("rollups"), dict):
-            self.rollups.resume(checkpoint["rollups"])
         if self.alerts is not None:
             self.alerts.reload()
             if isinstance(checkpoint.get("anomaly"), dict):
@@ -235,18 +229,10 @@ class Pipeline:
                     tracks_sessions=self.sessions is not None,
                 )
                 self._write_sessions(closed)
-                self.rollups.fold_new()
                 self._save_checkpoint()
                 self._write_due_reports()
                 self._compliance_housekeeping()
             return metrics
-
-    def catch_up_rollups(self) -> int:
-        """Fold everything not yet in the rollups now (the collector only); returns records read."""
-        with self._lock:
-            read = self.rollups.fold_new()
-            self._save_checkpoint()
-            return read
 
     def _compliance_housekeeping(self) -> None:
         # Hourly retention; the regulatory report when it is a day old or missing.
@@ -272,14 +258,13 @@ class Pipeline:
 
     def _save_checkpoint(self) -> None:
         checkpoint: dict[str, Any] = {name: tail.position() for name, tail in self._tails()}
-        checkpoint["rollups"] = self.rollups.positions()
         if self.sessions is not None:
             checkpoint["sessions"] = self.sessions.state()
         if self.alerts is not None:
             checkpoint["anomaly"] = self.alerts.detector_states()
         if self.sessions is None or self.alerts is None:
-            # A pipeline without session tracking or alerting (the facade or
-            # the CLI folding rollups in a process of its own) keeps the open
+            # A pipeline without session tracking or alerting (the facade's
+            # collector in a process of its own) keeps the open
             # sessions and the anomaly detectors the service's collector left,
             # for the next collector to restore.
             try:
@@ -327,7 +312,6 @@ class Pipeline:
         with self._lock:
             if self.sessions is not None:
                 self.sessions.forget_user(user_hash)
-            self.rollups.forget_user(user_hash)
 
     def _data_quality(self) -> float:
         exported = dropped = 0

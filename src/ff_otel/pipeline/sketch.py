@@ -18,6 +18,14 @@ LOG_GAMMA = math.log(_GAMMA)
 """A value v > 0 falls in bin ceil(log(v) / LOG_GAMMA) (SQL computes bins with it too)."""
 
 
+def bin_sql(expression: str) -> str:
+    """SQL for the bin of the value ``expression`` (NULL: zero and below), as
+    :meth:`LatencySketch.add` files it; the counts per bin go to :meth:`LatencySketch.add_count`."""
+    # A DOUBLE literal of 17 significant digits is LOG_GAMMA exactly.
+    ratio = f"ln({expression}) / {LOG_GAMMA:.17e}"
+    return f"CASE WHEN {expression} > 0 THEN CAST(ceil({ratio}) AS BIGINT) END"
+
+
 class LatencySketch:
     """Counts of values per log-spaced bucket (plus zero and below)."""
 

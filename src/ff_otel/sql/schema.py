@@ -43,6 +43,31 @@ class Dialect(Protocol):
         ...
 
 
+class QueryDialect(Dialect, Protocol):
+    """What :func:`ff_otel.query` needs beyond :class:`Dialect`: reaching into JSON values."""
+
+    def json_get(self, document: str, key: str) -> str:
+        """The JSON value under ``key`` (taken whole, dots included) of a JSON object;
+        NULL when absent or JSON ``null``."""
+        ...
+
+    def json_number(self, expression: str) -> str:
+        """A JSON value as a double when it is a JSON number, else NULL."""
+        ...
+
+    def json_text(self, expression: str) -> str:
+        """A JSON value as text: a string unquoted, anything else its JSON text."""
+        ...
+
+    def json_is(self, expression: str, kind: str) -> str:
+        """Whether a JSON value is a ``string``, ``number`` or ``boolean``."""
+        ...
+
+    def text_json(self, expression: str) -> str:
+        """Text parsed as JSON; NULL when it is not JSON."""
+        ...
+
+
 Expression = Callable[[Dialect], str]
 
 
@@ -127,9 +152,12 @@ def http_status_code(d: Dialect) -> str:
 def span_failed(d: Dialect) -> str:
     """A failed span: status ``error``, or a request answered with HTTP 500 or more
     (:func:`ff_otel.pipeline.interval.failed`)."""
+    # As a CASE, so the attributes are read only for requests not failed by
+    # their status: reading every span's attributes map is the costly part.
     return (
-        f"coalesce({d.column('status')} = {d.literal('error')} "
-        f"OR ({span_is_request(d)} AND {http_status_code(d)} >= 500), false)"
+        f"CASE WHEN {d.column('status')} = {d.literal('error')} THEN true "
+        f"WHEN NOT coalesce({span_is_request(d)}, false) THEN false "
+        f"ELSE coalesce({http_status_code(d)} >= 500, false) END"
     )
 
 

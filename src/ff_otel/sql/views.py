@@ -49,7 +49,8 @@ def quote_literal(value: str) -> str:
 
 
 class DuckDBDialect:
-    """:class:`ff_otel.sql.schema.Dialect` for DuckDB."""
+    """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
+    DuckDB."""
 
     def column(self, name: str) -> str:
         return quote_identifier(name)
@@ -62,6 +63,34 @@ class DuckDBDialect:
 
     def literal(self, value: str) -> str:
         return quote_literal(value)
+
+    def json_get(self, document: str, key: str) -> str:
+        path = quote_literal('$."' + key.replace('"', '\\"') + '"')
+        return f"nullif(({document})->{path}, 'null'::JSON)"
+
+    def json_number(self, expression: str) -> str:
+        return (
+            f"CASE WHEN {self.json_is(expression, 'number')} THEN CAST({expression} AS DOUBLE) END"
+        )
+
+    def json_text(self, expression: str) -> str:
+        return f"(({expression})->>'$')"
+
+    def json_is(self, expression: str, kind: str) -> str:
+        types = _JSON_TYPES[kind]
+        return (
+            f"coalesce(json_type({expression}) IN ({', '.join(map(quote_literal, types))}), false)"
+        )
+
+    def text_json(self, expression: str) -> str:
+        return f"TRY_CAST({expression} AS JSON)"
+
+
+_JSON_TYPES = {
+    "string": ("VARCHAR",),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
+    "boolean": ("BOOLEAN",),
+}
 
 
 DUCKDB = DuckDBDialect()

@@ -48,8 +48,8 @@ EXTRA_STREAMS: dict[str, tuple[str, ...]] = {
 """Files the spec leaves unnamed, documented in the README."""
 
 
-EXTRA_FOLDERS = ("aggregates", "reports")
-"""Folders the spec leaves unnamed: rollup documents and generated reports."""
+EXTRA_FOLDERS = ("reports",)
+"""Folders the spec leaves unnamed: generated reports."""
 
 
 class StoreError(OSError):

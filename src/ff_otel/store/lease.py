@@ -1,6 +1,6 @@
 """One collector per store: a lease held as an exclusive ``flock`` on a lock file.
 
-Store-wide work (host resource readings, interval snapshots, rollups, alerts)
+Store-wide work (host resource readings, interval snapshots, alerts)
 must happen once per interval however many worker processes share the store.
 The first process to lock ``analytics/.collector.lock`` (at ``configure()``,
 see :meth:`Pipeline.claim_collector`) does it; the others try
