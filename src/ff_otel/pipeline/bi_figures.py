@@ -73,7 +73,7 @@ WITH e AS MATERIALIZED (
     SELECT user_hash AS u, "timestamp" AS ts, features_used AS f FROM events
     WHERE "timestamp" IS NOT NULL),
 first AS MATERIALIZED (SELECT u, min(ts) AS seen FROM e WHERE u IS NOT NULL GROUP BY u),
-w AS MATERIALIZED (
+w AS NOT MATERIALIZED (
     SELECT u, ts, f,
         ts >= $cur_from AND ts < $cur_to AS cur,
         ts >= $prev_from AND ts < $prev_to AS prev
