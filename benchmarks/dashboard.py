@@ -64,7 +64,13 @@ def _per_minute(spans_per_hour: list[int], start: datetime, minutes: int) -> lis
     return [spans_per_hour[m // 60] / 4 / 3600 for m in range(minutes)]
 
 
-def write_interval_streams(layout: StoreLayout, spans: int, start: datetime, end: datetime) -> int:
+def write_interval_streams(
+    layout: StoreLayout,
+    spans: int,
+    start: datetime,
+    end: datetime,
+    on_new_day: Callable[[str], object] | None = None,
+) -> int:
     """What the collector writes every interval, for every minute of the month.
 
     Figures follow the month's traffic curve: CPU rises with requests, memory
@@ -74,7 +80,7 @@ def write_interval_streams(layout: StoreLayout, spans: int, start: datetime, end
     minutes = int((end - start).total_seconds() // INTERVAL_S)
     rates = _per_minute(bi._per_hour(spans, start), start, minutes)
     peak = max(rates) or 1.0
-    writer = bi._Writer()
+    writer = bi._Writer(on_new_day)
     stamp = bi._Stamps()
     base = int(start.timestamp()) * 1_000_000
     for minute, rate in enumerate(rates):
@@ -278,16 +284,23 @@ def write_audit_trail(layout: StoreLayout, hours: int) -> int:
 _SEVERITIES = (("INFO", 9), ("INFO", 9), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("DEBUG", 5))
 
 
-def write_logs(layout: StoreLayout, count: int, start: datetime, end: datetime) -> int:
+def write_logs(
+    layout: StoreLayout,
+    count: int,
+    start: datetime,
+    end: datetime,
+    on_new_day: Callable[[str], object] | None = None,
+) -> int:
     """``count`` log records spread evenly over the month, in time order, as the logging
     bridge writes them (a logger per component, trace ids, code attributes)."""
     rng = random.Random(20)
     step = (end - start) / max(1, count)
-    chunk: list[dict[str, Any]] = []
+    writer = bi._Writer(on_new_day)
     for index in range(count):
         severity, number = _SEVERITIES[index % len(_SEVERITIES)]
         component = COMPONENTS[index % len(COMPONENTS)]
-        chunk.append(
+        writer.add(
+            layout.logs,
             {
                 "timestamp": _clock.format_iso(start + step * index),
                 "record_type": "log",
@@ -301,32 +314,45 @@ def write_logs(layout: StoreLayout, count: int, start: datetime, end: datetime) 
                 "span_id": f"{rng.getrandbits(64):016x}",
                 "service": "bench",
                 "scope": f"bench.{component}",
-            }
+            },
         )
-        if len(chunk) == 50_000:
-            append_records(layout.logs, chunk)
-            chunk = []
-    append_records(layout.logs, chunk)
+    writer.flush()
     return count
 
 
 def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str, Any]:
-    """The month of the BI benchmark plus the collector's streams, rollups and report."""
+    """The month of the BI benchmark plus the collector's streams, rollups and report,
+    laid out as a collector leaves it: the rollups folded as the records come, each
+    stream rotated at the first retention run of every day (``run_retention``), the
+    sealed segments compacted to Parquet (spans, logs, metrics, user events) or
+    gzipped (the others, after a week); the live files hold today's records."""
     end = _clock.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=bi.DAYS)
-    built = bi.build_store(base_path, events, spans, end)
     layout = StoreLayout(base_path)
-    begin = time.perf_counter()
-    built["intervals"] = write_interval_streams(layout, spans, start, end)
-    built["alerts"] = write_alert_history(layout, start, end)
-    built["audit_records"] = write_audit_trail(layout, bi.DAYS * 24)
-    built["logs"] = write_logs(layout, logs, start, end)
+    layout.initialize(FFAnalyticsConfigDTO())
     analytics = FFAnalyticsConfigDTO()
     rollups = Rollups(layout, analytics.aggregation_periods, analytics.aggregation_delay_minutes)
-    built["folded"] = rollups.fold_new()
+    folded = 0
+
+    def new_day(day: str) -> None:
+        nonlocal folded
+        folded += rollups.fold_new()
+        ff_otel.run_retention(f"{day}T00:05:00Z", base_path, analytics=analytics)
+
+    built = bi.build_store(base_path, events, spans, end, new_day)
+    begin = time.perf_counter()
+    built["intervals"] = write_interval_streams(layout, spans, start, end, new_day)
+    built["alerts"] = write_alert_history(layout, start, end)
+    built["audit_records"] = write_audit_trail(layout, bi.DAYS * 24)
+    built["logs"] = write_logs(layout, logs, start, end, new_day)
+    built["folded"] = folded + rollups.fold_new()
+    ff_otel.run_retention(None, base_path, analytics=analytics)
     regulatory.write(layout, analytics)
     built["extra_seconds"] = round(time.perf_counter() - begin, 1)
-    built["bytes"] = sum(p.stat().st_size for p in layout.all_streams() if p.exists())
+    files = [p for p in layout.analytics_path.rglob("*") if p.is_file()]
+    built["bytes"] = sum(p.stat().st_size for p in files)
+    built["live_bytes"] = sum(p.stat().st_size for p in layout.all_streams() if p.exists())
+    built["parquet_files"] = sum(p.name.endswith(".parquet") for p in files)
     return built
 
 
@@ -587,7 +613,9 @@ def report(built: dict[str, Any], results: dict[str, Any], took: float) -> None:
     print(
         f"store: {built['spans']:,} spans, {built['events']:,} user events, "
         f"{built['intervals']:,} collector intervals, {built['alerts']} alerts over "
-        f"{bi.DAYS} days ({built['bytes'] / 2**20:,.0f} MB of JSONL); "
+        f"{bi.DAYS} days ({built['bytes'] / 2**20:,.0f} MB on disk in "
+        f"{built.get('parquet_files', 0)} Parquet segments and JSONL, "
+        f"{built.get('live_bytes', 0) / 2**20:,.0f} MB of it live JSONL); "
         f"{results['rounds']} rounds over one keep-alive connection"
     )
     header = ("endpoint", "median", "p95", "first", "raw reader", "target", "met")
