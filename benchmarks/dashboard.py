@@ -7,7 +7,10 @@ snapshot, resource reading, health record and interval summary per minute
 (43,200 of each), 1,000,000 log records as the logging bridge writes them, an
 alert history with a few alerts still firing, an audit trail with hourly
 retention runs, the regulatory report, and rollups brought up to date (as the
-collector keeps them). Then the real ``ff-otel dashboard`` is
+collector keeps them), laid out as the collector leaves it: every stream rotated
+at the first retention run of each UTC day, the sealed segments of the analytics
+streams compacted to Parquet, the live files holding today. Then the real
+``ff-otel dashboard`` is
 started on it as a subprocess and every page and data endpoint is requested in
 turn, round after round, over one keep-alive connection.
 
@@ -17,8 +20,9 @@ endpoint where one exists: the same answer from the exact raw reader
 is what the dashboard would pay without the rollups and the backwards tail
 reader.
 
-Run: ``.venv/bin/python benchmarks/dashboard.py [--rounds N] [--store PATH] [--json PATH]``
-(``--store`` keeps the built store there and reuses it on the next run). It
+Run: ``.venv/bin/python benchmarks/dashboard.py [--rounds N] [--store PATH] [--live-mib N]
+[--json PATH]`` (``--store`` keeps the built store there and reuses it on the next run;
+``--live-mib 64`` first grows the live spans and logs files to the rotation size). It
 always exits 0: a benchmark on a shared machine is evidence, not a gate.
 """
 
@@ -50,7 +54,7 @@ from ff_otel.compliance import regulatory
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
 from ff_otel.pipeline.rollups import Rollups
-from ff_otel.store.appender import append_records
+from ff_otel.store.appender import append_bytes, append_records
 from ff_otel.store.layout import StoreLayout
 
 TARGET_MS = 200.0
@@ -356,6 +360,17 @@ def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str
     return built
 
 
+def grow_live(layout: StoreLayout, size: int) -> int:
+    """Append copies of the live spans' and logs' own lines (today's) until each file
+    holds ``size`` bytes: the most a live file holds before rotation, for the explorers'
+    worst case (their answers then hold repeated records). Returns the live bytes."""
+    for path in (layout.spans, layout.logs):
+        lines = path.read_bytes()
+        while lines and path.stat().st_size + len(lines) <= size:
+            append_bytes(path, lines)
+    return sum(p.stat().st_size for p in layout.all_streams() if p.exists())
+
+
 # ---------------------------------------------------------------- measuring
 
 
@@ -540,6 +555,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=31, help="timed rounds per endpoint")
     parser.add_argument("--store", type=Path, help="build the store here once and reuse it")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
+    parser.add_argument(
+        "--live-mib",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first grow the live spans and logs files to N MiB (64: the rotation size)",
+    )
     args = parser.parse_args(argv)
     isolate_from_environment()
     started = time.perf_counter()
@@ -561,6 +583,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shutil.rmtree(store)
             built = build_store(store, args.events, args.spans, args.logs)
             mark.write_text(json.dumps(built))
+        if args.live_mib:
+            built["live_bytes"] = grow_live(StoreLayout(store), args.live_mib << 20)
         results = measure(store, args.rounds)
     finally:
         if scratch is not None:
