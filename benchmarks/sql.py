@@ -80,10 +80,11 @@ MONTH_QUERIES = {
         "GROUP BY ALL ORDER BY n DESC LIMIT 10"
     ),
     "usage_by_hour": "SELECT hour(timestamp) AS h, count(*) FROM {t:events} GROUP BY ALL",
+    # Both quantiles in one call: one state holding the durations, not two
+    # (two exact quantiles over 10,000,000 spans need more than 256 MB).
     "spans_by_component": (
-        "SELECT component, count(*), quantile_cont(duration_ms, 0.5), "
-        "quantile_cont(duration_ms, 0.95), avg((status = 'error')::INT) * 100 "
-        "FROM {t:spans} GROUP BY ALL"
+        "SELECT component, count(*), quantile_cont(duration_ms, [0.5, 0.95]), "
+        "avg((status = 'error')::INT) * 100 FROM {t:spans} GROUP BY ALL"
     ),
     "requests_per_day": (
         "SELECT date_trunc('day', timestamp) AS day, count(*) FROM {t:spans} "
