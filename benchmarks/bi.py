@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -166,13 +166,26 @@ class _Stamps:
 
 
 class _Writer:
-    """Buffers records per stream and appends them in large batches."""
+    """Buffers records per stream and appends them in large batches.
 
-    def __init__(self) -> None:
+    With ``on_new_day``, everything pending is appended and ``on_new_day(day)``
+    called (``YYYY-MM-DD``) before a stream's first record of a later UTC day
+    than its previous one: where a collector's retention run would rotate it.
+    """
+
+    def __init__(self, on_new_day: Callable[[str], object] | None = None) -> None:
         self.pending: dict[Path, list[dict[str, Any]]] = {}
         self.written: dict[str, int] = {}
+        self.on_new_day = on_new_day
+        self._days: dict[Path, str] = {}
 
     def add(self, path: Path, record: dict[str, Any]) -> None:
+        if self.on_new_day is not None:
+            day = record["timestamp"][:10]
+            if self._days.setdefault(path, day) != day:
+                self.flush()
+                self.on_new_day(day)
+                self._days[path] = day
         batch = self.pending.setdefault(path, [])
         batch.append(record)
         if len(batch) >= BATCH:
@@ -539,13 +552,20 @@ def write_spans(
     return {"spans": made, "traces": traces}
 
 
-def build_store(base_path: Path, events: int, spans: int, end: datetime) -> dict[str, Any]:
-    """A store with ``events`` user events and ``spans`` spans over the 30 days before ``end``."""
+def build_store(
+    base_path: Path,
+    events: int,
+    spans: int,
+    end: datetime,
+    on_new_day: Callable[[str], object] | None = None,
+) -> dict[str, Any]:
+    """A store with ``events`` user events and ``spans`` spans over the 30 days before ``end``
+    (``on_new_day``: see ``_Writer``)."""
     layout = StoreLayout(base_path)
     layout.initialize(ff_otel.FFAnalyticsConfigDTO())
     rng = random.Random(20260105)
     start = end - timedelta(days=DAYS)
-    writer = _Writer()
+    writer = _Writer(on_new_day)
     begin = time.perf_counter()
     made = {**write_user_events(layout, events, start, rng, writer)}
     made.update(write_spans(layout, spans, start, rng, writer))

@@ -6,9 +6,10 @@ the default 60 s interval leaves beside it over that month: one performance
 snapshot, resource reading, health record and interval summary per minute
 (43,200 of each), 1,000,000 log records as the logging bridge writes them, an
 alert history with a few alerts still firing, an audit trail with hourly
-retention runs and the regulatory report; then the month is sealed and
-compacted to Parquet, as the collector's daily rotation and compaction leave
-a store (only the current day stays JSONL). Then the real ``ff-otel dashboard`` is
+retention runs and the regulatory report, laid out as the collector leaves it: every stream rotated
+at the first retention run of each UTC day, the sealed segments of the analytics
+streams compacted to Parquet, the live files holding today. Then the real
+``ff-otel dashboard`` is
 started on it as a subprocess and every page and data endpoint is requested in
 turn, round after round, over one keep-alive connection.
 
@@ -18,8 +19,9 @@ endpoint where one exists: the same answer from the exact raw reader
 is what the dashboard would pay without its time ranges and the backwards tail
 reader.
 
-Run: ``.venv/bin/python benchmarks/dashboard.py [--rounds N] [--store PATH] [--json PATH]``
-(``--store`` keeps the built store there and reuses it on the next run). It
+Run: ``.venv/bin/python benchmarks/dashboard.py [--rounds N] [--store PATH] [--live-mib N]
+[--json PATH]`` (``--store`` keeps the built store there and reuses it on the next run;
+``--live-mib 64`` first grows the live spans and logs files to the rotation size). It
 always exits 0: a benchmark on a shared machine is evidence, not a gate.
 """
 
@@ -50,8 +52,7 @@ from ff_otel import _clock
 from ff_otel.compliance import regulatory
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.sql.compaction import compact, compactable_stream
-from ff_otel.store.appender import append_records
+from ff_otel.store.appender import append_bytes, append_records
 from ff_otel.store.layout import StoreLayout
 
 TARGET_MS = 200.0
@@ -65,7 +66,13 @@ def _per_minute(spans_per_hour: list[int], start: datetime, minutes: int) -> lis
     return [spans_per_hour[m // 60] / 4 / 3600 for m in range(minutes)]
 
 
-def write_interval_streams(layout: StoreLayout, spans: int, start: datetime, end: datetime) -> int:
+def write_interval_streams(
+    layout: StoreLayout,
+    spans: int,
+    start: datetime,
+    end: datetime,
+    on_new_day: Callable[[str], object] | None = None,
+) -> int:
     """What the collector writes every interval, for every minute of the month.
 
     Figures follow the month's traffic curve: CPU rises with requests, memory
@@ -75,7 +82,7 @@ def write_interval_streams(layout: StoreLayout, spans: int, start: datetime, end
     minutes = int((end - start).total_seconds() // INTERVAL_S)
     rates = _per_minute(bi._per_hour(spans, start), start, minutes)
     peak = max(rates) or 1.0
-    writer = bi._Writer()
+    writer = bi._Writer(on_new_day)
     stamp = bi._Stamps()
     base = int(start.timestamp()) * 1_000_000
     for minute, rate in enumerate(rates):
@@ -279,16 +286,23 @@ def write_audit_trail(layout: StoreLayout, hours: int) -> int:
 _SEVERITIES = (("INFO", 9), ("INFO", 9), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("DEBUG", 5))
 
 
-def write_logs(layout: StoreLayout, count: int, start: datetime, end: datetime) -> int:
+def write_logs(
+    layout: StoreLayout,
+    count: int,
+    start: datetime,
+    end: datetime,
+    on_new_day: Callable[[str], object] | None = None,
+) -> int:
     """``count`` log records spread evenly over the month, in time order, as the logging
     bridge writes them (a logger per component, trace ids, code attributes)."""
     rng = random.Random(20)
     step = (end - start) / max(1, count)
-    chunk: list[dict[str, Any]] = []
+    writer = bi._Writer(on_new_day)
     for index in range(count):
         severity, number = _SEVERITIES[index % len(_SEVERITIES)]
         component = COMPONENTS[index % len(COMPONENTS)]
-        chunk.append(
+        writer.add(
+            layout.logs,
             {
                 "timestamp": _clock.format_iso(start + step * index),
                 "record_type": "log",
@@ -302,45 +316,52 @@ def write_logs(layout: StoreLayout, count: int, start: datetime, end: datetime) 
                 "span_id": f"{rng.getrandbits(64):016x}",
                 "service": "bench",
                 "scope": f"bench.{component}",
-            }
+            },
         )
-        if len(chunk) == 50_000:
-            append_records(layout.logs, chunk)
-            chunk = []
-    append_records(layout.logs, chunk)
+    writer.flush()
     return count
 
 
 def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str, Any]:
-    """The month of the BI benchmark plus the collector's streams and report, compacted."""
+    """The month of the BI benchmark plus the collector's streams and report, laid out
+    as a collector leaves it: each stream rotated at the first retention run of every
+    day (``run_retention``), the sealed segments compacted to Parquet (spans, logs,
+    metrics, user events) or gzipped (the others, after a week); the live files hold
+    today's records."""
     end = _clock.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=bi.DAYS)
-    built = bi.build_store(base_path, events, spans, end)
     layout = StoreLayout(base_path)
+    layout.initialize(FFAnalyticsConfigDTO())
+    analytics = FFAnalyticsConfigDTO()
+
+    def new_day(day: str) -> None:
+        ff_otel.run_retention(f"{day}T00:05:00Z", base_path, analytics=analytics)
+
+    built = bi.build_store(base_path, events, spans, end, new_day)
     begin = time.perf_counter()
-    built["intervals"] = write_interval_streams(layout, spans, start, end)
+    built["intervals"] = write_interval_streams(layout, spans, start, end, new_day)
     built["alerts"] = write_alert_history(layout, start, end)
     built["audit_records"] = write_audit_trail(layout, bi.DAYS * 24)
-    built["logs"] = write_logs(layout, logs, start, end)
-    analytics = FFAnalyticsConfigDTO()
+    built["logs"] = write_logs(layout, logs, start, end, new_day)
+    ff_otel.run_retention(None, base_path, analytics=analytics)
     regulatory.write(layout, analytics)
-    built["compacted_records"] = seal_and_compact(layout)
     built["extra_seconds"] = round(time.perf_counter() - begin, 1)
-    built["bytes"] = sum(p.stat().st_size for p in layout.all_streams() if p.exists())
+    files = [p for p in layout.analytics_path.rglob("*") if p.is_file()]
+    built["bytes"] = sum(p.stat().st_size for p in files)
+    built["live_bytes"] = sum(p.stat().st_size for p in layout.all_streams() if p.exists())
+    built["parquet_files"] = sum(p.name.endswith(".parquet") for p in files)
     return built
 
 
-def seal_and_compact(layout: StoreLayout) -> int:
-    """Rotate the compacted streams (spans, logs, metrics, user analytics) into a sealed
-    segment and compact it, as the daily rotation does; returns the records compacted.
-    The collector's interval streams stay live, where the short-range charts read them."""
-    stamp = (_clock.now() - timedelta(days=1)).strftime("%Y%m%dT%H%M%S")
-    for path in layout.all_streams():
-        if compactable_stream(layout, path) is not None and path.exists():
-            path.rename(path.with_name(f"{path.stem}.{stamp}.jsonl"))
-            path.touch()
-    records: int = compact(layout)["records"]
-    return records
+def grow_live(layout: StoreLayout, size: int) -> int:
+    """Append copies of the live spans' and logs' own lines (today's) until each file
+    holds ``size`` bytes: the most a live file holds before rotation, for the explorers'
+    worst case (their answers then hold repeated records). Returns the live bytes."""
+    for path in (layout.spans, layout.logs):
+        lines = path.read_bytes()
+        while lines and path.stat().st_size + len(lines) <= size:
+            append_bytes(path, lines)
+    return sum(p.stat().st_size for p in layout.all_streams() if p.exists())
 
 
 # ---------------------------------------------------------------- measuring
@@ -526,6 +547,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=31, help="timed rounds per endpoint")
     parser.add_argument("--store", type=Path, help="build the store here once and reuse it")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
+    parser.add_argument(
+        "--live-mib",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first grow the live spans and logs files to N MiB (64: the rotation size)",
+    )
     args = parser.parse_args(argv)
     isolate_from_environment()
     started = time.perf_counter()
@@ -547,6 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shutil.rmtree(store)
             built = build_store(store, args.events, args.spans, args.logs)
             mark.write_text(json.dumps(built))
+        if args.live_mib:
+            built["live_bytes"] = grow_live(StoreLayout(store), args.live_mib << 20)
         results = measure(store, args.rounds)
     finally:
         if scratch is not None:
@@ -599,7 +629,9 @@ def report(built: dict[str, Any], results: dict[str, Any], took: float) -> None:
     print(
         f"store: {built['spans']:,} spans, {built['events']:,} user events, "
         f"{built['intervals']:,} collector intervals, {built['alerts']} alerts over "
-        f"{bi.DAYS} days ({built['bytes'] / 2**20:,.0f} MB of JSONL); "
+        f"{bi.DAYS} days ({built['bytes'] / 2**20:,.0f} MB on disk in "
+        f"{built.get('parquet_files', 0)} Parquet segments and JSONL, "
+        f"{built.get('live_bytes', 0) / 2**20:,.0f} MB of it live JSONL); "
         f"{results['rounds']} rounds over one keep-alive connection"
     )
     header = ("endpoint", "median", "p95", "first", "raw reader", "target", "met")

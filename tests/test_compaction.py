@@ -234,3 +234,19 @@ def test_the_reader_reads_a_parquet_segment_in_file_order(busy: ff_otel.FFOtel) 
     before = [orjson.dumps(r["span_id"]) for r in records(layout.spans)]
     _rotate_and_compact(layout)
     assert [orjson.dumps(r["span_id"]) for r in records(layout.spans)] == before
+
+
+def test_a_field_outside_the_view_survives_compaction(busy: ff_otel.FFOtel) -> None:
+    # A line another writer added (an unknown field), beside lines that are no
+    # object at all: the unknown field goes to _extra and comes back on reading.
+    layout = busy.layout
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    append_records(layout.spans, [{"timestamp": stamp, "span_id": "feed", "team": {"id": 7}}])
+    with layout.spans.open("ab") as stream:
+        stream.write(b"[1, 2]\n42\n")
+    before = {r["span_id"]: r for r in records(layout.spans)}
+    _rotate_and_compact(layout)
+    assert list(layout.system_metrics_path.glob("spans.*.parquet"))
+    after = {r["span_id"]: r for r in records(layout.spans)}
+    assert after["feed"] == {"timestamp": stamp, "span_id": "feed", "team": {"id": 7}}
+    assert after.keys() == before.keys()

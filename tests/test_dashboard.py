@@ -263,13 +263,13 @@ def test_the_page_draws_the_live_store_as_charts(
         "unhealthy",
     )
 
-    # A longer range is drawn from the hourly rollups.
+    # A longer range is drawn per hour, in SQL over the spans.
     with page.expect_response(lambda r: "/api/series?range=24h" in r.url) as answered:
         page.click('#range-picker [data-range="24h"]')
     daily = answered.value.json()
-    assert daily["source"] == "hourly rollups"
+    assert daily["source"] == "hourly, in SQL"
     page.wait_for_function(
-        "document.querySelector('[data-source]').textContent.includes('hourly rollups')"
+        "document.querySelector('[data-source]').textContent.includes('hourly, in SQL')"
     )
     _assert_drawn_from(page, '#chart-latency path[data-series="p95"]', daily["requests"]["p95"])
 

@@ -4,8 +4,7 @@ Short ranges (1 h, 6 h) come from the collector's per-interval records
 (``performance.jsonl`` snapshots and ``resource_usage.jsonl`` readings), read
 backwards from the end of the stream; long ranges (24 h, 7 d) are rolled up
 per hour at request time, in SQL over the spans and resource readings, through
-:func:`ff_otel.query` (the source is still called "hourly rollups": one point
-per hour). Either way a chart gets points of the same meaning: request rate,
+:func:`ff_otel.query` (source "hourly, in SQL": one point per hour). Either way a chart gets points of the same meaning: request rate,
 request p95 and error rate, each component's p95 and error rate, CPU and memory.
 """
 
@@ -308,7 +307,7 @@ def _hourly(view: StoreView, seconds: int) -> dict[str, Any]:
     if first_hours:
         start_ms = max(start_ms, epoch_ms(min(first_hours) + ":00:00"))
     return {
-        "source": "hourly rollups",
+        "source": "hourly, in SQL",
         "start": start_ms,
         "end": now_ms,
         "step_seconds": 3600,

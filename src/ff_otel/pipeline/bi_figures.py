@@ -73,7 +73,7 @@ WITH e AS MATERIALIZED (
     SELECT user_hash AS u, "timestamp" AS ts, features_used AS f FROM events
     WHERE "timestamp" IS NOT NULL),
 first AS MATERIALIZED (SELECT u, min(ts) AS seen FROM e WHERE u IS NOT NULL GROUP BY u),
-w AS MATERIALIZED (
+w AS NOT MATERIALIZED (
     SELECT u, ts, f,
         ts >= $cur_from AND ts < $cur_to AS cur,
         ts >= $prev_from AND ts < $prev_to AS prev
@@ -116,7 +116,8 @@ SELECT
     (SELECT list({'day': day, 'users': users})
      FROM (SELECT strftime(ts, '%Y-%m-%d') AS day, count(DISTINCT u) AS users FROM w
            WHERE u IS NOT NULL AND ts >= $daily_from GROUP BY day)) AS daily,
-    (SELECT list(DISTINCT strftime(date_trunc('week', ts), '%Y-%m-%d')) FROM w WHERE cur)
+    (SELECT list_transform(list(DISTINCT date_trunc('week', ts)),
+                           lambda monday: strftime(monday, '%Y-%m-%d')) FROM w WHERE cur)
         AS weeks,
     (SELECT list({'cohort': cohort, 'week': week, 'users': users})
      FROM (SELECT strftime(date_trunc('week', first.seen), '%Y-%m-%d') AS cohort,
@@ -137,7 +138,8 @@ SELECT
     (SELECT list({'day': day, 'sum': total, 'count': n})
      FROM (SELECT strftime(ts, '%Y-%m-%d') AS day, sum(rating) AS total, count(rating) AS n
            FROM s WHERE rating IS NOT NULL GROUP BY day)) AS ratings,
-    (SELECT list(DISTINCT strftime(date_trunc('week', ts), '%Y-%m-%d')) FROM s) AS weeks
+    (SELECT list_transform(list(DISTINCT date_trunc('week', ts)),
+                           lambda monday: strftime(monday, '%Y-%m-%d')) FROM s) AS weeks
 """
 
 _RESOURCES_SQL = """
@@ -154,7 +156,8 @@ SELECT
            FROM readings GROUP BY ALL)) AS points,
     (SELECT {'count': count(cpu_usage_percent), 'sum': sum(cpu_usage_percent),
              'max': max(cpu_usage_percent)} FROM r) AS cpu,
-    (SELECT list(DISTINCT strftime(date_trunc('week', ts), '%Y-%m-%d')) FROM r) AS weeks
+    (SELECT list_transform(list(DISTINCT date_trunc('week', ts)),
+                           lambda monday: strftime(monday, '%Y-%m-%d')) FROM r) AS weeks
 """
 
 _SPAN_RANGE = '"timestamp" >= $cur_from AND "timestamp" < $cur_to'
@@ -165,7 +168,9 @@ _SPANS_SQL = f"""
 SELECT coalesce(nullif(component, ''), 'unknown') AS component,
     {span_is_request(DUCKDB)} AS request, coalesce(status = 'error', false) AS failed,
     false AS http_failed, {_BIN} AS bin, count(*) AS n,
-    list(DISTINCT strftime(date_trunc('week', "timestamp"), '%Y-%m-%d')) AS weeks
+    -- the week of each span, formatted once per week rather than once per span
+    list_transform(list(DISTINCT date_trunc('week', "timestamp")),
+                   lambda monday: strftime(monday, '%Y-%m-%d')) AS weeks
 FROM spans WHERE {_SPAN_RANGE}
 GROUP BY ALL
 UNION ALL

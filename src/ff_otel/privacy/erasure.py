@@ -46,7 +46,7 @@ def data_files(layout: StoreLayout) -> Iterator[Path]:
 
 
 def erase_lines(layout: StoreLayout, needle: bytes) -> tuple[int, list[str]]:
-    """Remove every line containing ``needle``, and ``needle`` from every rollup document.
+    """Remove every line containing ``needle`` from the store's JSONL and Parquet files.
 
     Returns (records removed, files changed).
     """

@@ -166,7 +166,7 @@ window.FFPanels = function (state) {
     if (period !== state.biPeriod) return 0;
     const box = $("bi");
     if (data.status === "computing") {
-      box.replaceChildren(h("div", { className: "empty", text: "Computing from the rollups…" }));
+      box.replaceChildren(h("div", { className: "empty", text: "Computing in SQL over the store…" }));
       return 1000;
     }
     if (data.status === "failed") {
