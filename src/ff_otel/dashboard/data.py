@@ -4,8 +4,9 @@ Short ranges (1 h, 6 h) come from the collector's per-interval records
 (``performance.jsonl`` snapshots and ``resource_usage.jsonl`` readings), read
 backwards from the end of the stream; long ranges (24 h, 7 d) are rolled up
 per hour at request time, in SQL over the spans and resource readings, through
-:func:`ff_otel.query` (source "hourly, in SQL": one point per hour). Either way a chart gets points of the same meaning: request rate,
-request p95 and error rate, each component's p95 and error rate, CPU and memory.
+:func:`ff_otel.query` (source "hourly, in SQL": one point per hour). Either
+way a chart gets points of the same meaning: request rate, request p95 and
+error rate, each component's p95 and error rate, CPU and memory.
 """
 
 from __future__ import annotations
