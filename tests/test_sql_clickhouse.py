@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from chdb import session
@@ -21,62 +20,8 @@ from chdb import session
 import ff_otel
 from ff_otel.sql import tables
 
+from .clickhouse_fleet import create_tables, insert
 from .test_sql import DAY, serve
-
-DDL = Path(__file__).parent / "clickhouse_ddl"
-
-
-def _ns(value: datetime) -> int:
-    return int(value.replace(tzinfo=UTC).timestamp() * 1_000_000) * 1000
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _map(values: dict[str, Any]) -> str:
-    pairs = ", ".join(f"{_literal(str(k))}, {_literal(str(v))}" for k, v in values.items())
-    return f"map({pairs})" if pairs else "map()"
-
-
-def _exporter_span(record: dict[str, Any]) -> str:
-    """One otel_traces row as the exporter writes the span the local store holds as ``record``."""
-    start = datetime.fromisoformat(record["timestamp"])
-    attributes = dict(record.get("attributes") or {})
-    if record.get("component"):
-        attributes["ff.component"] = record["component"]
-    kind = {"server": "Server", "client": "Client", "internal": "Internal"}[record["kind"]]
-    status = "Error" if record["status"] == "error" else "Unset"
-    return (
-        f"(fromUnixTimestamp64Nano({_ns(start)}), {_literal(record['trace_id'])}, "
-        f"{_literal(record['span_id'])}, {_literal(record.get('parent_span_id') or '')}, '', "
-        f"{_literal(record['name'])}, {_literal(kind)}, {_literal(record['service'])}, "
-        f"map('host.name', 'h1'), {_literal(record.get('scope') or '')}, '', {_map(attributes)}, "
-        f"{round(record['duration_ms'] * 1_000_000)}, {_literal(status)}, "
-        f"{_literal(record.get('status_message') or '')}, [], [], [], [], [], [], [])"
-    )
-
-
-def _exporter_event(record: dict[str, Any]) -> str:
-    attributes = {
-        "event.name": "ff.user_event",
-        "ff.event_type": record["event_type"],
-        "ff.user_hash": record["user_hash"],
-        "ff.session_id": record.get("session_id") or "",
-    }
-    attributes.update({f"ff.data.{k}": v for k, v in (record.get("data") or {}).items()})
-    at = datetime.fromisoformat(record["timestamp"])
-    return (
-        f"(fromUnixTimestamp64Nano({_ns(at)}), '', '', 0, 'INFO', 9, "
-        f"{_literal(record['service'])}, '', '', map('host.name', 'h1'), '', '', '', map(), "
-        f"{_map(attributes)})"
-    )
-
-
-@pytest.fixture(scope="module")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # chdb runs one embedded server per process, on one path: each test gets its own database.
-    return tmp_path_factory.mktemp("chdb")
 
 
 @pytest.fixture
@@ -96,27 +41,13 @@ def both(handle: ff_otel.FFOtel, chdb_path: Path, database: str) -> str:
         ff_otel.record_user_event(f"u{user}", f"s{user}", "session_start", {}, timestamp=at)
     assert ff_otel.force_flush()
     writer = session.Session(str(chdb_path))
-    writer.query(f"CREATE DATABASE IF NOT EXISTS {database}")
-    for table in ("otel_traces", "otel_logs"):
-        ddl = (DDL / f"{table}.sql").read_text()
-        writer.query(ddl.replace("otel.otel_", f"{database}.otel_").replace('"otel"', database))
-    spans = ff_otel.read_records(handle.layout.spans)
-    writer.query(
-        f"INSERT INTO {database}.otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, "
-        "TraceState, "
-        "SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion, "
-        "SpanAttributes, Duration, StatusCode, StatusMessage, `Events.Timestamp`, "
-        "`Events.Name`, `Events.Attributes`, `Links.TraceId`, `Links.SpanId`, "
-        "`Links.TraceState`, `Links.Attributes`) VALUES "
-        + ", ".join(_exporter_span(record) for record in spans)
-    )
+    create_tables(writer.query, database)
     behavior = handle.layout.analytics_path / "user_analytics/behavior_patterns.jsonl"
-    events = ff_otel.read_records(behavior)
-    writer.query(
-        f"INSERT INTO {database}.otel_logs (Timestamp, TraceId, SpanId, TraceFlags, SeverityText, "
-        "SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, "
-        "ScopeSchemaUrl, ScopeName, ScopeVersion, ScopeAttributes, LogAttributes) VALUES "
-        + ", ".join(_exporter_event(record) for record in events)
+    insert(
+        writer.query,
+        database,
+        spans=ff_otel.read_records(handle.layout.spans),
+        events=ff_otel.read_records(behavior),
     )
     writer.close()
     return f"chdb://{chdb_path}?database={database}"
@@ -203,5 +134,5 @@ def test_a_closed_port_is_one_clear_line_within_the_timeout() -> None:
 
 
 def test_an_unknown_scheme_is_refused_by_name() -> None:
-    with pytest.raises(ff_otel.QueryError, match="postgres:// is not supported"):
+    with pytest.raises(ff_otel.QueryError, match="postgres:// is not a query backend"):
         ff_otel.sql("SELECT 1", query_url="postgres://x/y")

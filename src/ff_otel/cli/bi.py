@@ -24,10 +24,12 @@ from ff_otel.cli._common import (
     fail,
     json_option,
     load_settings,
+    local_store_only,
     number,
     open_store,
     plain,
     print_json,
+    query_url_option,
     table,
     time_option,
 )
@@ -59,10 +61,13 @@ def catch_up_rollups(layout: StoreLayout, analytics: FFAnalyticsConfigDTO) -> No
     ),
 )
 @base_path_option
+@query_url_option
 @json_option
 @click.option("--period", type=_PERIOD, default="day", show_default=True, help="Window length.")
 @time_option("--end", help="End of the window (default now); the window is [end - period, end).")
-def bi(base_path: Path, as_json: bool, period: str, end: datetime | None) -> None:
+def bi(
+    base_path: Path, query_url: str | None, as_json: bool, period: str, end: datetime | None
+) -> None:
     """Users, features, sessions, growth, capacity and recommendations for a window.
 
     A day, week or month is 1, 7 or 30 days before --end. The result is also
@@ -70,6 +75,7 @@ def bi(base_path: Path, as_json: bool, period: str, end: datetime | None) -> Non
     capacity planning, ROI with business inputs), as the facade does. Figures
     that cannot be computed are absent (listed under "absent" in --json).
     """
+    local_store_only("bi", query_url)
     layout = open_store(base_path)
     settings = load_settings(base_path)
     if not settings.analytics.enable_business_intelligence:
@@ -164,16 +170,20 @@ def _print_bi(data: dict[str, Any]) -> None:
     ),
 )
 @base_path_option
+@query_url_option
 @json_option
 @click.option("--period", type=_PERIOD, default="day", show_default=True, help="Calendar period.")
 @time_option("--end", help="Report the period holding the instant just before TIME (default now).")
-def report(base_path: Path, as_json: bool, period: str, end: datetime | None) -> None:
+def report(
+    base_path: Path, query_url: str | None, as_json: bool, period: str, end: datetime | None
+) -> None:
     """Write the report of a calendar day, ISO week or month to analytics/reports/.
 
     The period is the one containing the instant just before --end (default:
     the period under way). One file per configured report format (json, csv);
     audited. Prints the report's health, performance, alerts and users.
     """
+    local_store_only("report", query_url)
     layout = open_store(base_path)
     settings = load_settings(base_path)
     catch_up_rollups(layout, settings.analytics)

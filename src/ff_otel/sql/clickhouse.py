@@ -22,13 +22,14 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ff_otel import setup
+from ff_otel.settings import query_url_problem, resolve_settings
 from ff_otel.sql.safety import QueryError
 from ff_otel.sql.schema import VIEWS_BY_NAME, View
 
 if TYPE_CHECKING:
     import pyarrow  # type: ignore[import-untyped]
 
-SCHEMES = ("chdb", "clickhouse", "clickhouses")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TYPES = {
     "timestamp": "Nullable(DateTime64(6, 'UTC'))",
@@ -199,19 +200,32 @@ class ClickHouseBackend:
         return f"ClickHouse query at {self.scheme}://{self.where} failed: {message} ({hint})"
 
 
-_backends: dict[str, ClickHouseBackend] = {}
+_backends: dict[tuple[str, float], ClickHouseBackend] = {}
 _backends_lock = threading.Lock()
 
 
+def configured_timeout() -> float:
+    """``query_timeout_seconds`` of the configured handle, else of the environment."""
+    handle = setup.current()
+    settings = handle.settings if handle is not None else resolve_settings({})
+    return settings.query_timeout_seconds
+
+
 def backend_for(url: str) -> ClickHouseBackend:
-    """The backend for ``url`` (one per URL and process)."""
-    if urlsplit(url).scheme not in SCHEMES:
-        raise QueryError(
-            f"query backend {url.split('://', 1)[0]}:// is not supported; "
-            "use chdb:///path?database=otel, clickhouse:// or clickhouses://"
-        )
+    """The backend for ``url`` (one per URL, timeout and process)."""
+    problem = query_url_problem(url)
+    if problem is not None:
+        raise QueryError(f"query URL {_redacted(url)} is not usable: {problem}")
+    timeout = configured_timeout()
     with _backends_lock:
-        backend = _backends.get(url)
+        backend = _backends.get((url, timeout))
         if backend is None:
-            backend = _backends[url] = ClickHouseBackend(url)
+            backend = _backends[(url, timeout)] = ClickHouseBackend(url, timeout)
         return backend
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)

@@ -182,7 +182,8 @@ def sql(
     ``metrics``, ``events``, ``sessions``, ... (:func:`tables` lists them with
     their columns). ``TIMESTAMP`` columns come back as naive ``datetime`` in
     UTC, ``MAP`` columns as dicts, ``JSON`` columns parsed (lists, dicts,
-    numbers). ``query_url`` (else ``FF_OTEL_QUERY_URL``): None, "" or
+    numbers). ``query_url`` (else ``configure(query_url=...)``, else
+    ``FF_OTEL_QUERY_URL``): None, "" or
     ``"local"`` for the local store; ``chdb:///path?database=otel``,
     ``clickhouse://`` or ``clickhouses://`` for ClickHouse as the Collector's
     clickhouseexporter writes it (:mod:`ff_otel.sql.clickhouse`).
@@ -253,7 +254,12 @@ def skipped_lines(base_path: str | Path | None = None) -> dict[str, int]:
 
 
 def _query_url(query_url: str | None) -> str:
-    """The backend URL: ``query_url``, else ``FF_OTEL_QUERY_URL``; "" for the local store."""
+    """The backend URL: ``query_url``, else the configured one (``configure(query_url=...)``),
+    else ``FF_OTEL_QUERY_URL``; "" for the local store."""
+    if query_url is None:
+        handle = setup.current()
+        if handle is not None:
+            return handle.settings.query_url
     url = query_url if query_url is not None else os.environ.get("FF_OTEL_QUERY_URL", "")
     return "" if url in ("", "local") else url
 
