@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 DDL = Path(__file__).parent / "clickhouse_ddl"
-TABLES = ("otel_traces", "otel_logs")
+METRIC_TABLES = {
+    "sum": "otel_metrics_sum",
+    "gauge": "otel_metrics_gauge",
+    "histogram": "otel_metrics_histogram",
+    "exponential_histogram": "otel_metrics_exponential_histogram",
+    "summary": "otel_metrics_summary",
+}
+TABLES = ("otel_traces", "otel_logs", *METRIC_TABLES.values())
+_TEMPORALITY = {"delta": 1, "cumulative": 2}
 _SPAN_COLUMNS = (
     "Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName, "
     "ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, "
@@ -92,6 +100,40 @@ def event_row(record: dict[str, Any], host: str) -> str:
     )
 
 
+def metric_row(record: dict[str, Any], host: str) -> tuple[str, str, str]:
+    """The exporter's table, columns and row for the metric point the store holds as ``record``."""
+    columns = {
+        "ResourceAttributes": f"map('host.name', {literal(host)})",
+        "ServiceName": literal(record["service"]),
+        "ScopeName": literal(record.get("scope") or ""),
+        "MetricName": literal(record["name"]),
+        "MetricDescription": literal(record.get("description") or ""),
+        "MetricUnit": literal(record.get("unit") or ""),
+        "Attributes": _map(record.get("attributes") or {}),
+        "StartTimeUnix": f"fromUnixTimestamp64Nano({ns(record['start_timestamp'])})"
+        if record.get("start_timestamp")
+        else "fromUnixTimestamp64Nano(0)",
+        "TimeUnix": f"fromUnixTimestamp64Nano({ns(record['timestamp'])})",
+    }
+    kind = record["type"]
+    temporality = str(_TEMPORALITY.get(record.get("temporality") or "", 0))
+    if kind in ("sum", "gauge"):
+        columns["Value"] = repr(float(record["value"]))
+    if kind == "sum":
+        columns["AggregationTemporality"] = temporality
+        columns["IsMonotonic"] = "true" if record.get("monotonic") else "false"
+    if kind in ("histogram", "exponential_histogram"):
+        columns["AggregationTemporality"] = temporality
+        columns["Count"] = str(record["count"])
+        columns["Sum"] = repr(float(record["sum"]))
+        columns["Min"] = repr(float(record["min"]))
+        columns["Max"] = repr(float(record["max"]))
+    if kind == "histogram":
+        columns["BucketCounts"] = repr([int(n) for n in record["bucket_counts"]])
+        columns["ExplicitBounds"] = repr([float(b) for b in record["explicit_bounds"]])
+    return METRIC_TABLES[kind], ", ".join(columns), ", ".join(columns.values())
+
+
 def create_tables(query: Any, database: str) -> None:
     """The exporter's tables in ``database`` (``query`` runs one statement)."""
     query(f"CREATE DATABASE IF NOT EXISTS {database}")
@@ -106,9 +148,10 @@ def insert(
     *,
     spans: Iterable[dict[str, Any]] = (),
     events: Iterable[dict[str, Any]] = (),
+    metrics: Iterable[dict[str, Any]] = (),
     host: str = "h1",
 ) -> None:
-    """The spans and user events of one host, as the exporter inserts them."""
+    """The spans, user events and metric points of one host, as the exporter inserts them."""
     span_rows = [span_row(record, host) for record in spans]
     if span_rows:
         query(
@@ -118,6 +161,9 @@ def insert(
     if event_rows:
         rows = ", ".join(event_rows)
         query(f"INSERT INTO {database}.otel_logs ({_LOG_COLUMNS}) VALUES {rows}")
+    for record in metrics:
+        table, columns, row = metric_row(record, host)
+        query(f"INSERT INTO {database}.{table} ({columns}) VALUES ({row})")
 
 
 def fill_in_another_process(path: Path, database: str, hosts: dict[str, dict[str, Any]]) -> str:
@@ -149,6 +195,7 @@ def _main() -> None:
             payload["database"],
             spans=records.get("spans", ()),
             events=records.get("events", ()),
+            metrics=records.get("metrics", ()),
             host=host,
         )
     writer.close()

@@ -13,6 +13,7 @@ import socket
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chdb import session
@@ -39,6 +40,11 @@ def both(handle: ff_otel.FFOtel, chdb_path: Path, database: str) -> str:
     for user in range(6):
         at = DAY + timedelta(minutes=user)
         ff_otel.record_user_event(f"u{user}", f"s{user}", "session_start", {}, timestamp=at)
+    requests = ff_otel.counter("chat.requests", unit="1")
+    latency = ff_otel.histogram("chat.latency", unit="ms")
+    for i in range(5):
+        requests.add(1, {"route": "/chat", "code": 200 + i})
+        latency.record(10.0 * i, {"route": "/chat"})
     assert ff_otel.force_flush()
     writer = session.Session(str(chdb_path))
     create_tables(writer.query, database)
@@ -48,6 +54,7 @@ def both(handle: ff_otel.FFOtel, chdb_path: Path, database: str) -> str:
         database,
         spans=ff_otel.read_records(handle.layout.spans),
         events=ff_otel.read_records(behavior),
+        metrics=ff_otel.read_records(handle.layout.analytics_path / "system_metrics/metrics.jsonl"),
     )
     writer.close()
     return f"chdb://{chdb_path}?database={database}"
@@ -62,7 +69,40 @@ QUERIES = (
     "SELECT event_type, user_hash, session_id FROM events ORDER BY user_hash",
     "SELECT name, kind, attributes['table'] AS tbl FROM spans WHERE name = 'db.query' LIMIT 1",
     "WITH slow AS (SELECT * FROM spans WHERE duration_ms >= 0) SELECT count(*) AS n FROM slow",
+    "SELECT name, type, temporality, monotonic, unit, sum(value) AS total, sum(count) AS n, "
+    "max(max) AS top, min(start_timestamp) <= min(timestamp) AS ordered FROM metrics "
+    "WHERE name LIKE 'chat.%' GROUP BY ALL ORDER BY name",
+    "SELECT attributes['route'] AS route, attributes['code'] AS code, value FROM metrics "
+    "WHERE name = 'chat.requests' ORDER BY code",
+    "SELECT bucket_counts, explicit_bounds FROM metrics WHERE name = 'chat.latency' AND count > 0",
+    "SELECT count(*) AS n FROM metrics WHERE type IN ('sum', 'gauge', 'histogram')",
 )
+
+PARAMETERISED = (
+    ("SELECT count(*) AS n FROM spans WHERE component = ? AND duration_ms >= ?", ["api", 0.0]),
+    ("SELECT count(*) AS n FROM spans WHERE status = $s AND name != '$s ?'", {"s": "error"}),
+    ("SELECT count(*) AS n FROM events WHERE timestamp >= ? AND ? IS NULL", [DAY, None]),
+    (
+        "SELECT count(*) AS n FROM metrics WHERE name = $name AND value > $v",
+        {"name": "chat.requests", "v": 0},
+    ),
+)
+
+
+@pytest.mark.parametrize(("query", "params"), PARAMETERISED)
+def test_parameters_bind_the_same_over_clickhouse(both: str, query: str, params: Any) -> None:
+    local = ff_otel.sql(query, params)
+    assert local[0]["n"] > 0
+    assert ff_otel.sql(query, params, query_url=both) == local
+
+
+def test_a_parameter_that_is_missing_or_cannot_be_bound_is_named(both: str) -> None:
+    with pytest.raises(ff_otel.QueryError, match=r"more \? placeholders than the 1 values given"):
+        ff_otel.sql("SELECT ? AS a, ? AS b", [1], query_url=both)
+    with pytest.raises(ff_otel.QueryError, match=r"no value for the parameter \$b"):
+        ff_otel.sql("SELECT $a AS a, $b AS b", {"a": 1}, query_url=both)
+    with pytest.raises(ff_otel.QueryError, match="parameter p0: a list cannot be bound"):
+        ff_otel.sql("SELECT ? AS a", [[1, 2]], query_url=both)
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -79,7 +119,7 @@ def test_durations_agree_to_the_nanosecond_the_exporter_keeps(both: str) -> None
 
 def test_every_view_has_the_local_stores_columns(both: str) -> None:
     columns = {view["name"]: [c["name"] for c in view["columns"]] for view in tables()}
-    for name in ("spans", "requests", "logs", "events"):
+    for name in ("spans", "requests", "logs", "events", "metrics"):
         table = ff_otel.sql_arrow(f"SELECT * FROM {name} LIMIT 0", query_url=both)
         assert table.column_names == columns[name], name
 

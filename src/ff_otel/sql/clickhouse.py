@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -93,14 +95,93 @@ _EVENTS = """SELECT
   ServiceName AS service
 FROM {db}.otel_logs WHERE LogAttributes['event.name'] = 'ff.user_event'"""
 
+_TEMPORALITY = (
+    "multiIf(AggregationTemporality = 1, 'delta', AggregationTemporality = 2, 'cumulative', NULL)"
+)
+_BUCKETS = (
+    "toJSONString(CAST(({0}Offset, {0}BucketCounts), "
+    "'Tuple(offset Int32, bucket_counts Array(UInt64))'))"
+)
+_HISTOGRAM = {
+    "sum": "Sum",
+    "count": "toInt64(Count)",
+    "min": "Min",
+    "max": "Max",
+    "temporality": _TEMPORALITY,
+}
+# The exporter's table for each metric type, and the metrics view's columns it fills.
+_METRIC_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "sum": (
+        "otel_metrics_sum",
+        {"value": "Value", "temporality": _TEMPORALITY, "monotonic": "IsMonotonic"},
+    ),
+    "gauge": ("otel_metrics_gauge", {"value": "Value"}),
+    "histogram": (
+        "otel_metrics_histogram",
+        {
+            **_HISTOGRAM,
+            "bucket_counts": "toJSONString(BucketCounts)",
+            "explicit_bounds": "toJSONString(ExplicitBounds)",
+        },
+    ),
+    "exponential_histogram": (
+        "otel_metrics_exponential_histogram",
+        {
+            **_HISTOGRAM,
+            "scale": "toInt64(Scale)",
+            "zero_count": "toInt64(ZeroCount)",
+            "positive": _BUCKETS.format("Positive"),
+            "negative": _BUCKETS.format("Negative"),
+        },
+    ),
+    "summary": ("otel_metrics_summary", {"sum": "Sum", "count": "toInt64(Count)"}),
+}
+_METRIC_COMMON = {
+    "timestamp": "CAST(TimeUnix AS DateTime64(6, 'UTC'))",
+    "start_timestamp": (
+        "if(toUnixTimestamp64Nano(StartTimeUnix) = 0, NULL, "
+        "CAST(StartTimeUnix AS DateTime64(6, 'UTC')))"
+    ),
+    "name": "MetricName",
+    "description": "MetricDescription",
+    "unit": "MetricUnit",
+    "attributes": "Attributes",
+    "service": "ServiceName",
+    "scope": "ScopeName",
+}
+
+
+def _metrics(view: View, database: str) -> str:
+    """One SELECT per exporter metrics table, each with every column of the metrics view."""
+    parts = []
+    for kind, (table, filled) in _METRIC_TABLES.items():
+        columns = {**_METRIC_COMMON, **filled, "type": _quote(kind)}
+        projection = ", ".join(
+            f"CAST({columns[c.name]} AS {_column_type(c.type)}) AS `{c.name}`"
+            if c.name in columns
+            else f"CAST(NULL AS {_column_type(c.type)}) AS `{c.name}`"
+            for c in view.columns
+        )
+        parts.append(f"SELECT {projection} FROM {database}.{table}")
+    return " UNION ALL ".join(parts)
+
+
+def _column_type(logical_type: str) -> str:
+    if logical_type == "map":
+        return "Map(String, String)"
+    return _TYPES.get(logical_type, "Nullable(String)")
+
+
 _BASES = {"spans": _SPANS, "logs": _LOGS, "events": _EVENTS}
-VIEW_NAMES = ("spans", "requests", "logs", "events")
+VIEW_NAMES = ("spans", "requests", "logs", "events", "metrics")
 """The views a ClickHouse backend has (the others are per host: see the README)."""
 
 
 def render_view(view: View, database: str) -> str:
     """The SELECT that defines ``view`` over the exporter's tables in ``database``."""
     base = view.source or view.name
+    if base == "metrics":
+        return _metrics(view, f"`{database}`")
     body = _BASES[base].format(db=f"`{database}`")
     if base == "events":
         present = {"timestamp", "record_type", "event_type", "user_hash", "session_id", "data"}
@@ -120,6 +201,19 @@ def render_view(view: View, database: str) -> str:
     return f"SELECT *{derived} FROM ({body}){where}"
 
 
+def json_columns(statement: str) -> set[str]:
+    """The ``json`` columns of the views ``statement`` mentions, which ClickHouse returns as
+    JSON text (``body`` excepted: the exporter keeps a log body as its text)."""
+    mentioned = {word.lower() for word in _WORD.findall(statement)}
+    return {
+        column.name
+        for name in VIEW_NAMES
+        if name in mentioned
+        for column in VIEWS_BY_NAME[VIEWS_BY_NAME[name].source or name].columns
+        if column.type == "json" and column.name != "body"
+    }
+
+
 def with_views(statement: str, database: str) -> str:
     """``statement`` with a ``WITH`` clause defining every view it mentions."""
     mentioned = {word.lower() for word in _WORD.findall(statement)}
@@ -133,6 +227,83 @@ def with_views(statement: str, database: str) -> str:
     if head[:4].upper() == "WITH" and not head[4:5].isalnum():
         return f"WITH {clauses}, {head[4:].lstrip()}"
     return f"WITH {clauses} {head}"
+
+
+_PLACEHOLDER = re.compile(
+    r"'(?:[^'\\]|\\.|'')*'"  # a string literal ('' and backslash escapes)
+    r'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`'  # quoted identifiers
+    r"|--[^\n]*|/\*.*?\*/"  # comments
+    r"|(\?)|\$([A-Za-z_][A-Za-z0-9_]*)",
+    re.DOTALL,
+)
+
+
+def bind(
+    statement: str, params: Sequence[Any] | Mapping[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    """``statement`` with ``?`` and ``$name`` as ClickHouse query parameters (``{p0:Int64}``).
+
+    The values travel apart from the SQL (ClickHouse binds them server-side),
+    typed from the Python value: int, float, str, bool, datetime (naive = UTC),
+    date; None is ``NULL``. Placeholders inside literals and comments are text.
+    """
+    if not params:
+        return statement, {}
+    named: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
+    positional = None if isinstance(params, Mapping) else list(params)
+    bound: dict[str, Any] = {}
+    used = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal used
+        if match.group(1) is not None:
+            if positional is None:
+                raise QueryError("the query has a ? placeholder but the parameters are named")
+            if used >= len(positional):
+                raise QueryError(
+                    f"the query has more ? placeholders than the {len(positional)} values given"
+                )
+            name, value = f"p{used}", positional[used]
+            used += 1
+        elif match.group(2) is not None:
+            name = match.group(2)
+            if name not in named:
+                raise QueryError(f"no value for the parameter ${name}")
+            value = named[name]
+        else:
+            return match.group(0)
+        if value is None:
+            return "NULL"
+        kind, text = _parameter(name, value)
+        bound[name] = text
+        return f"{{{name}:{kind}}}"
+
+    text = _PLACEHOLDER.sub(replace, statement)
+    if positional is not None and used != len(positional):
+        raise QueryError(f"the query has {used} ? placeholders but {len(positional)} values")
+    return text, bound
+
+
+def _parameter(name: str, value: Any) -> tuple[str, Any]:
+    """The ClickHouse type of a parameter's value, and the value as it is sent."""
+    if isinstance(value, bool):
+        return "Bool", value
+    if isinstance(value, int):
+        return "Int64", value
+    if isinstance(value, float):
+        return "Float64", value
+    if isinstance(value, str):
+        return "String", value
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return "DateTime64(6, 'UTC')", value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, date):
+        return "Date", value.isoformat()
+    raise QueryError(
+        f"parameter {name}: a {type(value).__name__} cannot be bound over ClickHouse "
+        "(use a number, text, bool, datetime or date)"
+    )
 
 
 class ClickHouseBackend:
@@ -177,13 +348,16 @@ class ClickHouseBackend:
             except Exception as exc:  # clickhouse-connect's errors share no base class
                 raise QueryError(self._failure(exc)) from None
 
-    def arrow(self, statement: str) -> pyarrow.Table:
-        text = with_views(statement, self.database)
+    def arrow(
+        self, statement: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> pyarrow.Table:
+        text, bound = bind(statement, params)
+        text = with_views(text, self.database)
         try:
             if self._client is None:
                 with self._lock:  # a chdb session is one thread's at a time
-                    return self._session.query(text, "ArrowTable")
-            return self._client.query_arrow(text)
+                    return self._session.query(text, "ArrowTable", params=bound or None)
+            return self._client.query_arrow(text, parameters=bound or None)
         except Exception as exc:  # the drivers raise their own exception types
             raise QueryError(self._failure(exc)) from None
 

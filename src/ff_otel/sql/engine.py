@@ -194,9 +194,12 @@ def sql(
     """
     url = _query_url(query_url)
     if url:
+        from ff_otel.sql.clickhouse import json_columns
+
         table = _clickhouse_arrow(url, query, params)
         maps = {field.name for field in table.schema if str(field.type).startswith("map<")}
-        return [_naive(row, maps) for row in table.to_pylist()]
+        texts = {field.name for field in table.schema if str(field.type) == "string"}
+        return [_naive(row, maps, json_columns(query) & texts) for row in table.to_pylist()]
     return engine_for(base_path).run(query, params, rows)
 
 
@@ -267,8 +270,6 @@ def _query_url(query_url: str | None) -> str:
 def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
     from ff_otel.sql.clickhouse import backend_for
 
-    if params:
-        raise QueryError("parameters are not supported over ClickHouse yet; inline the values")
     backend = backend_for(url)
     parser = duckdb.connect(":memory:")
     try:
@@ -286,16 +287,19 @@ def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
             ) from None
     finally:
         parser.close()
-    return backend.arrow(statement)
+    return backend.arrow(statement, params)
 
 
-def _naive(row: dict[str, Any], maps: set[str]) -> dict[str, Any]:
-    # As over the local store: TIMESTAMP columns naive datetimes in UTC, MAP columns dicts.
+def _naive(row: dict[str, Any], maps: set[str], json: set[str]) -> dict[str, Any]:
+    # As over the local store: TIMESTAMP columns naive datetimes in UTC, MAP columns dicts,
+    # JSON columns parsed.
     for name, value in row.items():
         if isinstance(value, datetime):
             row[name] = value.replace(tzinfo=None)
         elif name in maps and value is not None:
             row[name] = dict(value)
+        elif name in json and isinstance(value, str):
+            row[name] = orjson.loads(value)
     return row
 
 
