@@ -77,26 +77,16 @@ def span_row(record: dict[str, Any], host: str) -> str:
 
 
 def event_row(record: dict[str, Any], host: str) -> str:
-    """The otel_logs row of the ``ff.user_event`` the store holds as ``record``."""
-    attributes = {
-        "event.name": "ff.user_event",
-        "ff.event_type": record["event_type"],
-        "ff.user_hash": record["user_hash"],
-        "ff.session_id": record.get("session_id") or "",
-    }
-    data = dict(record.get("data") or {})
-    attributes.update(
-        {
-            f"ff.data.{k}": json.dumps(v, separators=(",", ":"))
-            if isinstance(v, list | dict)
-            else v
-            for k, v in data.items()
-        }
-    )
+    """The otel_logs row of the ``ff.user_event`` the store holds as ``record``: the record's
+    attributes as ff-otel sends them, its data the body (the exporter writes a map as JSON)."""
+    attributes = {"ff.event.type": record["event_type"], "user.hash": record["user_hash"]}
+    if record.get("session_id"):
+        attributes["session.id"] = record["session_id"]
+    body = json.dumps(record.get("data") or {}, separators=(",", ":"))
     return (
         f"(fromUnixTimestamp64Nano({ns(record['timestamp'])}), '', '', 0, 'INFO', 9, "
-        f"{literal(record['service'])}, '', '', map('host.name', {literal(host)}), '', '', '', "
-        f"map(), {_map(attributes)})"
+        f"{literal(record['service'])}, {literal(body)}, '', map('host.name', {literal(host)}), "
+        f"'', 'ff_otel.analytics', '', map(), {_map(attributes)})"
     )
 
 

@@ -74,14 +74,18 @@ def bi(
     appended to business_intelligence/ (usage trends, optimization insights,
     capacity planning, ROI with business inputs), as the facade does. Figures
     that cannot be computed are absent (listed under "absent" in --json).
+    With --query-url the figures are the fleet's, from ClickHouse (sessions and
+    resource readings are per host: absent), stored when --base-path holds a store.
     """
-    local_store_only("bi", query_url)
-    layout = open_store(base_path)
+    layout = StoreLayout(base_path) if query_url else open_store(base_path)
     settings = load_settings(base_path)
     if not settings.analytics.enable_business_intelligence:
         fail("business intelligence is switched off (enable_business_intelligence is false)")
-    result = intelligence.generate(layout, settings.analytics, period, end, settings.business)
-    intelligence.store(layout, result)
+    result = intelligence.generate(
+        layout, settings.analytics, period, end, settings.business, query_url=query_url
+    )
+    if layout.analytics_path.is_dir():
+        intelligence.store(layout, result)
     data = {k: v for k, v in result.dto.to_dict().items() if k not in result.absent}
     data.update(result.extras)
     data["absent"] = sorted(result.absent)

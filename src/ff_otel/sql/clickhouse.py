@@ -6,10 +6,10 @@
 ``spans``, ``requests``, ``logs`` and ``events`` have the local store's
 columns (:mod:`ff_otel.sql.schema`), defined over ``otel_traces`` and
 ``otel_logs``; ``requests``' filter and derived columns are the schema's own
-expressions rendered with :class:`ClickHouseDialect`. A user event is an
-``otel_logs`` row whose ``LogAttributes['event.name']`` is ``ff.user_event``,
-with attributes ``ff.event_type``, ``ff.user_hash``, ``ff.session_id`` and
-``ff.data.<key>`` (one per key of the scrubbed event data).
+expressions rendered with :class:`ClickHouseDialect`. A user event is the
+``otel_logs`` row of an ``ff.user_event`` log record as ff-otel sends it: its
+attributes ``ff.event.type``, ``user.hash`` and ``session.id``, its body the
+scrubbed event data (a map, which the exporter stores as JSON).
 
 Read-only twice: the statement check of :mod:`ff_otel.sql.safety`, then
 ClickHouse's own ``readonly`` setting on the session.
@@ -61,6 +61,33 @@ class ClickHouseDialect:
     def literal(self, value: str) -> str:
         return _quote(value)
 
+    def count_if(self, condition: str) -> str:
+        return f"countIf({condition})"
+
+    def any_true(self, condition: str) -> str:
+        return f"CAST(max({condition}) AS Bool)"
+
+    def distinct_list(self, expression: str) -> str:
+        return f"groupUniqArray({expression})"
+
+    def empty_text_list(self) -> str:
+        return "CAST([] AS Array(String))"
+
+    def unnest_text_list(self, json: str) -> str:
+        return f"arrayJoin(JSONExtract(coalesce({json}, '[]'), 'Array(String)'))"
+
+    def day(self, timestamp: str) -> str:
+        return f"formatDateTime({timestamp}, '%Y-%m-%d')"
+
+    def week(self, timestamp: str) -> str:
+        return f"formatDateTime(toMonday({timestamp}), '%Y-%m-%d')"
+
+    def hour_of_day(self, timestamp: str) -> str:
+        return f"toHour({timestamp})"
+
+    def materialized(self) -> str:
+        return ""
+
 
 CLICKHOUSE = ClickHouseDialect()
 
@@ -78,22 +105,33 @@ _SPANS = """SELECT
   ServiceName AS service, ScopeName AS scope
 FROM {db}.otel_traces"""
 
-_LOGS = """SELECT
+_USER_EVENT = "LogAttributes['ff.event.type'] != ''"
+_LOGS = f"""SELECT
   CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'log' AS record_type,
   SeverityText AS severity, toInt64(SeverityNumber) AS severity_number,
   nullIf(LogAttributes['event.name'], '') AS event_name, Body AS body,
   LogAttributes AS attributes, nullIf(TraceId, '') AS trace_id, nullIf(SpanId, '') AS span_id,
   ServiceName AS service, ScopeName AS scope
-FROM {db}.otel_logs WHERE LogAttributes['event.name'] != 'ff.user_event'"""
+FROM {{db}}.otel_logs WHERE NOT ({_USER_EVENT})"""
 
-_EVENTS = """SELECT
-  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'user_event' AS record_type,
-  LogAttributes['ff.event_type'] AS event_type, LogAttributes['ff.user_hash'] AS user_hash,
-  nullIf(LogAttributes['ff.session_id'], '') AS session_id,
-  mapApply((k, v) -> (substring(k, 9), v), mapFilter((k, v) -> startsWith(k, 'ff.data.'),
-    LogAttributes)) AS data,
+# The body's top-level fields as text: strings unquoted, other values their JSON, nulls left out.
+_DATA = """mapFromArrays(arrayMap(p -> p.1, pairs),
+    arrayMap(p -> if(startsWith(p.2, '"'), JSONExtractString(p.2), p.2), pairs))"""
+# features_of() in ff_otel.analytics.mapping: data.features, data.feature, and a
+# feature_usage event's data.name when it names no other.
+_FEATURES = """arrayConcat(JSONExtract(if(data['features'] = '', '[]', data['features']),
+    'Array(String)'), if(data['feature'] = '', [], [data['feature']]))"""
+_EVENTS = f"""SELECT
+  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'event' AS record_type,
+  LogAttributes['ff.event.type'] AS event_type, nullIf(LogAttributes['user.hash'], '') AS user_hash,
+  nullIf(LogAttributes['session.id'], '') AS session_id,
+  arrayFilter(p -> p.2 != 'null', JSONExtractKeysAndValuesRaw(Body)) AS pairs,
+  {_DATA} AS data,
+  if(empty({_FEATURES}) AND event_type = 'feature_usage' AND data['name'] != '',
+     [data['name']], {_FEATURES}) AS features,
+  if(empty(features), NULL, toJSONString(features)) AS features_used,
   ServiceName AS service
-FROM {db}.otel_logs WHERE LogAttributes['event.name'] = 'ff.user_event'"""
+FROM {{db}}.otel_logs WHERE {_USER_EVENT}"""
 
 _TEMPORALITY = (
     "multiIf(AggregationTemporality = 1, 'delta', AggregationTemporality = 2, 'cumulative', NULL)"
@@ -185,13 +223,17 @@ def render_view(view: View, database: str) -> str:
     body = _BASES[base].format(db=f"`{database}`")
     if base == "events":
         present = {"timestamp", "record_type", "event_type", "user_hash", "session_id", "data"}
-        present.add("service")
-        extra = "".join(
-            f", CAST(NULL AS {_TYPES.get(column.type, 'Nullable(String)')}) AS `{column.name}`"
-            for column in view.columns
-            if column.name not in present
+        present |= {"service", "features_used"}
+        body = (
+            "SELECT "
+            + ", ".join(
+                f"`{column.name}`"
+                if column.name in present
+                else f"CAST(NULL AS {_column_type(column.type)}) AS `{column.name}`"
+                for column in view.columns
+            )
+            + f" FROM ({body})"
         )
-        body = f"SELECT *{extra} FROM ({body})"
     if not view.derived and view.where is None:
         return body
     derived = "".join(

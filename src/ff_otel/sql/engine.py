@@ -192,7 +192,7 @@ def sql(
     query, or several statements), a syntax or binder error (DuckDB's
     message), or no store at ``base_path``.
     """
-    url = _query_url(query_url)
+    url = resolve_query_url(query_url)
     if url:
         from ff_otel.sql.clickhouse import json_columns
 
@@ -227,7 +227,7 @@ def sql_arrow(
     query_url: str | None = None,
 ) -> pyarrow.Table:
     """:func:`sql` as a ``pyarrow.Table``: for large results (no Python object per value)."""
-    url = _query_url(query_url)
+    url = resolve_query_url(query_url)
     if url:
         return _clickhouse_arrow(url, query, params)
     return engine_for(base_path).run(query, params, _arrow)
@@ -256,7 +256,7 @@ def skipped_lines(base_path: str | Path | None = None) -> dict[str, int]:
     return engine_for(base_path).skipped_lines()
 
 
-def _query_url(query_url: str | None) -> str:
+def resolve_query_url(query_url: str | None) -> str:
     """The backend URL: ``query_url``, else the configured one (``configure(query_url=...)``),
     else ``FF_OTEL_QUERY_URL``; "" for the local store."""
     if query_url is None:

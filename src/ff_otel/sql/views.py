@@ -63,6 +63,33 @@ class DuckDBDialect:
     def literal(self, value: str) -> str:
         return quote_literal(value)
 
+    def count_if(self, condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    def any_true(self, condition: str) -> str:
+        return f"bool_or({condition})"
+
+    def distinct_list(self, expression: str) -> str:
+        return f"list(DISTINCT {expression})"
+
+    def empty_text_list(self) -> str:
+        return "CAST([] AS VARCHAR[])"
+
+    def unnest_text_list(self, json: str) -> str:
+        return f"unnest(TRY_CAST({json} AS VARCHAR[]))"
+
+    def day(self, timestamp: str) -> str:
+        return f"strftime({timestamp}, '%Y-%m-%d')"
+
+    def week(self, timestamp: str) -> str:
+        return f"strftime(date_trunc('week', {timestamp}), '%Y-%m-%d')"
+
+    def hour_of_day(self, timestamp: str) -> str:
+        return f"hour({timestamp})"
+
+    def materialized(self) -> str:
+        return "MATERIALIZED "
+
 
 DUCKDB = DuckDBDialect()
 
