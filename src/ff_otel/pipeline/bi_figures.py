@@ -301,8 +301,15 @@ def resource_figures(base_path: Path, windows: Windows, *, hourly: bool) -> dict
 
 def span_figures(base_path: Path, windows: Windows, query_url: str = "") -> SpanFigures:
     """Per component and for requests: counts, errors and latency sketches (:func:`spans_sql`)."""
+    return span_activity(base_path, *windows.current, query_url)
+
+
+def span_activity(
+    base_path: Path, start: datetime, stop: datetime, query_url: str = ""
+) -> SpanFigures:
+    """:func:`span_figures` for the spans that started in ``[start, stop)`` (naive UTC)."""
     query = spans_sql(_dialect(query_url))
-    params = _used(query, {**windows.params(), "log_gamma": LOG_GAMMA})
+    params = {"cur_from": start, "cur_to": stop, "log_gamma": LOG_GAMMA}
     components: dict[str, dict[str, Any]] = {}
     requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": LatencySketch()}
     weeks: set[str] = set()
