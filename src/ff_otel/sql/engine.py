@@ -268,7 +268,7 @@ def resolve_query_url(query_url: str | None) -> str:
 
 
 def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
-    from ff_otel.sql.clickhouse import backend_for
+    from ff_otel.sql.clickhouse_client import backend_for
 
     backend = backend_for(url)
     parser = duckdb.connect(":memory:")
