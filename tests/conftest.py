@@ -39,6 +39,13 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ff_otel.shutdown()
 
 
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one chdb path of this test process (chdb runs one embedded server per process, on
+    one path): each test that writes there uses a database of its own."""
+    return tmp_path_factory.mktemp("chdb")
+
+
 @pytest.fixture
 def base_path(tmp_path: Path) -> Path:
     return tmp_path / "store"

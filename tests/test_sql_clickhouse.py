@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,62 +21,8 @@ from chdb import session
 import ff_otel
 from ff_otel.sql import tables
 
+from .clickhouse_fleet import create_tables, insert
 from .test_sql import DAY, serve
-
-DDL = Path(__file__).parent / "clickhouse_ddl"
-
-
-def _ns(value: datetime) -> int:
-    return int(value.replace(tzinfo=UTC).timestamp() * 1_000_000) * 1000
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _map(values: dict[str, Any]) -> str:
-    pairs = ", ".join(f"{_literal(str(k))}, {_literal(str(v))}" for k, v in values.items())
-    return f"map({pairs})" if pairs else "map()"
-
-
-def _exporter_span(record: dict[str, Any]) -> str:
-    """One otel_traces row as the exporter writes the span the local store holds as ``record``."""
-    start = datetime.fromisoformat(record["timestamp"])
-    attributes = dict(record.get("attributes") or {})
-    if record.get("component"):
-        attributes["ff.component"] = record["component"]
-    kind = {"server": "Server", "client": "Client", "internal": "Internal"}[record["kind"]]
-    status = "Error" if record["status"] == "error" else "Unset"
-    return (
-        f"(fromUnixTimestamp64Nano({_ns(start)}), {_literal(record['trace_id'])}, "
-        f"{_literal(record['span_id'])}, {_literal(record.get('parent_span_id') or '')}, '', "
-        f"{_literal(record['name'])}, {_literal(kind)}, {_literal(record['service'])}, "
-        f"map('host.name', 'h1'), {_literal(record.get('scope') or '')}, '', {_map(attributes)}, "
-        f"{round(record['duration_ms'] * 1_000_000)}, {_literal(status)}, "
-        f"{_literal(record.get('status_message') or '')}, [], [], [], [], [], [], [])"
-    )
-
-
-def _exporter_event(record: dict[str, Any]) -> str:
-    attributes = {
-        "event.name": "ff.user_event",
-        "ff.event_type": record["event_type"],
-        "ff.user_hash": record["user_hash"],
-        "ff.session_id": record.get("session_id") or "",
-    }
-    attributes.update({f"ff.data.{k}": v for k, v in (record.get("data") or {}).items()})
-    at = datetime.fromisoformat(record["timestamp"])
-    return (
-        f"(fromUnixTimestamp64Nano({_ns(at)}), '', '', 0, 'INFO', 9, "
-        f"{_literal(record['service'])}, '', '', map('host.name', 'h1'), '', '', '', map(), "
-        f"{_map(attributes)})"
-    )
-
-
-@pytest.fixture(scope="module")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # chdb runs one embedded server per process, on one path: each test gets its own database.
-    return tmp_path_factory.mktemp("chdb")
 
 
 @pytest.fixture
@@ -94,29 +40,21 @@ def both(handle: ff_otel.FFOtel, chdb_path: Path, database: str) -> str:
     for user in range(6):
         at = DAY + timedelta(minutes=user)
         ff_otel.record_user_event(f"u{user}", f"s{user}", "session_start", {}, timestamp=at)
+    requests = ff_otel.counter("chat.requests", unit="1")
+    latency = ff_otel.histogram("chat.latency", unit="ms")
+    for i in range(5):
+        requests.add(1, {"route": "/chat", "code": 200 + i})
+        latency.record(10.0 * i, {"route": "/chat"})
     assert ff_otel.force_flush()
     writer = session.Session(str(chdb_path))
-    writer.query(f"CREATE DATABASE IF NOT EXISTS {database}")
-    for table in ("otel_traces", "otel_logs"):
-        ddl = (DDL / f"{table}.sql").read_text()
-        writer.query(ddl.replace("otel.otel_", f"{database}.otel_").replace('"otel"', database))
-    spans = ff_otel.read_records(handle.layout.spans)
-    writer.query(
-        f"INSERT INTO {database}.otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, "
-        "TraceState, "
-        "SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion, "
-        "SpanAttributes, Duration, StatusCode, StatusMessage, `Events.Timestamp`, "
-        "`Events.Name`, `Events.Attributes`, `Links.TraceId`, `Links.SpanId`, "
-        "`Links.TraceState`, `Links.Attributes`) VALUES "
-        + ", ".join(_exporter_span(record) for record in spans)
-    )
+    create_tables(writer.query, database)
     behavior = handle.layout.analytics_path / "user_analytics/behavior_patterns.jsonl"
-    events = ff_otel.read_records(behavior)
-    writer.query(
-        f"INSERT INTO {database}.otel_logs (Timestamp, TraceId, SpanId, TraceFlags, SeverityText, "
-        "SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, "
-        "ScopeSchemaUrl, ScopeName, ScopeVersion, ScopeAttributes, LogAttributes) VALUES "
-        + ", ".join(_exporter_event(record) for record in events)
+    insert(
+        writer.query,
+        database,
+        spans=ff_otel.read_records(handle.layout.spans),
+        events=ff_otel.read_records(behavior),
+        metrics=ff_otel.read_records(handle.layout.analytics_path / "system_metrics/metrics.jsonl"),
     )
     writer.close()
     return f"chdb://{chdb_path}?database={database}"
@@ -131,7 +69,40 @@ QUERIES = (
     "SELECT event_type, user_hash, session_id FROM events ORDER BY user_hash",
     "SELECT name, kind, attributes['table'] AS tbl FROM spans WHERE name = 'db.query' LIMIT 1",
     "WITH slow AS (SELECT * FROM spans WHERE duration_ms >= 0) SELECT count(*) AS n FROM slow",
+    "SELECT name, type, temporality, monotonic, unit, sum(value) AS total, sum(count) AS n, "
+    "max(max) AS top, min(start_timestamp) <= min(timestamp) AS ordered FROM metrics "
+    "WHERE name LIKE 'chat.%' GROUP BY ALL ORDER BY name",
+    "SELECT attributes['route'] AS route, attributes['code'] AS code, value FROM metrics "
+    "WHERE name = 'chat.requests' ORDER BY code",
+    "SELECT bucket_counts, explicit_bounds FROM metrics WHERE name = 'chat.latency' AND count > 0",
+    "SELECT count(*) AS n FROM metrics WHERE type IN ('sum', 'gauge', 'histogram')",
 )
+
+PARAMETERISED = (
+    ("SELECT count(*) AS n FROM spans WHERE component = ? AND duration_ms >= ?", ["api", 0.0]),
+    ("SELECT count(*) AS n FROM spans WHERE status = $s AND name != '$s ?'", {"s": "error"}),
+    ("SELECT count(*) AS n FROM events WHERE timestamp >= ? AND ? IS NULL", [DAY, None]),
+    (
+        "SELECT count(*) AS n FROM metrics WHERE name = $name AND value > $v",
+        {"name": "chat.requests", "v": 0},
+    ),
+)
+
+
+@pytest.mark.parametrize(("query", "params"), PARAMETERISED)
+def test_parameters_bind_the_same_over_clickhouse(both: str, query: str, params: Any) -> None:
+    local = ff_otel.sql(query, params)
+    assert local[0]["n"] > 0
+    assert ff_otel.sql(query, params, query_url=both) == local
+
+
+def test_a_parameter_that_is_missing_or_cannot_be_bound_is_named(both: str) -> None:
+    with pytest.raises(ff_otel.QueryError, match=r"more \? placeholders than the 1 values given"):
+        ff_otel.sql("SELECT ? AS a, ? AS b", [1], query_url=both)
+    with pytest.raises(ff_otel.QueryError, match=r"no value for the parameter \$b"):
+        ff_otel.sql("SELECT $a AS a, $b AS b", {"a": 1}, query_url=both)
+    with pytest.raises(ff_otel.QueryError, match="parameter p0: a list cannot be bound"):
+        ff_otel.sql("SELECT ? AS a", [[1, 2]], query_url=both)
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -148,7 +119,7 @@ def test_durations_agree_to_the_nanosecond_the_exporter_keeps(both: str) -> None
 
 def test_every_view_has_the_local_stores_columns(both: str) -> None:
     columns = {view["name"]: [c["name"] for c in view["columns"]] for view in tables()}
-    for name in ("spans", "requests", "logs", "events"):
+    for name in ("spans", "requests", "logs", "events", "metrics"):
         table = ff_otel.sql_arrow(f"SELECT * FROM {name} LIMIT 0", query_url=both)
         assert table.column_names == columns[name], name
 
@@ -198,10 +169,11 @@ def test_a_closed_port_is_one_clear_line_within_the_timeout() -> None:
         ff_otel.sql("SELECT 1", query_url=f"clickhouse://ro:pw@127.0.0.1:{port}/otel")
     assert time.monotonic() - started < 60
     message = str(caught.value)
-    assert "\n" not in message and f"127.0.0.1:{port}" in message and "check the URL" in message
+    assert "\n" not in message and f"127.0.0.1:{port}" in message
+    assert "check the host and port in the URL" in message
     assert "pw" not in message.replace("password", "")
 
 
 def test_an_unknown_scheme_is_refused_by_name() -> None:
-    with pytest.raises(ff_otel.QueryError, match="postgres:// is not supported"):
+    with pytest.raises(ff_otel.QueryError, match="postgres:// is not a query backend"):
         ff_otel.sql("SELECT 1", query_url="postgres://x/y")

@@ -192,7 +192,7 @@ def build(
         on_leadership=lambda: _register_host_instruments(handle, sampler),
         sessions=sessions,
         business=settings.business,
-        alerts=_alert_engine(settings, layout),
+        alerts=alert_engine(settings, layout),
     )
     readers: list[MetricReader] = [
         PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
@@ -278,7 +278,8 @@ def _otlp(endpoint: str) -> OtlpExporters:
         raise ConfigError(str(exc)) from None
 
 
-def _alert_engine(settings: FFOtelSettings, layout: StoreLayout) -> AlertEngine:
+def alert_engine(settings: FFOtelSettings, layout: StoreLayout) -> AlertEngine:
+    """The store's alert engine: the built-in and configured rules, notifying as configured."""
     analytics = settings.analytics
     service = settings.service_name or "unknown_service"
 

@@ -36,6 +36,13 @@ FF_OTEL_SQL_MEMORY_LIMIT_MB = "FF_OTEL_SQL_MEMORY_LIMIT_MB"
 FF_OTEL_SQL_THREADS = "FF_OTEL_SQL_THREADS"
 """Threads the embedded SQL engine may use (default 2)."""
 
+FF_OTEL_QUERY_URL = "FF_OTEL_QUERY_URL"
+"""Query backend of ``ff_otel.sql``, BI and the fleet monitor: unset or ``local`` for the
+local store, ``chdb:///path?database=otel``, ``clickhouse://`` or ``clickhouses://``."""
+
+FF_OTEL_QUERY_TIMEOUT_SECONDS = "FF_OTEL_QUERY_TIMEOUT_SECONDS"
+"""Longest a remote query backend may take to connect or answer, in seconds (default 10)."""
+
 FF_OTEL_HASH_KEY = "FF_OTEL_HASH_KEY"
 """Key for user and session pseudonyms (hex or text); else the store keeps one in .hash_key."""
 

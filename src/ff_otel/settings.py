@@ -63,6 +63,38 @@ def otlp_endpoint_problem(endpoint: str, *, scheme_required: bool = False) -> st
     return None
 
 
+QUERY_URL_SCHEMES = ("chdb", "clickhouse", "clickhouses")
+
+
+def query_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a query backend URL, or None when it is one (or the local store).
+
+    ``""`` and ``local``: the local store; ``chdb:///absolute/path[?database=otel]``;
+    ``clickhouse://[user[:password]@]host[:port][/database]`` (``clickhouses://`` for TLS).
+    """
+    if url in ("", "local"):
+        return None
+    if url != url.strip() or any(c.isspace() for c in url):
+        return "it contains white space"
+    parsed = urlsplit(url)
+    if parsed.scheme not in QUERY_URL_SCHEMES:
+        scheme = f"{parsed.scheme}://" if parsed.scheme else "no scheme"
+        return f"{scheme} is not a query backend (use chdb://, clickhouse:// or clickhouses://)"
+    if parsed.scheme == "chdb":
+        if parsed.netloc or not parsed.path.startswith("/"):
+            return "a chdb URL names an absolute path: chdb:///absolute/path?database=otel"
+        return None
+    try:
+        port = parsed.port
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if not parsed.hostname:
+        return "it names no host"
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    return None
+
+
 class FFOtelSettings(BaseModel):
     """Everything ``configure()`` needs, fully resolved and validated."""
 
@@ -78,6 +110,10 @@ class FFOtelSettings(BaseModel):
     session_idle_timeout_minutes: int = Field(default=30, ge=1)
     sql_memory_limit_mb: int = Field(default=256, ge=32)
     sql_threads: int = Field(default=2, ge=1)
+    query_url: str = ""
+    """Where ``ff_otel.sql``, BI and the fleet monitor query: "" for the local store."""
+    query_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Longest a remote query backend may take to connect or answer."""
     business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
@@ -95,6 +131,14 @@ class FFOtelSettings(BaseModel):
                 f"unknown logging level {value!r} (use DEBUG, INFO, WARNING, ERROR or CRITICAL)"
             )
         return str(logging.getLevelName(number))
+
+    @field_validator("query_url")
+    @classmethod
+    def _is_a_query_url(cls, value: str) -> str:
+        problem = query_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"not a query backend URL: {problem}")
+        return "" if value == "local" else value
 
     @property
     def analytics_path(self) -> Path:
@@ -187,6 +231,8 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for variable, name in (
         (env.FF_OTEL_SQL_MEMORY_LIMIT_MB, "sql_memory_limit_mb"),
         (env.FF_OTEL_SQL_THREADS, "sql_threads"),
+        (env.FF_OTEL_QUERY_URL, "query_url"),
+        (env.FF_OTEL_QUERY_TIMEOUT_SECONDS, "query_timeout_seconds"),
     ):
         if variable in environ:
             out[name] = environ[variable]

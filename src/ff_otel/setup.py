@@ -49,6 +49,8 @@ def configure(
     logging: bool | None = None,
     logging_level: str | None = None,
     limits: RecordLimits | None = None,
+    query_url: str | None = None,
+    query_timeout_seconds: float | None = None,
 ) -> FFOtel:
     """Set up tracing, metrics and logs into the flatfile store (and OTLP when asked).
 
@@ -59,7 +61,10 @@ def configure(
     the built-in rules and ``notifications`` says how to reach people;
     ``logging`` sends standard ``logging`` records at ``logging_level`` and
     above to the store with their trace context; ``limits`` bound what one
-    stored record may hold (:class:`~ff_otel.RecordLimits`). Raises
+    stored record may hold (:class:`~ff_otel.RecordLimits`); ``query_url``
+    (``FF_OTEL_QUERY_URL``) is where ``ff_otel.sql`` and BI query by default
+    (``chdb://``, ``clickhouse://``, ``clickhouses://``; the local store when
+    unset), ``query_timeout_seconds`` the longest such a backend may take. Raises
     :class:`~ff_otel.ConfigError` for an invalid value and
     :class:`~ff_otel.StoreError` when the store cannot be created, in both
     cases before changing what is already running.
@@ -77,6 +82,8 @@ def configure(
         "logging": logging,
         "logging_level": logging_level,
         "limits": limits,
+        "query_url": query_url,
+        "query_timeout_seconds": query_timeout_seconds,
     }
     settings = resolve_settings(arguments)
     layout = StoreLayout(settings.base_path)

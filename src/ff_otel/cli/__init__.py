@@ -17,6 +17,7 @@ from ff_otel.cli.compliance import audit, erase_user, retention
 from ff_otel.cli.dashboard import dashboard
 from ff_otel.cli.data import export, query
 from ff_otel.cli.init import init
+from ff_otel.cli.monitor import monitor
 from ff_otel.cli.replay import replay
 from ff_otel.cli.sql import compact, sql
 from ff_otel.cli.status import status
@@ -34,6 +35,7 @@ def main() -> None:
 main.add_command(init)
 main.add_command(status)
 main.add_command(alerts)
+main.add_command(monitor)
 main.add_command(bi)
 main.add_command(report)
 main.add_command(query)

@@ -33,7 +33,7 @@ from rich.text import Text
 
 from ff_otel import _clock
 from ff_otel import environment_variables as env
-from ff_otel.settings import FFOtelSettings, resolve_settings
+from ff_otel.settings import FFOtelSettings, query_url_problem, resolve_settings
 from ff_otel.store.layout import StoreError, StoreLayout
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +83,39 @@ def base_path_option(func: F) -> F:
         show_envvar=True,
         help="Store root (the folder holding analytics/).",
     )(func)
+
+
+def _query_url_value(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    problem = query_url_problem(value)
+    if problem is not None:
+        raise click.BadParameter(f"{value!r} is not a query backend URL: {problem}", ctx, param)
+    return "" if value == "local" else value
+
+
+def query_url_option(func: F) -> F:
+    """``--query-url`` (or ``FF_OTEL_QUERY_URL``): query ClickHouse instead of the local store."""
+    return click.option(
+        "--query-url",
+        metavar="URL",
+        envvar=env.FF_OTEL_QUERY_URL,
+        show_envvar=True,
+        callback=_query_url_value,
+        help="Query this backend instead of the local store: chdb:///path?database=otel, "
+        "clickhouse://user:password@host:8123/database or clickhouses://... "
+        "(the fleet's telemetry as the Collector's clickhouse exporter stores it); "
+        "local for the store.",
+    )(func)
+
+
+def local_store_only(command: str, query_url: str | None) -> None:
+    """A one-line error when ``command`` is asked to query a remote backend it cannot use yet."""
+    if query_url:
+        fail(
+            f"`ff-otel {command}` reads the local store's files and cannot query "
+            f"{query_url.split('://', 1)[0]}:// yet; drop --query-url (or FF_OTEL_QUERY_URL)"
+        )
 
 
 def json_option(func: F) -> F:

@@ -24,10 +24,12 @@ from ff_otel.cli._common import (
     examples,
     fail,
     json_option,
+    local_store_only,
     number,
     open_store,
     plain,
     print_json,
+    query_url_option,
     styled,
     table,
     time_option,
@@ -63,6 +65,7 @@ def alerts() -> None:
     epilog=examples("ff-otel alerts list --severity critical", "ff-otel alerts list --all --json"),
 )
 @base_path_option
+@query_url_option
 @json_option
 @click.option(
     "--all", "show_all", is_flag=True, help="Every alert's latest state, not only firing ones."
@@ -72,8 +75,11 @@ def alerts() -> None:
     type=click.Choice([s.value for s in AlertSeverity]),
     help="Only alerts of this severity.",
 )
-def list_alerts(base_path: Path, as_json: bool, show_all: bool, severity: str | None) -> None:
+def list_alerts(
+    base_path: Path, query_url: str | None, as_json: bool, show_all: bool, severity: str | None
+) -> None:
     """Firing alerts (acknowledged ones included), newest first."""
+    local_store_only("alerts list", query_url)
     layout = open_store(base_path)
     current = operations.current_alerts(layout.alerts)
     records = operations.in_state(current, None if show_all else AlertState.FIRING, severity)

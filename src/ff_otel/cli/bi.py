@@ -21,15 +21,18 @@ from ff_otel.cli._common import (
     fail,
     json_option,
     load_settings,
+    local_store_only,
     number,
     open_store,
     plain,
     print_json,
+    query_url_option,
     table,
     time_option,
 )
 from ff_otel.pipeline import bi as intelligence
 from ff_otel.reporting import generate_report
+from ff_otel.store.layout import StoreLayout
 
 _PERIOD = click.Choice(list(intelligence.PERIOD_DAYS))
 
@@ -43,23 +46,31 @@ _PERIOD = click.Choice(list(intelligence.PERIOD_DAYS))
     ),
 )
 @base_path_option
+@query_url_option
 @json_option
 @click.option("--period", type=_PERIOD, default="day", show_default=True, help="Window length.")
 @time_option("--end", help="End of the window (default now); the window is [end - period, end).")
-def bi(base_path: Path, as_json: bool, period: str, end: datetime | None) -> None:
+def bi(
+    base_path: Path, query_url: str | None, as_json: bool, period: str, end: datetime | None
+) -> None:
     """Users, features, sessions, growth, capacity and recommendations for a window.
 
     A day, week or month is 1, 7 or 30 days before --end. The result is also
     appended to business_intelligence/ (usage trends, optimization insights,
     capacity planning, ROI with business inputs), as the facade does. Figures
     that cannot be computed are absent (listed under "absent" in --json).
+    With --query-url the figures are the fleet's, from ClickHouse (sessions and
+    resource readings are per host: absent), stored when --base-path holds a store.
     """
-    layout = open_store(base_path)
+    layout = StoreLayout(base_path) if query_url else open_store(base_path)
     settings = load_settings(base_path)
     if not settings.analytics.enable_business_intelligence:
         fail("business intelligence is switched off (enable_business_intelligence is false)")
-    result = intelligence.generate(layout, settings.analytics, period, end, settings.business)
-    intelligence.store(layout, result)
+    result = intelligence.generate(
+        layout, settings.analytics, period, end, settings.business, query_url=query_url
+    )
+    if layout.analytics_path.is_dir():
+        intelligence.store(layout, result)
     data = {k: v for k, v in result.dto.to_dict().items() if k not in result.absent}
     data.update(result.extras)
     data["absent"] = sorted(result.absent)
@@ -148,16 +159,20 @@ def _print_bi(data: dict[str, Any]) -> None:
     ),
 )
 @base_path_option
+@query_url_option
 @json_option
 @click.option("--period", type=_PERIOD, default="day", show_default=True, help="Calendar period.")
 @time_option("--end", help="Report the period holding the instant just before TIME (default now).")
-def report(base_path: Path, as_json: bool, period: str, end: datetime | None) -> None:
+def report(
+    base_path: Path, query_url: str | None, as_json: bool, period: str, end: datetime | None
+) -> None:
     """Write the report of a calendar day, ISO week or month to analytics/reports/.
 
     The period is the one containing the instant just before --end (default:
     the period under way). One file per configured report format (json, csv);
     audited. Prints the report's health, performance, alerts and users.
     """
+    local_store_only("report", query_url)
     open_store(base_path)
     settings = load_settings(base_path)
     files = generate_report(

@@ -10,7 +10,14 @@ from types import FrameType
 
 import click
 
-from ff_otel.cli._common import base_path_option, examples, fail, open_store
+from ff_otel.cli._common import (
+    base_path_option,
+    examples,
+    fail,
+    local_store_only,
+    open_store,
+    query_url_option,
+)
 from ff_otel.dashboard import TOKEN_ENV, BindRefused, create_server
 from ff_otel.settings import ConfigError
 
@@ -44,7 +51,8 @@ from ff_otel.settings import ConfigError
     help="How often the page polls for new data.",
 )
 @base_path_option
-def dashboard(host: str, port: int, refresh: float, base_path: Path) -> None:
+@query_url_option
+def dashboard(host: str, port: int, refresh: float, base_path: Path, query_url: str | None) -> None:
     """Serve a live web dashboard: health, alerts (acknowledge, resolve, silence), latency,
     errors and resource charts, slow operations with their traces, BI and compliance.
 
@@ -52,6 +60,7 @@ def dashboard(host: str, port: int, refresh: float, base_path: Path) -> None:
     binds to loopback unless told otherwise; on any other address every request
     needs the token in FF_OTEL_DASHBOARD_TOKEN (the page asks for it once).
     """
+    local_store_only("dashboard", query_url)
     layout = open_store(base_path)
     token = os.environ.get(TOKEN_ENV) or None
     try:

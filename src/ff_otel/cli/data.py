@@ -15,11 +15,13 @@ from ff_otel.cli._common import (
     console,
     examples,
     json_option,
+    local_store_only,
     number,
     open_store,
     plain,
     print_json,
     progress_bar,
+    query_url_option,
     table,
     time_option,
 )
@@ -59,6 +61,7 @@ def _where(pairs: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.argument("stream", required=False)
 @base_path_option
+@query_url_option
 @json_option
 @time_option("--since", help="Records at or after TIME (ISO-8601, now, or 15m/2h/7d ago).")
 @time_option("--until", help="Records before TIME (default: now and everything after it).")
@@ -87,6 +90,7 @@ def _where(pairs: tuple[str, ...]) -> dict[str, Any]:
 def query(
     stream: str | None,
     base_path: Path,
+    query_url: str | None,
     as_json: bool,
     since: datetime | None,
     until: datetime | None,
@@ -111,6 +115,7 @@ def query(
         return
     check_range(since, until)
     where = _where(where_pairs)
+    local_store_only("query", query_url)
     open_store(base_path)
     rows = run_query(
         stream,

@@ -23,6 +23,7 @@ from ff_otel.cli._common import (
     plain,
     print_json,
     progress_bar,
+    query_url_option,
     table,
 )
 from ff_otel.sql.compaction import compact as compact_store
@@ -44,6 +45,7 @@ _NAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 )
 @click.argument("query", required=False)
 @base_path_option
+@query_url_option
 @click.option(
     "--format",
     "output_format",
@@ -70,6 +72,7 @@ _NAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 def sql(
     query: str | None,
     base_path: Path,
+    query_url: str | None,
     output_format: str,
     output: Path | None,
     params: tuple[str, ...],
@@ -87,18 +90,19 @@ def sql(
         return
     if not query:
         raise click.UsageError("give a query, or --tables")
-    open_store(base_path)
+    if not query_url:
+        open_store(base_path)
     bound = _parameters(params)
     if output_format == "parquet":
         if output is None:
             raise click.UsageError("--format parquet needs --output FILE")
         import pyarrow.parquet  # type: ignore[import-untyped]
 
-        result = sql_arrow(query, bound, base_path=base_path)
+        result = sql_arrow(query, bound, base_path=base_path, query_url=query_url)
         pyarrow.parquet.write_table(result, output, compression="zstd")
         click.echo(f"{result.num_rows:,} rows written to {output}", err=True)
         return
-    rows = run_sql(query, bound, base_path=base_path)
+    rows = run_sql(query, bound, base_path=base_path, query_url=query_url)
     if output_format == "json":
         text = orjson.dumps(rows, default=_text, option=_JSON_OPTIONS).decode() + "\n"
     elif output_format == "csv":

@@ -27,10 +27,12 @@ from ff_otel.cli._common import (
     console,
     examples,
     json_option,
+    local_store_only,
     number,
     open_store,
     plain,
     print_json,
+    query_url_option,
     styled,
     table,
 )
@@ -50,6 +52,7 @@ _STALE_INTERVALS = 3
     )
 )
 @base_path_option
+@query_url_option
 @json_option
 @click.option(
     "--max-age",
@@ -58,12 +61,19 @@ _STALE_INTERVALS = 3
     help="Also exit 1 when the latest health record is older than this (no collector running).",
 )
 @click.pass_context
-def status(ctx: click.Context, base_path: Path, as_json: bool, max_age: float | None) -> None:
+def status(
+    ctx: click.Context,
+    base_path: Path,
+    query_url: str | None,
+    as_json: bool,
+    max_age: float | None,
+) -> None:
     """Overall health, each component's status and why, the last interval, firing alerts.
 
     Exit 0 when healthy or degraded; 1 when unhealthy, when a critical alert is
     firing, when no health has been recorded yet, or when --max-age is exceeded.
     """
+    local_store_only("status", query_url)
     layout = open_store(base_path)
     health = _latest(layout.health_checks)
     snapshot = _latest(layout.performance)

@@ -45,10 +45,26 @@ from ff_otel.models import FFBusinessIntelligenceDTO
 from ff_otel.pipeline import bi_figures as figures
 from ff_otel.pipeline import cohorts, insights
 from ff_otel.pipeline.levels import withheld_bi_fields
+from ff_otel.sql.engine import resolve_query_url
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
+PER_HOST_FIELDS = frozenset(
+    {
+        "average_session_duration_minutes",
+        "user_satisfaction_trends",
+        "resource_utilization_trends",
+        "cost_optimization_opportunities",
+    }
+)
+"""Absent over ClickHouse: sessions are closed and resources read per host, in its store."""
+_NO_SESSIONS: dict[str, Any] = {"totals": {"count": 0, "duration": 0}, "ratings": [], "weeks": []}
+_NO_READINGS: dict[str, Any] = {
+    "points": [],
+    "cpu": {"count": 0, "sum": None, "max": None},
+    "weeks": [],
+}
 
 
 @dataclass
@@ -75,19 +91,27 @@ def generate(
     period: str,
     end: datetime | str | None = None,
     inputs: FFBusinessInputsDTO | None = None,
+    query_url: str | None = None,
 ) -> BIResult:
+    """BI for the window, from the store or (``query_url``, else the configured one) the
+    fleet's ClickHouse, where the per-host figures are absent (:data:`PER_HOST_FIELDS`)."""
     start, stop = window_of(period, end)
     days = PERIOD_DAYS[period]
     windows = figures.Windows(start, stop, days)
     base = layout.base_path
-    users = figures.user_figures(base, windows)
-    sessions = figures.session_figures(base, windows)
-    resources = figures.resource_figures(base, windows, hourly=period == "day")
-    spans = figures.span_figures(base, windows)
-    start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
+    url = resolve_query_url(query_url)
+    users = figures.user_figures(base, windows, url)
+    spans = figures.span_figures(base, windows, url)
     # Figures the configuration switches off are not computed at all.
     withheld = withheld_bi_fields(analytics)
     absent = set(withheld)
+    if url:
+        sessions, resources = _NO_SESSIONS, _NO_READINGS
+        absent |= PER_HOST_FIELDS
+    else:
+        sessions = figures.session_figures(base, windows)
+        resources = figures.resource_figures(base, windows, hourly=period == "day")
+    start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
 
     counts = users["users"]
     active, before = counts["active"], counts["before"]
@@ -132,7 +156,7 @@ def generate(
         dto.average_session_duration_minutes = round(totals["duration"] / totals["count"] / 60, 3)
     else:
         absent.add("average_session_duration_minutes")
-    if "user_satisfaction_trends" not in withheld:
+    if "user_satisfaction_trends" not in absent:
         dto.user_satisfaction_trends = [
             round(cell["sum"] / cell["count"], 3)
             for cell in sorted(sessions["ratings"] or (), key=lambda cell: cell["day"])
@@ -153,7 +177,7 @@ def generate(
         name: [round(total / count, 3) for _, (total, count) in sorted(by_point.items())]
         for name, by_point in sorted(points.items())
     }
-    if "resource_utilization_trends" not in withheld:
+    if "resource_utilization_trends" not in absent:
         dto.resource_utilization_trends = trends
     dto.scaling_recommendations = insights.scaling_recommendations(
         trends, projection, period, analytics, stop

@@ -1,10 +1,13 @@
-"""What business intelligence needs from the store, gathered in SQL over the views.
+"""What business intelligence needs, gathered in SQL over the views.
 
-Three statements, one per stream group, each reading its files once
+Four statements, one per stream group, each reading its files once
 (:mod:`ff_otel.sql.engine`): user events (users by window, first seen,
 features, events by hour of day, daily and weekly actives, retention
-cohorts), sessions and resource readings, and spans (per component counts,
-errors and latency-sketch bins). Windows are whole UTC hours, as the hour
+cohorts), sessions, resource readings, and spans (per component counts,
+errors and latency-sketch bins). The user and span statements are written
+against :class:`~ff_otel.sql.schema.Dialect`, so the same definition runs
+over the store (DuckDB) and over the fleet's ClickHouse; sessions and
+resource readings are per host and exist only in the store. Windows are whole UTC hours, as the hour
 buckets BI always used: every hour that overlaps ``[start, stop)``.
 Latency percentiles keep the 1%-accurate sketch's definition
 (:mod:`ff_otel.pipeline.sketch`): SQL counts values per sketch bin, Python
@@ -19,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.pipeline.sketch import LatencySketch, bin_sql
-from ff_otel.sql.engine import engine_for, rows
-from ff_otel.sql.schema import http_status_code, span_is_request
+from ff_otel.sql.clickhouse import CLICKHOUSE
+from ff_otel.sql.engine import sql
+from ff_otel.sql.schema import Dialect, http_status_code, span_is_request
 from ff_otel.sql.views import DUCKDB
 
 _HOUR = timedelta(hours=1)
-_BIN = bin_sql("duration_ms")
 
 
 def _hours(start: datetime, stop: datetime) -> tuple[datetime, datetime]:
@@ -68,65 +71,87 @@ class Windows:
         return named
 
 
-_USERS_SQL = """
-WITH e AS MATERIALIZED (
+_USER_NUMBERS = 9
+"""Numbers per row of the user figures' rows (the widest section, ``users``, has nine)."""
+
+
+def _row(section: str, numbers: list[str], a: str = "''", b: str = "''") -> str:
+    """One row shape for every section: its name, two texts and the numbers, zero-padded."""
+    padded = [f"CAST({n} AS BIGINT)" for n in numbers]
+    padded += ["CAST(0 AS BIGINT)"] * (_USER_NUMBERS - len(numbers))
+    columns = ", ".join(f"{n} AS n{i}" for i, n in enumerate(padded))
+    return f"SELECT '{section}' AS section, {a} AS a, {b} AS b, {columns}"
+
+
+def users_sql(d: Dialect) -> str:
+    """Users, features, events by hour, daily/weekly actives and cohorts: rows by ``section``.
+
+    Sections: ``total`` (users first seen before ``$stop``), ``users`` (active,
+    before, new, both, resurrecting, dormant, dau, wau, mau), ``feature`` (a:
+    name; uses, users, before, lost), ``hour`` (hour, events), ``day`` (a: day;
+    users), ``week`` (a: week), ``retained`` (a: cohort, b: week; users),
+    ``cohort`` (a: cohort; users).
+    """
+    m = d.materialized()
+    parts = (
+        _row("total", ["count(*)"]) + " FROM firsts WHERE seen < $stop",
+        _row(
+            "users",
+            [
+                d.count_if("cur"),
+                d.count_if("prev"),
+                d.count_if("cur AND seen >= $window_start AND seen < $stop"),
+                d.count_if("cur AND prev"),
+                d.count_if("cur AND NOT prev AND NOT (seen >= $window_start AND seen < $stop)"),
+                d.count_if("prev AND NOT cur"),
+                d.count_if("r1"),
+                d.count_if("r7"),
+                d.count_if("r30"),
+            ],
+        )
+        + " FROM per_user LEFT JOIN firsts USING (u)",
+        _row(
+            "feature",
+            ["sum(uses)", d.count_if("cur"), d.count_if("prev"), d.count_if("prev AND NOT cur")],
+            a="feature",
+        )
+        + " FROM features GROUP BY feature",
+        _row("hour", [d.hour_of_day("ts"), "count(*)"])
+        + f" FROM w WHERE is_cur GROUP BY {d.hour_of_day('ts')}",
+        _row("day", ["count(DISTINCT u)"], a=d.day("ts"))
+        + f" FROM w WHERE u IS NOT NULL AND ts >= $daily_from GROUP BY {d.day('ts')}",
+        _row("week", [], a=d.week("ts")) + f" FROM w WHERE is_cur GROUP BY {d.week('ts')}",
+        _row("retained", ["count(*)"], a=d.week("firsts.seen"), b="weekly.week")
+        + " FROM firsts JOIN weekly USING (u) WHERE firsts.seen < $stop"
+        + f" GROUP BY {d.week('firsts.seen')}, weekly.week",
+        _row("cohort", ["count(*)"], a=d.week("seen"))
+        + f" FROM firsts WHERE seen < $stop GROUP BY {d.week('seen')}",
+    )
+    return f"""
+WITH e AS {m}(
     SELECT user_hash AS u, "timestamp" AS ts, features_used AS f FROM events
     WHERE "timestamp" IS NOT NULL),
-first AS MATERIALIZED (SELECT u, min(ts) AS seen FROM e WHERE u IS NOT NULL GROUP BY u),
-w AS NOT MATERIALIZED (
+firsts AS {m}(SELECT u, min(ts) AS seen FROM e WHERE u IS NOT NULL GROUP BY u),
+w AS {d.inlined()}(
     SELECT u, ts, f,
-        ts >= $cur_from AND ts < $cur_to AS cur,
-        ts >= $prev_from AND ts < $prev_to AS prev
+        (ts >= $cur_from AND ts < $cur_to) AS is_cur,
+        (ts >= $prev_from AND ts < $prev_to) AS is_prev
     FROM e WHERE ts >= least($prev_from, $r30_from, $daily_from) AND ts < $cur_to),
-per_user AS MATERIALIZED (
-    SELECT u, bool_or(cur) AS cur, bool_or(prev) AS prev,
-        bool_or(ts >= $r1_from) AS r1, bool_or(ts >= $r7_from) AS r7,
-        bool_or(ts >= $r30_from) AS r30
+per_user AS {m}(
+    SELECT u, {d.any_true("is_cur")} AS cur, {d.any_true("is_prev")} AS prev,
+        {d.any_true("ts >= $r1_from")} AS r1, {d.any_true("ts >= $r7_from")} AS r7,
+        {d.any_true("ts >= $r30_from")} AS r30
     FROM w WHERE u IS NOT NULL GROUP BY u),
 features AS (
-    SELECT feature, u, count(*) FILTER (WHERE cur) AS uses, bool_or(cur) AS cur,
-        bool_or(prev) AS prev
-    FROM (SELECT u, cur, prev, unnest(TRY_CAST(f AS VARCHAR[])) AS feature FROM w
-          WHERE u IS NOT NULL AND (cur OR prev))
+    SELECT feature, u, {d.count_if("is_cur")} AS uses, {d.any_true("is_cur")} AS cur,
+        {d.any_true("is_prev")} AS prev
+    FROM (SELECT u, is_cur, is_prev, {d.unnest_text_list("f")} AS feature FROM w
+          WHERE u IS NOT NULL AND (is_cur OR is_prev)) AS used
     WHERE feature IS NOT NULL GROUP BY feature, u),
-weekly AS (
-    SELECT DISTINCT strftime(date_trunc('week', ts), '%Y-%m-%d') AS week, u FROM w WHERE cur)
-SELECT
-    (SELECT count(*) FROM first WHERE seen < $stop) AS total_users,
-    (SELECT {
-        'active': count(*) FILTER (WHERE cur),
-        'before': count(*) FILTER (WHERE prev),
-        'new': count(*) FILTER (WHERE cur AND seen >= $window_start AND seen < $stop),
-        'both': count(*) FILTER (WHERE cur AND prev),
-        'resurrecting': count(*) FILTER (
-            WHERE cur AND NOT prev AND NOT (seen >= $window_start AND seen < $stop)),
-        'dormant': count(*) FILTER (WHERE prev AND NOT cur),
-        'dau': count(*) FILTER (WHERE r1), 'wau': count(*) FILTER (WHERE r7),
-        'mau': count(*) FILTER (WHERE r30)}
-     FROM per_user LEFT JOIN first USING (u)) AS users,
-    (SELECT list({'feature': feature, 'uses': uses, 'users': users, 'before': before,
-                  'lost': lost})
-     FROM (SELECT feature, sum(uses)::BIGINT AS uses, count(*) FILTER (WHERE cur) AS users,
-                  count(*) FILTER (WHERE prev) AS before,
-                  count(*) FILTER (WHERE prev AND NOT cur) AS lost
-           FROM features GROUP BY feature)) AS features,
-    (SELECT list({'hour': hour, 'events': events})
-     FROM (SELECT hour(ts) AS hour, count(*) AS events FROM w WHERE cur GROUP BY hour))
-        AS by_hour,
-    (SELECT list({'day': day, 'users': users})
-     FROM (SELECT strftime(ts, '%Y-%m-%d') AS day, count(DISTINCT u) AS users FROM w
-           WHERE u IS NOT NULL AND ts >= $daily_from GROUP BY day)) AS daily,
-    (SELECT list_transform(list(DISTINCT date_trunc('week', ts)),
-                           lambda monday: strftime(monday, '%Y-%m-%d')) FROM w WHERE cur)
-        AS weeks,
-    (SELECT list({'cohort': cohort, 'week': week, 'users': users})
-     FROM (SELECT strftime(date_trunc('week', first.seen), '%Y-%m-%d') AS cohort,
-                  weekly.week, count(*) AS users
-           FROM first JOIN weekly USING (u) WHERE first.seen < $stop GROUP BY ALL)) AS retained,
-    (SELECT list({'cohort': cohort, 'users': users})
-     FROM (SELECT strftime(date_trunc('week', seen), '%Y-%m-%d') AS cohort, count(*) AS users
-           FROM first WHERE seen < $stop GROUP BY cohort)) AS cohorts
+weekly AS (SELECT DISTINCT {d.week("ts")} AS week, u FROM w WHERE is_cur)
+SELECT * FROM ({" UNION ALL ".join(parts)}) AS figures
 """
+
 
 _SESSIONS_SQL = """
 WITH s AS MATERIALIZED (
@@ -161,26 +186,35 @@ SELECT
 """
 
 _SPAN_RANGE = '"timestamp" >= $cur_from AND "timestamp" < $cur_to'
-# Failed spans in two parts (status error; requests answered with HTTP >= 500),
-# so the attributes are read only for the requests that did not fail otherwise:
-# reading every span's attributes map costs about 1 s per million spans.
-_SPANS_SQL = f"""
-SELECT coalesce(nullif(component, ''), 'unknown') AS component,
-    {span_is_request(DUCKDB)} AS request, coalesce(status = 'error', false) AS failed,
-    false AS http_failed, {_BIN} AS bin, count(*) AS n,
-    -- the week of each span, formatted once per week rather than once per span
-    list_transform(list(DISTINCT date_trunc('week', "timestamp")),
-                   lambda monday: strftime(monday, '%Y-%m-%d')) AS weeks
+
+
+def spans_sql(d: Dialect) -> str:
+    """Per component, request or not, failed or not and latency-sketch bin: the span count.
+
+    Failed spans in two parts (status error; requests answered with HTTP >=
+    500), so the attributes are read only for the requests that did not fail
+    otherwise: reading every span's attributes map costs about 1 s per million
+    spans. The first part's rows also carry the weeks they cover.
+    """
+    component = "coalesce(nullif(component, ''), 'unknown')"
+    bin_ = bin_sql("duration_ms")
+    request = span_is_request(d)
+    return f"""
+SELECT {component} AS component_key, CAST({request} AS BOOLEAN) AS request,
+    CAST(coalesce(status, '') = 'error' AS BOOLEAN) AS failed,
+    CAST(false AS BOOLEAN) AS http_failed, {bin_} AS bin, CAST(count(*) AS BIGINT) AS n,
+    {d.weeks('"timestamp"')} AS weeks
 FROM spans WHERE {_SPAN_RANGE}
-GROUP BY ALL
+GROUP BY {component}, CAST({request} AS BOOLEAN),
+    CAST(coalesce(status, '') = 'error' AS BOOLEAN), {bin_}
 UNION ALL
-SELECT component, true, false, true, bin, count(*), []
-FROM (SELECT coalesce(nullif(component, ''), 'unknown') AS component, {_BIN} AS bin,
-             attributes
+SELECT component_key, CAST(true AS BOOLEAN), CAST(false AS BOOLEAN), CAST(true AS BOOLEAN),
+    bin, CAST(count(*) AS BIGINT), {d.empty_text_list()}
+FROM (SELECT {component} AS component_key, {bin_} AS bin, attributes
       FROM spans
-      WHERE {_SPAN_RANGE} AND {span_is_request(DUCKDB)} AND status IS DISTINCT FROM 'error')
-WHERE {http_status_code(DUCKDB)} >= 500
-GROUP BY ALL
+      WHERE {_SPAN_RANGE} AND {request} AND coalesce(status, '') != 'error') AS requests_ok
+WHERE {http_status_code(d)} >= 500
+GROUP BY component_key, bin
 """
 
 
@@ -192,7 +226,7 @@ class SpanFigures:
 
 
 def _one(base_path: Path, query: str, params: dict[str, Any]) -> dict[str, Any]:
-    found = engine_for(base_path).run(query, params, rows)
+    found = sql(query, params, base_path=base_path, query_url="")
     return found[0] if found else {}
 
 
@@ -201,40 +235,96 @@ def _used(query: str, params: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in params.items() if f"${name}" in query}
 
 
-def user_figures(base_path: Path, windows: Windows) -> dict[str, Any]:
-    """Users, features, events by hour, daily/weekly actives and cohorts (see ``_USERS_SQL``)."""
-    return _one(base_path, _USERS_SQL, _used(_USERS_SQL, windows.params()))
+def _dialect(query_url: str) -> Dialect:
+    return CLICKHOUSE if query_url else DUCKDB
+
+
+def user_figures(base_path: Path, windows: Windows, query_url: str = "") -> dict[str, Any]:
+    """Users, features, events by hour, daily/weekly actives and cohorts (:func:`users_sql`),
+    from the store or from the ClickHouse at ``query_url``."""
+    query = users_sql(_dialect(query_url))
+    found = sql(query, _used(query, windows.params()), base_path=base_path, query_url=query_url)
+    users: dict[str, int] = dict.fromkeys(_USER_FIELDS, 0)
+    figures: dict[str, Any] = {
+        "total_users": 0,
+        "users": users,
+        "features": [],
+        "by_hour": [],
+        "daily": [],
+        "weeks": [],
+        "retained": [],
+        "cohorts": [],
+    }
+    for row in found:
+        section, a, n = row["section"], row["a"], row["n0"]
+        if section == "total":
+            figures["total_users"] = n
+        elif section == "users":
+            users.update({name: row[f"n{i}"] for i, name in enumerate(_USER_FIELDS)})
+        elif section == "feature":
+            figures["features"].append(
+                {
+                    "feature": a,
+                    "uses": n,
+                    "users": row["n1"],
+                    "before": row["n2"],
+                    "lost": row["n3"],
+                }
+            )
+        elif section == "hour":
+            figures["by_hour"].append({"hour": n, "events": row["n1"]})
+        elif section == "day":
+            figures["daily"].append({"day": a, "users": n})
+        elif section == "week":
+            figures["weeks"].append(a)
+        elif section == "retained":
+            figures["retained"].append({"cohort": a, "week": row["b"], "users": n})
+        elif section == "cohort":
+            figures["cohorts"].append({"cohort": a, "users": n})
+    return figures
+
+
+_USER_FIELDS = ("active", "before", "new", "both", "resurrecting", "dormant", "dau", "wau", "mau")
 
 
 def session_figures(base_path: Path, windows: Windows) -> dict[str, Any]:
+    """Sessions and ratings (the store only: sessions are closed per host)."""
     return _one(base_path, _SESSIONS_SQL, _used(_SESSIONS_SQL, windows.params()))
 
 
 def resource_figures(base_path: Path, windows: Windows, *, hourly: bool) -> dict[str, Any]:
+    """Resource readings (the store only: each host reads its own)."""
     params = {**windows.params(), "point_format": "%Y-%m-%dT%H" if hourly else "%Y-%m-%d"}
     return _one(base_path, _RESOURCES_SQL, _used(_RESOURCES_SQL, params))
 
 
-def span_figures(base_path: Path, windows: Windows) -> SpanFigures:
-    return _span_figures(base_path, _used(_SPANS_SQL, windows.params()))
+def span_figures(base_path: Path, windows: Windows, query_url: str = "") -> SpanFigures:
+    """Per component and for requests: counts, errors and latency sketches (:func:`spans_sql`)."""
+    return span_activity(base_path, *windows.current, query_url)
 
 
-def spans_between(base_path: Path, start: datetime, stop: datetime) -> SpanFigures:
-    """Per component and for the requests: spans, errors and latency sketch in ``[start, stop)``
-    (the whole hours overlapping it, as BI's windows)."""
-    first, last = _hours(start, stop)
-    return _span_figures(base_path, {"cur_from": first, "cur_to": last})
+def spans_between(
+    base_path: Path, start: datetime, stop: datetime, query_url: str = ""
+) -> SpanFigures:
+    """:func:`span_activity` for the whole UTC hours overlapping ``[start, stop)``, as BI's
+    windows (the reports' performance)."""
+    return span_activity(base_path, *_hours(start, stop), query_url)
 
 
-def _span_figures(base_path: Path, params: dict[str, Any]) -> SpanFigures:
+def span_activity(
+    base_path: Path, start: datetime, stop: datetime, query_url: str = ""
+) -> SpanFigures:
+    """:func:`span_figures` for the spans that started in ``[start, stop)`` (naive UTC)."""
+    query = spans_sql(_dialect(query_url))
+    params = {"cur_from": start, "cur_to": stop}
     components: dict[str, dict[str, Any]] = {}
     requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": LatencySketch()}
     weeks: set[str] = set()
-    for row in engine_for(base_path).run(_SPANS_SQL, params, rows):
+    for row in sql(query, params, base_path=base_path, query_url=query_url):
         n = row["n"]
-        entry = components.get(row["component"])
+        entry = components.get(row["component_key"])
         if entry is None:
-            entry = components[row["component"]] = {
+            entry = components[row["component_key"]] = {
                 "count": 0,
                 "errors": 0,
                 "latency": LatencySketch(),

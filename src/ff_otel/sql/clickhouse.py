@@ -3,32 +3,24 @@
 ``query_url`` chooses the backend: ``chdb:///absolute/path?database=otel``
 (ClickHouse in-process, PyPI ``chdb``) or ``clickhouse://user:password@host:8123/db``
 (``clickhouses://`` for TLS, through ``clickhouse-connect``). The views
-``spans``, ``requests``, ``logs`` and ``events`` have the local store's
+``spans``, ``requests``, ``logs``, ``events`` and ``metrics`` have the local store's
 columns (:mod:`ff_otel.sql.schema`), defined over ``otel_traces`` and
 ``otel_logs``; ``requests``' filter and derived columns are the schema's own
-expressions rendered with :class:`ClickHouseDialect`. A user event is an
-``otel_logs`` row whose ``LogAttributes['event.name']`` is ``ff.user_event``,
-with attributes ``ff.event_type``, ``ff.user_hash``, ``ff.session_id`` and
-``ff.data.<key>`` (one per key of the scrubbed event data).
+expressions rendered with :class:`ClickHouseDialect`. A user event is the
+``otel_logs`` row of an ``ff.user_event`` log record as ff-otel sends it: its
+attributes ``ff.event.type``, ``user.hash`` and ``session.id``, its body the
+scrubbed event data (a map, which the exporter stores as JSON).
 
-Read-only twice: the statement check of :mod:`ff_otel.sql.safety`, then
-ClickHouse's own ``readonly`` setting on the session.
+The connection, parameters, timeouts and errors are
+:mod:`ff_otel.sql.clickhouse_client`'s.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from ff_otel.sql.safety import QueryError
 from ff_otel.sql.schema import VIEWS_BY_NAME, View
 
-if TYPE_CHECKING:
-    import pyarrow  # type: ignore[import-untyped]
-
-SCHEMES = ("chdb", "clickhouse", "clickhouses")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TYPES = {
     "timestamp": "Nullable(DateTime64(6, 'UTC'))",
@@ -58,6 +50,41 @@ class ClickHouseDialect:
     def literal(self, value: str) -> str:
         return _quote(value)
 
+    def count_if(self, condition: str) -> str:
+        return f"countIf({condition})"
+
+    def any_true(self, condition: str) -> str:
+        return f"CAST(max({condition}) AS Bool)"
+
+    def distinct_list(self, expression: str) -> str:
+        return f"groupUniqArray({expression})"
+
+    def empty_text_list(self) -> str:
+        return "CAST([] AS Array(String))"
+
+    def unnest_text_list(self, json: str) -> str:
+        return f"arrayJoin(JSONExtract(coalesce({json}, '[]'), 'Array(String)'))"
+
+    def day(self, timestamp: str) -> str:
+        return f"formatDateTime({timestamp}, '%Y-%m-%d')"
+
+    def week(self, timestamp: str) -> str:
+        return f"formatDateTime(toMonday({timestamp}), '%Y-%m-%d')"
+
+    def hour_of_day(self, timestamp: str) -> str:
+        return f"toHour({timestamp})"
+
+    def weeks(self, timestamp: str) -> str:
+        return (
+            f"arrayMap(m -> formatDateTime(m, '%Y-%m-%d'), groupUniqArray(toMonday({timestamp})))"
+        )
+
+    def materialized(self) -> str:
+        return ""
+
+    def inlined(self) -> str:
+        return ""
+
 
 CLICKHOUSE = ClickHouseDialect()
 
@@ -75,41 +102,135 @@ _SPANS = """SELECT
   ServiceName AS service, ScopeName AS scope
 FROM {db}.otel_traces"""
 
-_LOGS = """SELECT
+_USER_EVENT = "LogAttributes['ff.event.type'] != ''"
+_LOGS = f"""SELECT
   CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'log' AS record_type,
   SeverityText AS severity, toInt64(SeverityNumber) AS severity_number,
   nullIf(LogAttributes['event.name'], '') AS event_name, Body AS body,
   LogAttributes AS attributes, nullIf(TraceId, '') AS trace_id, nullIf(SpanId, '') AS span_id,
   ServiceName AS service, ScopeName AS scope
-FROM {db}.otel_logs WHERE LogAttributes['event.name'] != 'ff.user_event'"""
+FROM {{db}}.otel_logs WHERE NOT ({_USER_EVENT})"""
 
-_EVENTS = """SELECT
-  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'user_event' AS record_type,
-  LogAttributes['ff.event_type'] AS event_type, LogAttributes['ff.user_hash'] AS user_hash,
-  nullIf(LogAttributes['ff.session_id'], '') AS session_id,
-  mapApply((k, v) -> (substring(k, 9), v), mapFilter((k, v) -> startsWith(k, 'ff.data.'),
-    LogAttributes)) AS data,
+# The body's top-level fields as text: strings unquoted, other values their JSON, nulls left out.
+_DATA = """mapFromArrays(arrayMap(p -> p.1, pairs),
+    arrayMap(p -> if(startsWith(p.2, '"'), JSONExtractString(p.2), p.2), pairs))"""
+# features_of() in ff_otel.analytics.mapping: data.features, data.feature, and a
+# feature_usage event's data.name when it names no other.
+_FEATURES = """arrayConcat(JSONExtract(if(data['features'] = '', '[]', data['features']),
+    'Array(String)'), if(data['feature'] = '', [], [data['feature']]))"""
+_EVENTS = f"""SELECT
+  CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp, 'event' AS record_type,
+  LogAttributes['ff.event.type'] AS event_type, nullIf(LogAttributes['user.hash'], '') AS user_hash,
+  nullIf(LogAttributes['session.id'], '') AS session_id,
+  arrayFilter(p -> p.2 != 'null', JSONExtractKeysAndValuesRaw(Body)) AS pairs,
+  {_DATA} AS data,
+  if(empty({_FEATURES}) AND event_type = 'feature_usage' AND data['name'] != '',
+     [data['name']], {_FEATURES}) AS features,
+  if(empty(features), NULL, toJSONString(features)) AS features_used,
   ServiceName AS service
-FROM {db}.otel_logs WHERE LogAttributes['event.name'] = 'ff.user_event'"""
+FROM {{db}}.otel_logs WHERE {_USER_EVENT}"""
+
+_TEMPORALITY = (
+    "multiIf(AggregationTemporality = 1, 'delta', AggregationTemporality = 2, 'cumulative', NULL)"
+)
+_BUCKETS = (
+    "toJSONString(CAST(({0}Offset, {0}BucketCounts), "
+    "'Tuple(offset Int32, bucket_counts Array(UInt64))'))"
+)
+_HISTOGRAM = {
+    "sum": "Sum",
+    "count": "toInt64(Count)",
+    "min": "Min",
+    "max": "Max",
+    "temporality": _TEMPORALITY,
+}
+# The exporter's table for each metric type, and the metrics view's columns it fills.
+_METRIC_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "sum": (
+        "otel_metrics_sum",
+        {"value": "Value", "temporality": _TEMPORALITY, "monotonic": "IsMonotonic"},
+    ),
+    "gauge": ("otel_metrics_gauge", {"value": "Value"}),
+    "histogram": (
+        "otel_metrics_histogram",
+        {
+            **_HISTOGRAM,
+            "bucket_counts": "toJSONString(BucketCounts)",
+            "explicit_bounds": "toJSONString(ExplicitBounds)",
+        },
+    ),
+    "exponential_histogram": (
+        "otel_metrics_exponential_histogram",
+        {
+            **_HISTOGRAM,
+            "scale": "toInt64(Scale)",
+            "zero_count": "toInt64(ZeroCount)",
+            "positive": _BUCKETS.format("Positive"),
+            "negative": _BUCKETS.format("Negative"),
+        },
+    ),
+    "summary": ("otel_metrics_summary", {"sum": "Sum", "count": "toInt64(Count)"}),
+}
+_METRIC_COMMON = {
+    "timestamp": "CAST(TimeUnix AS DateTime64(6, 'UTC'))",
+    "start_timestamp": (
+        "if(toUnixTimestamp64Nano(StartTimeUnix) = 0, NULL, "
+        "CAST(StartTimeUnix AS DateTime64(6, 'UTC')))"
+    ),
+    "name": "MetricName",
+    "description": "MetricDescription",
+    "unit": "MetricUnit",
+    "attributes": "Attributes",
+    "service": "ServiceName",
+    "scope": "ScopeName",
+}
+
+
+def _metrics(view: View, database: str) -> str:
+    """One SELECT per exporter metrics table, each with every column of the metrics view."""
+    parts = []
+    for kind, (table, filled) in _METRIC_TABLES.items():
+        columns = {**_METRIC_COMMON, **filled, "type": _quote(kind)}
+        projection = ", ".join(
+            f"CAST({columns[c.name]} AS {_column_type(c.type)}) AS `{c.name}`"
+            if c.name in columns
+            else f"CAST(NULL AS {_column_type(c.type)}) AS `{c.name}`"
+            for c in view.columns
+        )
+        parts.append(f"SELECT {projection} FROM {database}.{table}")
+    return " UNION ALL ".join(parts)
+
+
+def _column_type(logical_type: str) -> str:
+    if logical_type == "map":
+        return "Map(String, String)"
+    return _TYPES.get(logical_type, "Nullable(String)")
+
 
 _BASES = {"spans": _SPANS, "logs": _LOGS, "events": _EVENTS}
-VIEW_NAMES = ("spans", "requests", "logs", "events")
+VIEW_NAMES = ("spans", "requests", "logs", "events", "metrics")
 """The views a ClickHouse backend has (the others are per host: see the README)."""
 
 
 def render_view(view: View, database: str) -> str:
     """The SELECT that defines ``view`` over the exporter's tables in ``database``."""
     base = view.source or view.name
+    if base == "metrics":
+        return _metrics(view, f"`{database}`")
     body = _BASES[base].format(db=f"`{database}`")
     if base == "events":
         present = {"timestamp", "record_type", "event_type", "user_hash", "session_id", "data"}
-        present.add("service")
-        extra = "".join(
-            f", CAST(NULL AS {_TYPES.get(column.type, 'Nullable(String)')}) AS `{column.name}`"
-            for column in view.columns
-            if column.name not in present
+        present |= {"service", "features_used"}
+        body = (
+            "SELECT "
+            + ", ".join(
+                f"`{column.name}`"
+                if column.name in present
+                else f"CAST(NULL AS {_column_type(column.type)}) AS `{column.name}`"
+                for column in view.columns
+            )
+            + f" FROM ({body})"
         )
-        body = f"SELECT *{extra} FROM ({body})"
     if not view.derived and view.where is None:
         return body
     derived = "".join(
@@ -117,6 +238,19 @@ def render_view(view: View, database: str) -> str:
     )
     where = f" WHERE {view.where(CLICKHOUSE)}" if view.where is not None else ""
     return f"SELECT *{derived} FROM ({body}){where}"
+
+
+def json_columns(statement: str) -> set[str]:
+    """The ``json`` columns of the views ``statement`` mentions, which ClickHouse returns as
+    JSON text (``body`` excepted: the exporter keeps a log body as its text)."""
+    mentioned = {word.lower() for word in _WORD.findall(statement)}
+    return {
+        column.name
+        for name in VIEW_NAMES
+        if name in mentioned
+        for column in VIEWS_BY_NAME[VIEWS_BY_NAME[name].source or name].columns
+        if column.type == "json" and column.name != "body"
+    }
 
 
 def with_views(statement: str, database: str) -> str:
@@ -132,86 +266,3 @@ def with_views(statement: str, database: str) -> str:
     if head[:4].upper() == "WITH" and not head[4:5].isalnum():
         return f"WITH {clauses}, {head[4:].lstrip()}"
     return f"WITH {clauses} {head}"
-
-
-class ClickHouseBackend:
-    """One ClickHouse (chdb in-process or a server) queried read-only through the views."""
-
-    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
-        parts = urlsplit(url)
-        self.url = url
-        self.scheme = parts.scheme
-        self._lock = threading.Lock()
-        query = parse_qs(parts.query)
-        if self.scheme == "chdb":
-            self.where = parts.path
-            self.database = query.get("database", ["otel"])[0]
-            from chdb import session
-
-            factory: Any = session.Session
-            try:
-                # chdb runs one embedded server per process, on one path.
-                self._session: Any = factory(parts.path)
-                self._session.query("SET readonly = 1")
-            except Exception as exc:  # chdb raises RuntimeError and its own ChdbError
-                raise QueryError(self._failure(exc)) from None
-            self._client: Any = None
-        else:
-            self.where = f"{parts.hostname}:{parts.port or 8123}"
-            self.database = parts.path.strip("/") or "default"
-            import clickhouse_connect
-
-            try:
-                self._client = clickhouse_connect.get_client(
-                    host=parts.hostname or "localhost",
-                    port=parts.port or (8443 if self.scheme == "clickhouses" else 8123),
-                    username=unquote(parts.username or "default"),
-                    password=unquote(parts.password or ""),
-                    database=self.database,
-                    secure=self.scheme == "clickhouses",
-                    connect_timeout=timeout_seconds,
-                    send_receive_timeout=timeout_seconds,
-                    settings={"readonly": 2},
-                )
-            except Exception as exc:  # clickhouse-connect's errors share no base class
-                raise QueryError(self._failure(exc)) from None
-
-    def arrow(self, statement: str) -> pyarrow.Table:
-        text = with_views(statement, self.database)
-        try:
-            if self._client is None:
-                with self._lock:  # a chdb session is one thread's at a time
-                    return self._session.query(text, "ArrowTable")
-            return self._client.query_arrow(text)
-        except Exception as exc:  # the drivers raise their own exception types
-            raise QueryError(self._failure(exc)) from None
-
-    def _failure(self, exc: BaseException) -> str:
-        message = " ".join(str(exc).split())
-        if len(message) > 300:
-            message = message[:300] + "..."
-        hint = "check the URL, that ClickHouse is up, the user's password and grants"
-        if "UNKNOWN_TABLE" in message or "UNKNOWN_DATABASE" in message:
-            hint = (
-                f"check the database ({self.database}) and that the Collector's clickhouse "
-                "exporter created its tables there"
-            )
-        return f"ClickHouse query at {self.scheme}://{self.where} failed: {message} ({hint})"
-
-
-_backends: dict[str, ClickHouseBackend] = {}
-_backends_lock = threading.Lock()
-
-
-def backend_for(url: str) -> ClickHouseBackend:
-    """The backend for ``url`` (one per URL and process)."""
-    if urlsplit(url).scheme not in SCHEMES:
-        raise QueryError(
-            f"query backend {url.split('://', 1)[0]}:// is not supported; "
-            "use chdb:///path?database=otel, clickhouse:// or clickhouses://"
-        )
-    with _backends_lock:
-        backend = _backends.get(url)
-        if backend is None:
-            backend = _backends[url] = ClickHouseBackend(url)
-        return backend

@@ -182,7 +182,8 @@ def sql(
     ``metrics``, ``events``, ``sessions``, ... (:func:`tables` lists them with
     their columns). ``TIMESTAMP`` columns come back as naive ``datetime`` in
     UTC, ``MAP`` columns as dicts, ``JSON`` columns parsed (lists, dicts,
-    numbers). ``query_url`` (else ``FF_OTEL_QUERY_URL``): None, "" or
+    numbers). ``query_url`` (else ``configure(query_url=...)``, else
+    ``FF_OTEL_QUERY_URL``): None, "" or
     ``"local"`` for the local store; ``chdb:///path?database=otel``,
     ``clickhouse://`` or ``clickhouses://`` for ClickHouse as the Collector's
     clickhouseexporter writes it (:mod:`ff_otel.sql.clickhouse`).
@@ -191,11 +192,14 @@ def sql(
     query, or several statements), a syntax or binder error (DuckDB's
     message), or no store at ``base_path``.
     """
-    url = _query_url(query_url)
+    url = resolve_query_url(query_url)
     if url:
+        from ff_otel.sql.clickhouse import json_columns
+
         table = _clickhouse_arrow(url, query, params)
         maps = {field.name for field in table.schema if str(field.type).startswith("map<")}
-        return [_naive(row, maps) for row in table.to_pylist()]
+        texts = {field.name for field in table.schema if str(field.type) == "string"}
+        return [_naive(row, maps, json_columns(query) & texts) for row in table.to_pylist()]
     return engine_for(base_path).run(query, params, rows)
 
 
@@ -223,7 +227,7 @@ def sql_arrow(
     query_url: str | None = None,
 ) -> pyarrow.Table:
     """:func:`sql` as a ``pyarrow.Table``: for large results (no Python object per value)."""
-    url = _query_url(query_url)
+    url = resolve_query_url(query_url)
     if url:
         return _clickhouse_arrow(url, query, params)
     return engine_for(base_path).run(query, params, _arrow)
@@ -252,17 +256,20 @@ def skipped_lines(base_path: str | Path | None = None) -> dict[str, int]:
     return engine_for(base_path).skipped_lines()
 
 
-def _query_url(query_url: str | None) -> str:
-    """The backend URL: ``query_url``, else ``FF_OTEL_QUERY_URL``; "" for the local store."""
+def resolve_query_url(query_url: str | None) -> str:
+    """The backend URL: ``query_url``, else the configured one (``configure(query_url=...)``),
+    else ``FF_OTEL_QUERY_URL``; "" for the local store."""
+    if query_url is None:
+        handle = setup.current()
+        if handle is not None:
+            return handle.settings.query_url
     url = query_url if query_url is not None else os.environ.get("FF_OTEL_QUERY_URL", "")
     return "" if url in ("", "local") else url
 
 
 def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
-    from ff_otel.sql.clickhouse import backend_for
+    from ff_otel.sql.clickhouse_client import backend_for
 
-    if params:
-        raise QueryError("parameters are not supported over ClickHouse yet; inline the values")
     backend = backend_for(url)
     parser = duckdb.connect(":memory:")
     try:
@@ -280,16 +287,19 @@ def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
             ) from None
     finally:
         parser.close()
-    return backend.arrow(statement)
+    return backend.arrow(statement, params)
 
 
-def _naive(row: dict[str, Any], maps: set[str]) -> dict[str, Any]:
-    # As over the local store: TIMESTAMP columns naive datetimes in UTC, MAP columns dicts.
+def _naive(row: dict[str, Any], maps: set[str], json: set[str]) -> dict[str, Any]:
+    # As over the local store: TIMESTAMP columns naive datetimes in UTC, MAP columns dicts,
+    # JSON columns parsed.
     for name, value in row.items():
         if isinstance(value, datetime):
             row[name] = value.replace(tzinfo=None)
         elif name in maps and value is not None:
             row[name] = dict(value)
+        elif name in json and isinstance(value, str):
+            row[name] = orjson.loads(value)
     return row
 
 

@@ -9,9 +9,10 @@ DuckDB over the local store's files). Column types are logical:
   nested values become their JSON text, numbers their decimal text;
 - ``json``: any JSON value kept as JSON (lists, nested objects).
 
-A value of the wrong type becomes NULL, never an error. Derived columns are
-written against :class:`Dialect`, so the same definition renders for any
-backend that implements it.
+A value of the wrong type becomes NULL, never an error. Derived columns (and
+the BI statements of :mod:`ff_otel.pipeline.bi_figures`) are written against
+:class:`Dialect`, so the same definition renders for any backend that
+implements it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,51 @@ class Dialect(Protocol):
 
     def literal(self, value: str) -> str:
         """A quoted string literal."""
+        ...
+
+    def count_if(self, condition: str) -> str:
+        """How many rows of the group ``condition`` holds for."""
+        ...
+
+    def any_true(self, condition: str) -> str:
+        """Whether ``condition`` holds for any row of the group."""
+        ...
+
+    def distinct_list(self, expression: str) -> str:
+        """The group's distinct values of ``expression`` as a list."""
+        ...
+
+    def empty_text_list(self) -> str:
+        """An empty list of text."""
+        ...
+
+    def unnest_text_list(self, json: str) -> str:
+        """One row per element of the JSON list of text ``json`` (none when NULL or empty)."""
+        ...
+
+    def day(self, timestamp: str) -> str:
+        """``YYYY-MM-DD`` of a UTC timestamp."""
+        ...
+
+    def week(self, timestamp: str) -> str:
+        """``YYYY-MM-DD`` of the Monday starting the ISO week of a UTC timestamp."""
+        ...
+
+    def hour_of_day(self, timestamp: str) -> str:
+        """The UTC hour (0-23) of a timestamp."""
+        ...
+
+    def weeks(self, timestamp: str) -> str:
+        """The group's distinct :meth:`week` values as a list, each formatted once per week."""
+        ...
+
+    def materialized(self) -> str:
+        """The keyword that makes a CTE computed once, where the dialect has one."""
+        ...
+
+    def inlined(self) -> str:
+        """The keyword that makes a CTE read where it is used, never stored, where the
+        dialect has one (a window over every event is cheaper read twice than held)."""
         ...
 
 

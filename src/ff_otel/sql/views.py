@@ -85,6 +85,42 @@ class DuckDBDialect:
     def text_json(self, expression: str) -> str:
         return f"TRY_CAST({expression} AS JSON)"
 
+    def count_if(self, condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    def any_true(self, condition: str) -> str:
+        return f"bool_or({condition})"
+
+    def distinct_list(self, expression: str) -> str:
+        return f"list(DISTINCT {expression})"
+
+    def empty_text_list(self) -> str:
+        return "CAST([] AS VARCHAR[])"
+
+    def unnest_text_list(self, json: str) -> str:
+        return f"unnest(TRY_CAST({json} AS VARCHAR[]))"
+
+    def day(self, timestamp: str) -> str:
+        return f"strftime({timestamp}, '%Y-%m-%d')"
+
+    def week(self, timestamp: str) -> str:
+        return f"strftime(date_trunc('week', {timestamp}), '%Y-%m-%d')"
+
+    def hour_of_day(self, timestamp: str) -> str:
+        return f"hour({timestamp})"
+
+    def weeks(self, timestamp: str) -> str:
+        return (
+            f"list_transform(list(DISTINCT date_trunc('week', {timestamp})), "
+            "lambda monday: strftime(monday, '%Y-%m-%d'))"
+        )
+
+    def materialized(self) -> str:
+        return "MATERIALIZED "
+
+    def inlined(self) -> str:
+        return "NOT MATERIALIZED "
+
 
 _JSON_TYPES = {
     "string": ("VARCHAR",),
