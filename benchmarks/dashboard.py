@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -322,6 +323,100 @@ def write_logs(
     return count
 
 
+_BOUNDS = [0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0]
+
+
+def write_metrics(
+    layout: StoreLayout,
+    start: datetime,
+    end: datetime,
+    on_new_day: Callable[[str], object] | None = None,
+) -> int:
+    """The application's and the process's instruments as the flatfile metric exporter
+    writes them, once per 60 s interval over the month (delta temporality): a request
+    counter by status, a latency histogram by model, a messages counter and the
+    process CPU gauge. Returns the points written."""
+    rng = random.Random(30)
+    writer = bi._Writer(on_new_day)
+    written = 0
+    at = start
+    while at < end:
+        stamp, began = _clock.format_iso(at), _clock.format_iso(at - timedelta(seconds=60))
+        common = {"timestamp": stamp, "service": "bench", "scope": "bench"}
+        points: list[dict[str, Any]] = [
+            {
+                **common,
+                "name": "api.requests",
+                "description": "Requests by response status",
+                "unit": "",
+                "attributes": {"http.response.status_code": status},
+                "start_timestamp": began,
+                "type": "sum",
+                "temporality": "delta",
+                "monotonic": True,
+                "value": rng.randint(low, high),
+            }
+            for status, low, high in ((200, 300, 500), (404, 5, 20), (500, 0, 8))
+        ]
+        for model in ("chat-small-v1", "chat-large-v2"):
+            counts = [0] * (len(_BOUNDS) + 1)
+            total = 0.0
+            for _ in range(40):
+                value = rng.lognormvariate(3.5 if model == "chat-small-v1" else 5.0, 0.6)
+                total += value
+                counts[sum(value > bound for bound in _BOUNDS)] += 1
+            points.append(
+                {
+                    **common,
+                    "name": "llm.latency",
+                    "description": "LLM call latency",
+                    "unit": "ms",
+                    "attributes": {"model": model},
+                    "start_timestamp": began,
+                    "type": "histogram",
+                    "temporality": "delta",
+                    "sum": total,
+                    "count": 40,
+                    "min": 1.0,
+                    "max": 4000.0,
+                    "bucket_counts": counts,
+                    "explicit_bounds": _BOUNDS,
+                }
+            )
+        points.append(
+            {
+                **common,
+                "name": "messages.sent",
+                "description": "Chat messages sent",
+                "unit": "",
+                "attributes": {},
+                "start_timestamp": began,
+                "type": "sum",
+                "temporality": "delta",
+                "monotonic": True,
+                "value": rng.randint(50, 200),
+            }
+        )
+        points.append(
+            {
+                **common,
+                "scope": "ff_otel.system",
+                "name": "process.cpu.utilization",
+                "description": "Share of all CPUs used by this process",
+                "unit": "1",
+                "attributes": {},
+                "type": "gauge",
+                "value": rng.uniform(0.02, 0.4),
+            }
+        )
+        for point in points:
+            writer.add(layout.metrics, point)
+        written += len(points)
+        at += timedelta(seconds=60)
+    writer.flush()
+    return written
+
+
 def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str, Any]:
     """The month of the BI benchmark plus the collector's streams and report, laid out
     as a collector leaves it: each stream rotated at the first retention run of every
@@ -343,6 +438,7 @@ def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str
     built["alerts"] = write_alert_history(layout, start, end)
     built["audit_records"] = write_audit_trail(layout, bi.DAYS * 24)
     built["logs"] = write_logs(layout, logs, start, end, new_day)
+    built["metric_points"] = write_metrics(layout, start, end, new_day)
     ff_otel.run_retention(None, base_path, analytics=analytics)
     regulatory.write(layout, analytics)
     built["extra_seconds"] = round(time.perf_counter() - begin, 1)
@@ -389,12 +485,34 @@ class Client:
     """One keep-alive HTTP connection to the dashboard, as a browser tab holds."""
 
     def __init__(self, port: int) -> None:
+        self.origin = f"http://127.0.0.1:{port}"
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookie = ""
+        self.csrf = ""
 
     def get(self, path: str) -> tuple[int, bytes]:
-        self.connection.request("GET", path)
+        """GET ``path``; a path with a ``POST `` prefix and a `` `` body posts it as the page
+        does (its session cookie, CSRF token and Origin)."""
+        if path.startswith("POST "):
+            target, _, body = path[5:].partition(" ")
+            headers = {
+                "Content-Type": "application/json",
+                "Origin": self.origin,
+                "Cookie": self.cookie,
+                "X-CSRF-Token": self.csrf,
+            }
+            self.connection.request("POST", target, body.encode(), headers)
+        else:
+            self.connection.request("GET", path, headers={"Cookie": self.cookie})
         response = self.connection.getresponse()
-        return response.status, response.read()
+        body_read = response.read()
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+            found = re.search(rb'name="csrf-token" content="([^"]+)"', body_read)
+            if found:
+                self.csrf = found.group(1).decode()
+        return response.status, body_read
 
     def json(self, path: str) -> Any:
         status, body = self.get(path)
@@ -405,8 +523,18 @@ class Client:
 
 def endpoints(client: Client) -> dict[str, str]:
     """What the page requests: itself, its files, and every data endpoint (a real trace)."""
+    client.get("/")  # the page's session cookie and CSRF token, for the SQL console's POST
     operations = client.json("/api/operations")["operations"]
     call = operations[0]["slowest"][0]
+    instrument = client.json("/api/explore/metrics")["instruments"][0]["name"]
+    day_ago = (_clock.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    console = json.dumps(
+        {
+            "q": "SELECT date_trunc('hour', \"timestamp\") AS hour, count(*) AS spans, "
+            "quantile_cont(duration_ms, 0.95) AS p95_ms FROM spans "
+            f"WHERE \"timestamp\" >= TIMESTAMP '{day_ago}' GROUP BY ALL ORDER BY hour"
+        }
+    )
     return {
         "page /": "/",
         "static app.js": "/static/app.js",
@@ -430,6 +558,11 @@ def endpoints(client: Client) -> dict[str, str]:
         "explore logs": "/api/explore/logs",
         "explore logs warn+ text": "/api/explore/logs?severity=warn&q=timeout",
         "explore metrics": "/api/explore/metrics",
+        "explore metrics (one instrument)": f"/api/explore/metrics?name={quote(instrument)}",
+        "page /logs": "/logs",
+        "page /metrics": "/metrics",
+        "page /sql": "/sql",
+        "sql console (spans per hour, 24 h)": f"POST /api/sql {console}",
     }
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from ff_otel import _clock, setup
-from ff_otel.pipeline.sketch import LatencySketch, bin_sql
+from ff_otel.pipeline.sketch import bin_sql, sketch_value
 from ff_otel.sql.engine import sql
 from ff_otel.sql.schema import VIEWS_BY_NAME, View, span_failed
 from ff_otel.sql.views import DUCKDB, DuckDBDialect
@@ -297,9 +297,10 @@ class _Runner:
         """Each group with the value of every aggregate in ``specs``.
 
         One statement answers all of them when at most one field has
-        percentiles and none is counted distinct: partial figures per group
-        and sketch bin, added up here. Otherwise a statement per group
-        (distinct counts do not add up) and one per percentile field.
+        percentiles and none is counted distinct (distinct counts do not add
+        up over sketch bins); otherwise one more statement per percentile
+        field. Percentiles are read from the latency sketch's bins in SQL
+        (:meth:`_ranked`), so each statement returns one row per group.
         """
         quantile_paths = list(
             dict.fromkeys(s.partition(":")[2] for s in specs if s.partition(":")[0] in _QUANTILES)
@@ -313,8 +314,10 @@ class _Runner:
             )
         )
         columns = [*self.key_columns, "count(*) AS n"]
+        carried = [("n", "sum")]
         if "errors" in specs:
             columns.append(f"sum(CASE WHEN {statement.failed()} THEN 1 ELSE 0 END) AS e")
+            carried.append(("e", "sum"))
         for index, path in enumerate(summed):
             number = statement.number(statement.field(path))
             columns += [
@@ -323,26 +326,32 @@ class _Runner:
                 f"min({number}) AS lo{index}",
                 f"max({number}) AS hi{index}",
             ]
+            carried += [
+                (f"s{index}", "sum"),
+                (f"c{index}", "sum"),
+                (f"lo{index}", "min"),
+                (f"hi{index}", "max"),
+            ]
         for index, spec in enumerate(specs):
             if spec.startswith("distinct:"):
                 columns.append(f"count(DISTINCT {statement.field(spec[9:]).sql}) AS d{index}")
-        group = self.group
-        if binned is not None:
+        ranked = [s for s in specs if binned is not None and s.endswith(f":{binned}")]
+        if binned is None:
+            having = "" if self.keys else " HAVING count(*) > 0"
+            text = f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}"
+            rows = self._run(f"{text}{self.group}{having}")
+        else:
             number = statement.number(statement.field(binned))
             columns += [f"{bin_sql(number)} AS b", f"{number} IS NOT NULL AS has"]
-            group = f"{group}, b, has" if self.keys else " GROUP BY b, has"
-        having = "" if group else " HAVING count(*) > 0"
-        rows = self._run(
-            f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}{group}{having}"
-        )
-        partials: dict[tuple[Any, ...], _Partial] = {}
+            group = f"{self.group}, b, has" if self.keys else " GROUP BY b, has"
+            inner = f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}{group}"
+            rows = self._run(self._ranked(inner, carried, ranked))
+        groups = {}
         for row in rows:
-            key = self._key(row)
-            partial = partials.get(key)
-            if partial is None:
-                partial = partials[key] = _Partial(len(summed), binned is not None)
-            partial.add(row)
-        groups = {key: partial.values(specs, summed, binned) for key, partial in partials.items()}
+            values = _values(row, specs, summed)
+            for index, spec in enumerate(ranked):
+                values[spec] = _bin_value(row[f"z{index}"], row[f"q{index}"])
+            groups[self._key(row)] = values
         for path in quantile_paths:
             if path != binned:
                 self.quantiles(path, [s for s in specs if s.endswith(f":{path}")], groups)
@@ -355,18 +364,47 @@ class _Runner:
         statement = self.statement
         number = statement.number(statement.field(path))
         group = f"{self.group}, b" if self.keys else " GROUP BY b"
-        rows = self._run(
-            f"SELECT {', '.join([*self.key_columns, f'{bin_sql(number)} AS b', 'count(*) AS n'])} "
+        columns = [*self.key_columns, f"{bin_sql(number)} AS b", "count(*) AS n", "true AS has"]
+        inner = (
+            f"SELECT {', '.join(columns)} "
             f"FROM {self._view()}{statement.where(f'{number} IS NOT NULL')}{group}"
         )
-        sketches: dict[tuple[Any, ...], LatencySketch] = {}
-        for row in rows:
-            sketches.setdefault(self._key(row), LatencySketch()).add_count(row["b"], row["n"])
+        found = {}
+        for row in self._run(self._ranked(inner, [], specs)):
+            found[self._key(row)] = [
+                _bin_value(row[f"z{index}"], row[f"q{index}"]) for index in range(len(specs))
+            ]
         for key, values in groups.items():
-            sketch = sketches.get(key)
-            for spec in specs:
-                quantile = _QUANTILES[spec.partition(":")[0]]
-                values[spec] = sketch.quantile(quantile) if sketch is not None else None
+            quantiles = found.get(key)
+            for index, spec in enumerate(specs):
+                values[spec] = quantiles[index] if quantiles is not None else None
+
+    def _ranked(self, inner: str, carried: Sequence[tuple[str, str]], specs: Sequence[str]) -> str:
+        """One row per group from ``inner``'s rows per group and sketch bin ``b`` (``n``
+        values, ``has``: of a known value): ``carried`` columns added up (``sum``,
+        ``min`` or ``max``) and, for each ``pNN`` of ``specs``, the sketch bin holding that
+        rank (``q{i}``) or whether the zero bin does (``z{i}``), as
+        :meth:`LatencySketch.quantile` walks them."""
+        d = _DIALECT
+        keys = [f"k{index}" for index in range(len(self.keys))]
+        partition = f"PARTITION BY {', '.join(keys)}" if keys else ""
+        known = "CASE WHEN has THEN n ELSE 0 END"
+        ranked = (
+            f"SELECT *, sum({known}) OVER ({partition} ORDER BY b NULLS FIRST "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum, "
+            f"sum({known}) OVER ({partition}) AS total FROM ({inner}) AS bins"
+        )
+        columns = [*keys, *(f"{how}({name}) AS {name}" for name, how in carried)]
+        for index, spec in enumerate(specs):
+            quantile = _QUANTILES[spec.partition(":")[0]]
+            # As LatencySketch.quantile: rank max(1, ceil(q * count)) in doubles.
+            rank = f"greatest(1, ceil(CAST({quantile!r} AS DOUBLE) * CAST(total AS DOUBLE)))"
+            columns += [
+                f"{d.any_true(f'has AND b IS NULL AND cum >= {rank}')} AS z{index}",
+                f"{d.min_if('b', f'has AND b IS NOT NULL AND cum >= {rank}')} AS q{index}",
+            ]
+        group = f" GROUP BY {', '.join(keys)}" if keys else " HAVING count(*) > 0"
+        return f"SELECT {', '.join(columns)} FROM ({ranked}) AS ranked{group}"
 
     def _view(self) -> str:
         return _DIALECT.column(self.statement.view.name)
@@ -381,60 +419,36 @@ class _Runner:
         return tuple(_key_value(key, row[f"k{index}"]) for index, key in enumerate(self.keys))
 
 
-class _Partial:
-    """One group's figures added up over its rows (one per sketch bin when binned)."""
-
-    def __init__(self, summed: int, binned: bool) -> None:
-        self.count = self.errors = 0
-        self.sums = [0.0] * summed
-        self.counts = [0] * summed
-        self.lows: list[float | None] = [None] * summed
-        self.highs: list[float | None] = [None] * summed
-        self.distinct: dict[str, int] = {}
-        self.sketch = LatencySketch() if binned else None
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.count += row["n"]
-        self.errors += int(row.get("e") or 0)
-        for index in range(len(self.sums)):
-            if row[f"c{index}"]:
-                self.sums[index] += row[f"s{index}"]
-                self.counts[index] += row[f"c{index}"]
-                low, high = row[f"lo{index}"], row[f"hi{index}"]
-                known_low, known_high = self.lows[index], self.highs[index]
-                self.lows[index] = low if known_low is None else min(known_low, low)
-                self.highs[index] = high if known_high is None else max(known_high, high)
-        for name, value in row.items():
-            if name.startswith("d"):
-                self.distinct[name] = value
-        if self.sketch is not None and row["has"]:
-            self.sketch.add_count(row["b"], row["n"])
-
-    def values(
-        self, specs: Sequence[str], summed: Sequence[str], binned: str | None
-    ) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for index, spec in enumerate(specs):
-            kind, _, path = spec.partition(":")
-            if spec == "count":
-                values[spec] = self.count
-            elif spec == "errors":
-                values[spec] = self.errors
-            elif kind == "distinct":
-                values[spec] = self.distinct[f"d{index}"]
-            elif kind in _SUMMARY_KINDS:
-                at = summed.index(path)
-                if kind == "sum":
-                    values[spec] = self.sums[at]
-                elif kind == "avg":
-                    values[spec] = self.sums[at] / self.counts[at] if self.counts[at] else None
-                else:
-                    values[spec] = self.lows[at] if kind == "min" else self.highs[at]
-            elif path == binned and self.sketch is not None:
-                values[spec] = self.sketch.quantile(_QUANTILES[kind])
+def _values(row: dict[str, Any], specs: Sequence[str], summed: Sequence[str]) -> dict[str, Any]:
+    """A group's aggregate values from its row (percentiles None: filled in by the caller)."""
+    values: dict[str, Any] = {}
+    for index, spec in enumerate(specs):
+        kind, _, path = spec.partition(":")
+        if spec == "count":
+            values[spec] = int(row["n"])
+        elif spec == "errors":
+            values[spec] = int(row["e"] or 0)
+        elif kind == "distinct":
+            values[spec] = row[f"d{index}"]
+        elif kind in _SUMMARY_KINDS:
+            at = summed.index(path)
+            counted = row[f"c{at}"]
+            if kind == "sum":
+                values[spec] = float(row[f"s{at}"] or 0.0)
+            elif kind == "avg":
+                values[spec] = row[f"s{at}"] / counted if counted else None
             else:
-                values[spec] = None  # filled in by a statement of its own
-        return values
+                values[spec] = row[f"lo{at}"] if kind == "min" else row[f"hi{at}"]
+        else:
+            values[spec] = None
+    return values
+
+
+def _bin_value(zero: bool | None, index: int | None) -> float | None:
+    """The value a sketch reports for its zero bin or bin ``index`` (None: no values)."""
+    if zero:
+        return 0.0
+    return None if index is None else sketch_value(int(index))
 
 
 def _key_value(key: _Field, value: Any) -> Any:

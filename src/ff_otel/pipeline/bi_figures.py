@@ -210,7 +210,7 @@ GROUP BY {component}, CAST({request} AS BOOLEAN),
 UNION ALL
 SELECT component_key, CAST(true AS BOOLEAN), CAST(false AS BOOLEAN), CAST(true AS BOOLEAN),
     bin, CAST(count(*) AS BIGINT), {d.empty_text_list()}
-FROM (SELECT {component} AS component_key, {bin_} AS bin, attributes
+FROM (SELECT {component} AS component_key, {bin_} AS bin, attributes, attributes_json
       FROM spans
       WHERE {_SPAN_RANGE} AND {request} AND coalesce(status, '') != 'error') AS requests_ok
 WHERE {http_status_code(d)} >= 500

@@ -26,6 +26,11 @@ def bin_sql(expression: str) -> str:
     return f"CASE WHEN {expression} > 0 THEN CAST(ceil({ratio}) AS BIGINT) END"
 
 
+def sketch_value(index: int) -> float:
+    """The value a sketch reports for bin ``index``: the bin's midpoint in relative terms."""
+    return 2 * _GAMMA**index / (_GAMMA + 1)
+
+
 class LatencySketch:
     """Counts of values per log-spaced bucket (plus zero and below)."""
 
@@ -70,8 +75,8 @@ class LatencySketch:
         for index in sorted(self.bins):
             seen += self.bins[index]
             if seen >= rank:
-                return 2 * _GAMMA**index / (_GAMMA + 1)
-        return 2 * _GAMMA ** max(self.bins) / (_GAMMA + 1)
+                return sketch_value(index)
+        return sketch_value(max(self.bins))
 
     def to_json(self) -> dict[str, Any]:
         return {

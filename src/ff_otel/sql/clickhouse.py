@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from ff_otel.sql.schema import VIEWS_BY_NAME, View
+from ff_otel.sql.schema import VIEWS_BY_NAME, View, json_twin, map_columns
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TYPES = {
@@ -55,6 +55,9 @@ class ClickHouseDialect:
 
     def any_true(self, condition: str) -> str:
         return f"CAST(max({condition}) AS Bool)"
+
+    def min_if(self, expression: str, condition: str) -> str:
+        return f"minIf({expression}, {condition})"
 
     def distinct_list(self, expression: str) -> str:
         return f"groupUniqArray({expression})"
@@ -216,7 +219,7 @@ def render_view(view: View, database: str) -> str:
     """The SELECT that defines ``view`` over the exporter's tables in ``database``."""
     base = view.source or view.name
     if base == "metrics":
-        return _metrics(view, f"`{database}`")
+        return _with_twins(view, _metrics(view, f"`{database}`"))
     body = _BASES[base].format(db=f"`{database}`")
     if base == "events":
         present = {"timestamp", "record_type", "event_type", "user_hash", "session_id", "data"}
@@ -231,6 +234,7 @@ def render_view(view: View, database: str) -> str:
             )
             + f" FROM ({body})"
         )
+    body = _with_twins(view, body)
     if not view.derived and view.where is None:
         return body
     derived = "".join(
@@ -238,6 +242,13 @@ def render_view(view: View, database: str) -> str:
     )
     where = f" WHERE {view.where(CLICKHOUSE)}" if view.where is not None else ""
     return f"SELECT *{derived} FROM ({body}){where}"
+
+
+def _with_twins(view: View, body: str) -> str:
+    """``body`` with each map column's JSON twin after the view's own columns, as locally
+    (over ClickHouse the map is native, so :class:`ClickHouseDialect` reads the map)."""
+    twins = ", ".join(f"toJSONString(`{c.name}`) AS `{json_twin(c)}`" for c in map_columns(view))
+    return f"SELECT *, {twins} FROM ({body})" if twins else body
 
 
 def json_columns(statement: str) -> set[str]:
@@ -250,6 +261,11 @@ def json_columns(statement: str) -> set[str]:
         if name in mentioned
         for column in VIEWS_BY_NAME[VIEWS_BY_NAME[name].source or name].columns
         if column.type == "json" and column.name != "body"
+    } | {
+        json_twin(column)
+        for name in VIEW_NAMES
+        if name in mentioned
+        for column in map_columns(VIEWS_BY_NAME[name])
     }
 
 

@@ -35,7 +35,7 @@ import duckdb
 import orjson
 
 from ff_otel import _clock
-from ff_otel.sql.schema import VIEWS, Column, View
+from ff_otel.sql.schema import VIEWS, Column, View, json_twin, map_columns
 from ff_otel.sql.views import (
     duckdb_type,
     jsonl_select,
@@ -227,7 +227,9 @@ def export_parquet(
     body = render_view(views[0], stream_files(layout.analytics_path, views[0]))
     connection = _connection(1)
     try:
-        return _write_parquet(connection, f"SELECT * FROM ({body}) AS v{where}", target)
+        twins = ", ".join(quote_identifier(json_twin(c)) for c in map_columns(views[0]))
+        columns = f"* EXCLUDE ({twins})" if twins else "*"
+        return _write_parquet(connection, f"SELECT {columns} FROM ({body}) AS v{where}", target)
     finally:
         connection.close()
 

@@ -6,7 +6,11 @@ DuckDB over the local store's files). Column types are logical:
 - ``timestamp``: a UTC instant (DuckDB ``TIMESTAMP``, naive, in UTC);
 - ``text``, ``double``, ``bigint``, ``boolean``;
 - ``map``: a JSON object as a string-to-string map (``attributes['http.route']``);
-  nested values become their JSON text, numbers their decimal text;
+  nested values become their JSON text, numbers their decimal text. Each map
+  column ``X`` also has a twin ``X_json``: the same object as JSON, where one
+  key is read without building the whole map (``attributes_json->>'$."http.route"'``;
+  over the local store that is several times cheaper, and :class:`Dialect`'s
+  ``map_get`` reads it there);
 - ``json``: any JSON value kept as JSON (lists, nested objects).
 
 A value of the wrong type becomes NULL, never an error. Derived columns (and
@@ -49,6 +53,10 @@ class Dialect(Protocol):
 
     def any_true(self, condition: str) -> str:
         """Whether ``condition`` holds for any row of the group."""
+        ...
+
+    def min_if(self, expression: str, condition: str) -> str:
+        """The group's least ``expression`` over the rows ``condition`` holds for."""
         ...
 
     def distinct_list(self, expression: str) -> str:
@@ -128,6 +136,17 @@ class Column:
     @property
     def source_key(self) -> str:
         return self.key or self.name
+
+
+def json_twin(column: Column) -> str:
+    """The name of a ``map`` column's twin: the same object as JSON."""
+    return f"{column.name}_json"
+
+
+def map_columns(view: View) -> list[Column]:
+    """The ``map`` columns of ``view``'s base view, in order: each has a :func:`json_twin`."""
+    base = VIEWS_BY_NAME[view.source] if view.source else view
+    return [column for column in base.columns if column.type == "map"]
 
 
 @dataclass(frozen=True)

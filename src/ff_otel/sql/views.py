@@ -17,11 +17,12 @@ not a JSON object with a ``timestamp`` (a torn write, garbage) is no row;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ff_otel.sql.schema import VIEWS_BY_NAME, Column, View
+from ff_otel.sql.schema import VIEWS_BY_NAME, Column, View, json_twin, map_columns
 from ff_otel.store.reader import segment_paths
 
 _DUCKDB_TYPES = {
@@ -48,6 +49,9 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+_IDENTIFIER = re.compile(r'"(?:[^"]|"")+"')
+
+
 class DuckDBDialect:
     """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
     DuckDB."""
@@ -56,6 +60,11 @@ class DuckDBDialect:
         return quote_identifier(name)
 
     def map_get(self, column: str, key: str) -> str:
+        # A view's map column is read through its JSON twin: casting the whole
+        # object to a MAP for one key costs several times the key itself.
+        if _IDENTIFIER.fullmatch(column):
+            twin = quote_identifier(column[1:-1].replace('""', '"') + "_json")
+            return f"json_extract_string({twin}, {_json_key(key)})"
         return f"{column}[{quote_literal(key)}]"
 
     def try_cast(self, expression: str, logical_type: str) -> str:
@@ -65,8 +74,7 @@ class DuckDBDialect:
         return quote_literal(value)
 
     def json_get(self, document: str, key: str) -> str:
-        path = quote_literal('$."' + key.replace('"', '\\"') + '"')
-        return f"nullif(({document})->{path}, 'null'::JSON)"
+        return f"nullif(({document})->{_json_key(key)}, 'null'::JSON)"
 
     def json_number(self, expression: str) -> str:
         return (
@@ -90,6 +98,9 @@ class DuckDBDialect:
 
     def any_true(self, condition: str) -> str:
         return f"bool_or({condition})"
+
+    def min_if(self, expression: str, condition: str) -> str:
+        return f"min({expression}) FILTER (WHERE {condition})"
 
     def distinct_list(self, expression: str) -> str:
         return f"list(DISTINCT {expression})"
@@ -150,11 +161,13 @@ def stream_files(analytics_path: Path, view: View) -> StreamFiles:
 
 
 def all_columns(view: View) -> list[tuple[str, str]]:
-    """The view's columns in order with their logical types (derived and ``record`` included)."""
+    """The view's columns in order with their logical types (``record``, the maps' JSON twins
+    and the derived columns included)."""
     base = VIEWS_BY_NAME[view.source] if view.source else view
     columns = [(column.name, column.type) for column in base.columns]
     if not base.complete:
         columns.append(("record", "json"))
+    columns.extend((json_twin(column), "json") for column in map_columns(base))
     columns.extend((derived.name, derived.type) for derived in view.derived)
     return columns
 
@@ -187,10 +200,17 @@ def _union(view: View, files: StreamFiles) -> str:
     if files.parquet:
         # Parquet keeps maps as their JSON text (lossless); the view casts them like JSONL.
         names = ", ".join(
-            f"{_typed(quote_identifier(column.name), column)} AS {quote_identifier(column.name)}"
-            if column.type == "map"
-            else quote_identifier(column.name)
-            for column in view.columns
+            [
+                f"{_typed(quote_identifier(column.name), column)} AS "
+                f"{quote_identifier(column.name)}"
+                if column.type == "map"
+                else quote_identifier(column.name)
+                for column in view.columns
+            ]
+            + [
+                f"{quote_identifier(column.name)} AS {quote_identifier(json_twin(column))}"
+                for column in map_columns(view)
+            ]
         )
         parts.append(
             f"SELECT {names} FROM read_parquet({_file_list(files.parquet)}, union_by_name=true)"
@@ -209,9 +229,15 @@ def jsonl_select(view: View, files: Sequence[Path], *, for_storage: bool = False
             f"{quote_literal(column.source_key)}: '{_raw_type(column)}'" for column in view.columns
         )
         projection = ", ".join(
-            f"{_typed(quote_identifier(column.source_key), column, for_storage)} AS "
-            f"{quote_identifier(column.name)}"
-            for column in view.columns
+            [
+                f"{_typed(quote_identifier(column.source_key), column, for_storage)} AS "
+                f"{quote_identifier(column.name)}"
+                for column in view.columns
+            ]
+            + [
+                f"{quote_identifier(column.source_key)} AS {quote_identifier(json_twin(column))}"
+                for column in ([] if for_storage else map_columns(view))
+            ]
         )
         return (
             f"SELECT {projection} FROM read_json({_file_list(files)}, "
@@ -223,8 +249,12 @@ def jsonl_select(view: View, files: Sequence[Path], *, for_storage: bool = False
         f"{quote_identifier(column.name)}"
         for column in view.columns
     )
+    twins = "".join(
+        f", {_extract('json', column)} AS {quote_identifier(json_twin(column))}"
+        for column in ([] if for_storage else map_columns(view))
+    )
     return (
-        f"SELECT {projection}, json AS record FROM read_ndjson_objects({_file_list(files)}, "
+        f"SELECT {projection}, json AS record{twins} FROM read_ndjson_objects({_file_list(files)}, "
         "ignore_errors=true) "
         "WHERE json_type(json) = 'OBJECT' AND json->>'$.timestamp' IS NOT NULL"
     )
@@ -234,6 +264,7 @@ def _empty(view: View) -> str:
     columns = [(column.name, column.type) for column in view.columns]
     if not view.complete:
         columns.append(("record", "json"))
+    columns.extend((json_twin(column), "json") for column in map_columns(view))
     projection = ", ".join(
         f"CAST(NULL AS {duckdb_type(logical)}) AS {quote_identifier(name)}"
         for name, logical in columns
@@ -255,6 +286,10 @@ def _extract(document: str, column: Column) -> str:
     path = quote_literal('$."' + column.source_key.replace('"', '\\"') + '"')
     operator = "->" if column.type in ("map", "json") else "->>"
     return f"{document}{operator}{path}"
+
+
+def _json_key(key: str) -> str:
+    return quote_literal('$."' + key.replace('"', '\\"') + '"')
 
 
 def _file_list(files: Sequence[Path]) -> str:
