@@ -29,10 +29,12 @@ UtcDatetime = Annotated[
 """A datetime that is always aware UTC and serialises in the store's ISO form."""
 
 
-def _stamped_id(prefix: str) -> str:
-    # The spec's ids are "<prefix>_<epoch ms>"; a random suffix keeps two ids
-    # made in the same millisecond (or by two processes) apart.
-    return f"{prefix}_{int(time.time() * 1000)}_{secrets.token_hex(3)}"
+def stamped_id(prefix: str, at: float | None = None) -> str:
+    """``<prefix>_<epoch ms>_<random>`` for the moment ``at`` (epoch seconds; now when None)."""
+    # The spec's ids are "<prefix>_<epoch ms>"; 48 random bits keep ids made in
+    # the same millisecond (hundreds in a burst, or by other processes) apart.
+    moment = time.time() if at is None else at
+    return f"{prefix}_{int(moment * 1000)}_{secrets.token_hex(6)}"
 
 
 class _DataModel(BaseModel):
@@ -50,7 +52,7 @@ class _DataModel(BaseModel):
 class FFSystemMetricsDTO(_DataModel):
     """System performance and health metrics."""
 
-    metric_id: str = Field(default_factory=lambda: _stamped_id("sys"))
+    metric_id: str = Field(default_factory=lambda: stamped_id("sys"))
     timestamp: UtcDatetime = Field(default_factory=_clock.now)
     collection_period_seconds: int = 60
 
@@ -119,7 +121,7 @@ class FFUserAnalyticsDTO(_DataModel):
 class FFBusinessIntelligenceDTO(_DataModel):
     """Business intelligence and insights data."""
 
-    insight_id: str = Field(default_factory=lambda: _stamped_id("bi"))
+    insight_id: str = Field(default_factory=lambda: stamped_id("bi"))
     timestamp: UtcDatetime = Field(default_factory=_clock.now)
     analysis_period: str = AggregationPeriod.DAY.value
 
@@ -154,7 +156,7 @@ class FFBusinessIntelligenceDTO(_DataModel):
 class FFAnalyticsAlertDTO(_DataModel):
     """Alert notification for monitoring system."""
 
-    alert_id: str = Field(default_factory=lambda: _stamped_id("alert"))
+    alert_id: str = Field(default_factory=lambda: stamped_id("alert"))
     timestamp: UtcDatetime = Field(default_factory=_clock.now)
     severity: AlertSeverity = AlertSeverity.INFO
 

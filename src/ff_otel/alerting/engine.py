@@ -27,7 +27,6 @@ silences written by any process reach the engine at its next evaluation.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -49,7 +48,7 @@ from ff_otel.alerting.state import (
     silence_of,
 )
 from ff_otel.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
-from ff_otel.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO
+from ff_otel.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO, stamped_id
 from ff_otel.store.appender import append_records
 from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamTail
@@ -235,7 +234,7 @@ class AlertEngine:
         }
         subject = f" in {component}" if component else ""
         dto = FFAnalyticsAlertDTO(
-            alert_id=f"alert_{int(now * 1000)}_{secrets.token_hex(3)}",
+            alert_id=stamped_id("alert", now),
             severity=rule.severity,
             alert_type=rule.alert_type,
             title=f"{rule.name}{subject}",

@@ -7,7 +7,6 @@ same file.
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from ff_otel import _clock
 from ff_otel.alerting.state import OPEN_STATES, AlertState, Silence, replay
 from ff_otel.compliance.trails import audit_act
-from ff_otel.models import FFAnalyticsAlertDTO
+from ff_otel.models import FFAnalyticsAlertDTO, stamped_id
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
@@ -120,7 +119,7 @@ def silence(
         raise ValueError("a silence needs ends_at or duration_minutes")
     if end <= start:
         raise ValueError(f"a silence must end after it starts ({end} <= {start})")
-    silence_id = f"silence_{int(time.time() * 1000)}_{secrets.token_hex(3)}"
+    silence_id = stamped_id("silence")
     append_records(
         path,
         [
