@@ -57,6 +57,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/sql.py
 	$(BIN)/python benchmarks/otlp_outage.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/clickhouse.py
 
 clean:
 	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache

@@ -126,7 +126,7 @@ def test_a_bad_query_url_is_one_line_naming_the_option(tmp_path: Path, command: 
 
 @pytest.mark.parametrize(
     "command",
-    [["status"], ["alerts", "list"], ["report"], ["query", "spans"], ["dashboard", "--port", "0"]],
+    [["query", "spans"], ["dashboard", "--port", "0"]],
 )
 def test_commands_not_yet_over_clickhouse_say_so_in_one_line(
     base_path: Path, fleet_url: str, command: list[str]

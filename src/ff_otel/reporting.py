@@ -8,6 +8,7 @@ from pathlib import Path
 from ff_otel import setup
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import reports
+from ff_otel.sql.engine import resolve_query_url
 
 
 def generate_report(
@@ -16,12 +17,20 @@ def generate_report(
     base_path: str | Path | None = None,
     analytics: FFAnalyticsConfigDTO | None = None,
     business: FFBusinessInputsDTO | None = None,
+    query_url: str | None = None,
 ) -> list[Path]:
     """Write the report of the calendar ``period`` (day, week, month) containing ``end``.
 
     Defaults: the period now under way, the configured store and its analytics
     settings and business inputs. Returns the files written, one per
     ``report_output_formats`` entry.
+
+    ``query_url`` (else the configured one, else ``FF_OTEL_QUERY_URL``; ``"local"``
+    for the store) makes the performance section and the users, features and
+    insights the fleet's, from the ClickHouse the Collector writes to. Health and
+    alerts are per host and stay the store's at ``base_path``, where the report
+    is written: on a fleet, the store of ``ff-otel monitor --query-url``, which
+    holds the fleet's alerts. The report's ``sources`` says which is which.
     """
     start, stop = reports.report_window(period, end)
     handle = setup.current()
@@ -29,5 +38,6 @@ def generate_report(
     config = analytics or (handle.settings.analytics if handle else FFAnalyticsConfigDTO())
     if business is None and handle is not None:
         business = handle.settings.business
-    report = reports.build_report(layout, config, period, start, stop, business)
+    url = resolve_query_url(query_url)
+    report = reports.build_report(layout, config, period, start, stop, business, url)
     return reports.write_report(layout, report, config.report_output_formats)

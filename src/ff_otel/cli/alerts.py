@@ -24,7 +24,6 @@ from ff_otel.cli._common import (
     examples,
     fail,
     json_option,
-    local_store_only,
     number,
     open_store,
     plain,
@@ -78,8 +77,17 @@ def alerts() -> None:
 def list_alerts(
     base_path: Path, query_url: str | None, as_json: bool, show_all: bool, severity: str | None
 ) -> None:
-    """Firing alerts (acknowledged ones included), newest first."""
-    local_store_only("alerts list", query_url)
+    """Firing alerts (acknowledged ones included), newest first.
+
+    Alerts are kept in a store: with --query-url, the fleet's are those of the
+    store at --base-path where `ff-otel monitor --query-url` evaluates them (the
+    URL is not queried: the alerts' state is the monitor's store).
+    """
+    if query_url and not StoreLayout(base_path).analytics_path.is_dir():
+        fail(
+            f"no ff-otel store at {base_path}: the fleet's alerts are in the store of "
+            "`ff-otel monitor --query-url ... --base-path DIR`; pass that DIR"
+        )
     layout = open_store(base_path)
     current = operations.current_alerts(layout.alerts)
     records = operations.in_state(current, None if show_all else AlertState.FIRING, severity)
@@ -90,6 +98,8 @@ def list_alerts(
         what = "alerts" if show_all else "firing alerts"
         console.print(f"No {what}{f' of severity {severity}' if severity else ''}.")
         return
+    if query_url:
+        console.print(plain(f"The fleet's alerts, as the monitor keeps them in {layout.alerts}:"))
     rows = table("alert id", "severity", "state", "alert", "value", "since")
     for record in records:
         value = f"{number(record.get('current_value'))} / {number(record.get('threshold_value'))}"

@@ -1,6 +1,7 @@
 """``ff-otel bi`` and ``ff-otel report``: business intelligence and period reports.
 
-Both compute in SQL over the store as it is now.
+Both compute in SQL over the store as it is now, or (``--query-url``) over the
+fleet's ClickHouse for what is fleet-wide.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from ff_otel.cli._common import (
     fail,
     json_option,
     load_settings,
-    local_store_only,
     number,
     open_store,
     plain,
@@ -171,12 +171,20 @@ def report(
     The period is the one containing the instant just before --end (default:
     the period under way). One file per configured report format (json, csv);
     audited. Prints the report's health, performance, alerts and users.
+    With --query-url the requests, latencies, components, users and features
+    are the fleet's, from ClickHouse; health and alerts are the store's at
+    --base-path, where the report is written (for a fleet, the store of
+    `ff-otel monitor --query-url`, which holds the fleet's alerts).
     """
-    local_store_only("report", query_url)
     open_store(base_path)
     settings = load_settings(base_path)
     files = generate_report(
-        period, end, base_path=base_path, analytics=settings.analytics, business=settings.business
+        period,
+        end,
+        base_path=base_path,
+        analytics=settings.analytics,
+        business=settings.business,
+        query_url=query_url or "",
     )
     json_file = next((f for f in files if f.suffix == ".json"), None)
     content = orjson.loads(json_file.read_bytes()) if json_file is not None else None
@@ -195,6 +203,8 @@ def _print_report(content: dict[str, Any]) -> None:
     users = content["users"]
     alerts = content["alerts"]
     console.print(plain(f"{content['period'].capitalize()} {content['start']} to {content['end']}"))
+    if content.get("sources"):
+        console.print("Requests, components and users: the fleet's; health and alerts: the store's")
     facts = Table(show_header=False, box=None, pad_edge=False)
     facts.add_row(
         Text("health", style="bold"),

@@ -6,12 +6,18 @@ shows the latest of each, with the alerts now firing. It changes nothing, so it
 is safe beside a running service. Exit 1 when the system is unhealthy, a
 critical alert is firing, no health was ever recorded, or (with ``--max-age``)
 the latest record is too old to trust.
+
+With ``--query-url`` it shows the fleet instead: requests, failures, error rate
+and latency percentiles per component over the last collection interval, from
+the spans in ClickHouse (health records are each host's, so none is shown),
+with the alerts of the store at ``--base-path``, which are the fleet's when
+``ff-otel monitor --query-url`` keeps its state there.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,7 @@ from ff_otel.cli._common import (
     console,
     examples,
     json_option,
-    local_store_only,
+    load_settings,
     number,
     open_store,
     plain,
@@ -36,6 +42,9 @@ from ff_otel.cli._common import (
     styled,
     table,
 )
+from ff_otel.pipeline.bi_figures import span_activity
+from ff_otel.pipeline.reports import performance_figures
+from ff_otel.sql.engine import sql
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_recent
@@ -58,7 +67,8 @@ _STALE_INTERVALS = 3
     "--max-age",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="Also exit 1 when the latest health record is older than this (no collector running).",
+    help="Also exit 1 when the latest health record is older than this (no collector running); "
+    "with --query-url, when no span reached ClickHouse in that time.",
 )
 @click.pass_context
 def status(
@@ -72,8 +82,20 @@ def status(
 
     Exit 0 when healthy or degraded; 1 when unhealthy, when a critical alert is
     firing, when no health has been recorded yet, or when --max-age is exceeded.
+    With --query-url: the fleet's requests, error rate and p95 per component over
+    the last collection interval, from ClickHouse, and the alerts of the store at
+    --base-path (the fleet's when `ff-otel monitor --query-url` keeps them there);
+    exit 1 when a critical alert is firing or --max-age passed without a span.
     """
-    local_store_only("status", query_url)
+    if query_url:
+        fleet = _fleet_report(base_path, query_url, max_age)
+        if as_json:
+            print_json(fleet)
+        else:
+            _print_fleet(fleet)
+        if not fleet["ok"]:
+            ctx.exit(EXIT_BAD_NEWS)
+        return
     layout = open_store(base_path)
     health = _latest(layout.health_checks)
     snapshot = _latest(layout.performance)
@@ -141,14 +163,93 @@ def _report(
         "components": health.get("checks", []) if health else [],
         "metrics": snapshot,
         "interval": _interval_of(layout, snapshot),
-        "alerts": {
-            "firing": len(firing),
-            "acknowledged": sum(1 for a in firing if a.get("acknowledged")),
-            "by_severity": dict(severities),
-            "by_state": count_by_state(current.values()),
-            "newest": [_alert_summary(a) for a in firing[:5]],
-        },
+        "alerts": _alert_figures(current),
     }
+
+
+def _alert_figures(current: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    firing = operations.in_state(current, AlertState.FIRING)
+    return {
+        "firing": len(firing),
+        "acknowledged": sum(1 for a in firing if a.get("acknowledged")),
+        "by_severity": dict(Counter(str(a.get("severity")) for a in firing)),
+        "by_state": count_by_state(current.values()),
+        "newest": [_alert_summary(a) for a in firing[:5]],
+    }
+
+
+def _fleet_report(base_path: Path, query_url: str, max_age: float | None) -> dict[str, Any]:
+    """The fleet over the last collection interval, and the store's (the monitor's) alerts."""
+    seconds = load_settings(base_path).analytics.collection_interval_seconds
+    stop = _clock.now().astimezone(UTC).replace(tzinfo=None)
+    start = stop - timedelta(seconds=seconds)
+    figures = performance_figures(span_activity(base_path, start, stop, query_url))
+    for component in figures["components"].values():
+        spans, errors = component["spans"], component["errors"]
+        component["error_rate_percent"] = round(100 * errors / spans, 3) if spans else None
+    layout = StoreLayout(base_path)
+    alerts = None
+    if layout.analytics_path.is_dir():
+        alerts = _alert_figures(operations.current_alerts(layout.alerts))
+    reasons = []
+    if alerts is not None and alerts["by_severity"].get("critical"):
+        reasons.append(f"{alerts['by_severity']['critical']} critical alert(s) firing")
+    if max_age is not None:
+        since = {"since": stop - timedelta(seconds=max_age)}
+        (row,) = sql(
+            'SELECT count(*) AS n FROM spans WHERE "timestamp" >= $since',
+            since,
+            base_path=base_path,
+            query_url=query_url,
+        )
+        if not row["n"]:
+            reasons.append(f"no span reached ClickHouse in the last {max_age:g} s (--max-age)")
+    return {
+        "ok": not reasons,
+        "scope": "fleet",
+        "reasons": reasons,
+        "interval": {
+            "start": _clock.format_iso(start),
+            "end": _clock.format_iso(stop),
+            "seconds": seconds,
+        },
+        **figures,
+        "alerts": alerts,
+        "alerts_store": str(layout.alerts) if alerts is not None else None,
+    }
+
+
+def _print_fleet(report: dict[str, Any]) -> None:
+    interval = report["interval"]
+    head = f"Fleet, last interval ({interval['seconds']:g} s to {interval['end']}): "
+    if report["requests"]:
+        head += (
+            f"{number(report['requests'])} requests, {number(report['failed_requests'])} failed "
+            f"({number(report['error_rate_percent'])}%), p95 {number(report['p95_ms'])} ms"
+        )
+    else:
+        head += "no requests"
+    console.print(plain(head))
+    if report["components"]:
+        rows = table("component", "spans", "errors", "error %", "p95 ms")
+        for name, c in report["components"].items():
+            rows.add_row(
+                plain(name),
+                number(c["spans"]),
+                number(c["errors"]),
+                number(c["error_rate_percent"]),
+                number(c["p95_ms"]),
+            )
+        console.print(rows)
+    if report["alerts"] is None:
+        console.print(
+            "Alerts: no store at --base-path (the fleet's alerts are in the store of "
+            "`ff-otel monitor --query-url`)"
+        )
+    else:
+        _print_alerts(report["alerts"])
+    for reason in report["reasons"]:
+        console.print(Text("✗ ", style="bold red"), plain(reason), sep="")
 
 
 def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,14 @@ alerts (lifecycle records by kind and severity), users and features (the BI
 of the period). Health and performance are computed in SQL over the views
 (:mod:`ff_otel.pipeline.bi_figures` for the spans, as BI does), the users and
 features by BI; the alerts replay the lifecycle records to know each alert's
-state at the period's end. The collector writes the report of the latest
-complete period ``aggregation_delay_minutes`` after its end (time for late
-records to arrive); earlier periods are not backfilled. ``generate_report``
-makes one on demand.
+state at the period's end. With a ``query_url`` the performance, users,
+features and insights are the fleet's, from ClickHouse (BI's per-host figures,
+such as session lengths, absent); health and alerts stay the store's own (for a
+fleet, the store of ``ff-otel monitor --query-url``, where the fleet's alerts
+live), and the report says so under ``sources``. The collector writes the
+report of the latest complete period ``aggregation_delay_minutes`` after its
+end (time for late records to arrive), from its store; earlier periods are not
+backfilled. ``generate_report`` makes one on demand.
 """
 
 from __future__ import annotations
@@ -58,11 +62,14 @@ def build_report(
     start: datetime,
     stop: datetime,
     business: FFBusinessInputsDTO | None = None,
+    query_url: str = "",
 ) -> dict[str, Any]:
+    """The report of ``[start, stop)``: from the store, or (``query_url``) the fleet's
+    performance and users from ClickHouse beside the store's health and alerts."""
     start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
     # BI windows have fixed lengths (a "month" is 30 days); for a calendar
     # month the report's users are those of the 30 days before its end.
-    intelligence = bi.generate(layout, analytics, period, stop, business)
+    intelligence = bi.generate(layout, analytics, period, stop, business, query_url=query_url)
     dto = intelligence.dto
     report: dict[str, Any] = {
         "period": period,
@@ -70,7 +77,7 @@ def build_report(
         "end": stop_iso,
         "generated_at": _clock.now_iso(),
         "health": _health(layout, start, stop),
-        "performance": _performance(spans_between(layout.base_path, start, stop)),
+        "performance": performance_figures(spans_between(layout.base_path, start, stop, query_url)),
         "alerts": _alerts(layout, start_iso, stop_iso),
         "users": {
             "total": dto.total_users,
@@ -93,6 +100,9 @@ def build_report(
     }
     if "most_used_features" in intelligence.absent:
         del report["features"]  # track_feature_usage=False: not tracked, so not reported
+    if query_url:
+        fleet = {section: "fleet" for section in ("performance", "users", "features", "insights")}
+        report["sources"] = {**fleet, "health": "store", "alerts": "store"}
     return report
 
 
@@ -204,7 +214,8 @@ def _health(layout: StoreLayout, start: datetime, stop: datetime) -> dict[str, A
     }
 
 
-def _performance(spans: SpanFigures) -> dict[str, Any]:
+def performance_figures(spans: SpanFigures) -> dict[str, Any]:
+    """Requests, failed requests, error rate, latency percentiles and per-component figures."""
     requests = spans.requests
     count, errors, sketch = requests["count"], requests["errors"], requests["latency"]
     return {

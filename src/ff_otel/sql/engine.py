@@ -199,7 +199,8 @@ def sql(
         table = _clickhouse_arrow(url, query, params)
         maps = {field.name for field in table.schema if str(field.type).startswith("map<")}
         texts = {field.name for field in table.schema if str(field.type) == "string"}
-        return [_naive(row, maps, json_columns(query) & texts) for row in table.to_pylist()]
+        parsed = json_columns(query) & texts  # once, not once per row
+        return [_naive(row, maps, parsed) for row in table.to_pylist()]
     return engine_for(base_path).run(query, params, rows)
 
 
