@@ -68,3 +68,30 @@ def test_every_reader_removes_and_counts_the_wrong_typed_fields(handle: ff_otel.
     assert recent == stored
     assert "duration_ms" not in recent[1] and "name" not in recent[2]
     assert "component" not in recent[2]
+
+
+def test_a_new_configuration_reports_only_the_fields_skipped_since_it_started(
+    base_path: Path, tmp_path: Path
+) -> None:
+    # The count is process-wide; a configuration started after an earlier one
+    # met bad records must not inherit "degraded" from it.
+    earlier = ff_otel.configure(base_path=tmp_path / "earlier", system_metrics=False)
+    _store_with_bad_spans(earlier)
+    assert len(records(earlier.layout.spans)) == 3
+    ff_otel.shutdown()
+
+    later = ff_otel.configure(base_path=base_path, system_metrics=False)
+    try:
+        later.pipeline.collect(store=False)  # type: ignore[union-attr]
+        health = later.pipeline.latest_health  # type: ignore[union-attr]
+        check = {r.name: r for r in health.components}["store.records"]  # type: ignore[union-attr]
+        assert check.status == "healthy", check.detail
+        _store_with_bad_spans(later)
+        assert len(records(later.layout.spans)) == 3
+        later.pipeline.collect(store=False)  # type: ignore[union-attr]
+        health = later.pipeline.latest_health  # type: ignore[union-attr]
+        check = {r.name: r for r in health.components}["store.records"]  # type: ignore[union-attr]
+        assert check.status == "degraded"
+        assert "spans.duration_ms" in check.detail  # each reading counts what it skipped
+    finally:
+        ff_otel.shutdown()

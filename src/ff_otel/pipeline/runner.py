@@ -110,6 +110,9 @@ class Pipeline:
         self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
         self._quality = _QualityBaseline()
+        # The counter is process-wide: a pipeline reports what was skipped
+        # since it started, not what an earlier configuration's readers met.
+        self._invalid_at_start = invalid_fields()
         self._last_collect = time.monotonic()
         self._lock = threading.Lock()
         self._running = True
@@ -331,7 +334,7 @@ class Pipeline:
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
         results = registry.latest()
         results.append(store_health(self.layout, self.analytics))
-        results.append(_record_types_health())
+        results.append(_record_types_health(self._invalid_at_start))
         for signal, stats in self._export_stats().items():
             results.append(exporter_health(signal, stats))
         results.extend(component_health(self._window, self.analytics))
@@ -353,10 +356,15 @@ class Pipeline:
         )
 
 
-def _record_types_health() -> CheckResult:
+def _record_types_health(at_start: dict[str, int]) -> CheckResult:
     # Stored fields of the wrong type that readers in this process skipped
-    # (see store/schema.py): degraded, since some answers lack those values.
-    invalid = invalid_fields()
+    # (see store/schema.py) since the pipeline started: degraded, since some
+    # answers lack those values.
+    invalid = {
+        name: n - at_start.get(name, 0)
+        for name, n in invalid_fields().items()
+        if n > at_start.get(name, 0)
+    }
     if not invalid:
         return CheckResult(
             "store.records", "healthy", "every field read had its type", None, "builtin"
