@@ -50,7 +50,8 @@ from ff_otel.store.reader import parquet_twin
 COMPACTED_VIEWS: tuple[View, ...] = tuple(v for v in VIEWS if v.complete and v.source is None)
 """The views whose streams' sealed segments become Parquet."""
 
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+"""``strftime`` format of the store's timestamps (fixed-width ISO text, UTC)."""
 
 
 def compactable_stream(layout: StoreLayout, path: Path) -> View | None:
@@ -93,7 +94,7 @@ def compact(
         todo = sealed_segments(layout) if segments is None else segments
         if not todo:
             return summary
-        connection = _connection(threads)
+        connection = internal_connection(threads)
         try:
             for view, segment in todo:
                 if progress is not None:
@@ -118,7 +119,7 @@ def parquet_records(path: Path) -> list[dict[str, Any]]:
     Timestamps are the store's fixed-width ISO text, JSON columns their value;
     NULL fields are left out of the record.
     """
-    connection = _connection(1)
+    connection = internal_connection(1)
     try:
         columns = connection.execute(
             f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(path))})"
@@ -126,7 +127,7 @@ def parquet_records(path: Path) -> list[dict[str, Any]]:
         fields = ", ".join(
             f"{quote_literal(name)}: "
             + (
-                f"strftime({quote_identifier(name)}, '{_TIMESTAMP_FORMAT}')"
+                f"strftime({quote_identifier(name)}, '{TIMESTAMP_FORMAT}')"
                 if str(kind).startswith("TIMESTAMP")
                 else quote_identifier(name)
             )
@@ -162,7 +163,7 @@ def erase_from_parquet(layout: StoreLayout, needle: bytes) -> tuple[int, list[st
     text = needle.decode("utf-8", "replace")
     removed, changed = 0, []
     with _compaction_lock(layout):
-        connection = _connection(1)
+        connection = internal_connection(1)
         try:
             for path in _parquet_files(layout):
                 source = f"read_parquet({quote_literal(str(path))}) AS row_"
@@ -225,7 +226,7 @@ def export_parquet(
     ]
     where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     body = render_view(views[0], stream_files(layout.analytics_path, views[0]))
-    connection = _connection(1)
+    connection = internal_connection(1)
     try:
         twins = ", ".join(quote_identifier(json_twin(c)) for c in map_columns(views[0]))
         columns = f"* EXCLUDE ({twins})" if twins else "*"
@@ -327,8 +328,11 @@ def _write_parquet(connection: duckdb.DuckDBPyConnection, select: str, target: P
     return int(row[0]) if row else 0
 
 
-def _connection(threads: int) -> duckdb.DuckDBPyConnection:
-    # Internal SQL only (never a user's): no sandbox needed, insertion order kept.
+def internal_connection(threads: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for ff-otel's own statements over the store's files.
+
+    Internal SQL only (never a user's): no sandbox needed, insertion order kept.
+    """
     return duckdb.connect(
         ":memory:",
         config={
