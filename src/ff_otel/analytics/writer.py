@@ -26,6 +26,7 @@ from typing import Any
 
 from opentelemetry._logs import Logger, SeverityNumber
 
+from ff_otel import _gc
 from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
 from ff_otel.exporters._guard import ExportGuard
 from ff_otel.exporters._mapping import IsoCache
@@ -152,7 +153,11 @@ class UserEventWriter:
                 take = queue.popleft
                 batch = [take() for _ in range(min(len(queue), BATCH_SIZE))]
                 try:
-                    self._write(batch)
+                    # A batch's lines make no cycles and are freed with it (see
+                    # ff_otel._gc): with the collector running, it walked them
+                    # as they were built, a fifth of the writer's time.
+                    with _gc.paused():
+                        self._write(batch)
                 except Exception as exc:  # never let the thread die with events queued
                     self.guard.failed(exc, dropped=len(batch))
 
