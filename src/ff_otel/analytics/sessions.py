@@ -28,6 +28,7 @@ session becomes one ``session_analytics.jsonl`` line and one
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -230,7 +231,8 @@ class SessionTracker:
         minutes = max(duration / 60, 1 / 60)
         bounce = 1.0 if actions <= 1 else 0.0
         quality = session.supplied.get("session_quality_score")
-        if not isinstance(quality, (int, float)):
+        # NaN or infinity is no score (stored, it reads back as null).
+        if not isinstance(quality, (int, float)) or not math.isfinite(quality):
             quality = 0.4 * min(actions / 10, 1) + 0.3 * min(duration / 600, 1) + 0.3 * (1 - bounce)
         counts = session.counts
         productive = sum(counts.get(k, 0) for k in _COUNTED[:3])

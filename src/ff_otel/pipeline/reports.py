@@ -129,7 +129,7 @@ def due_reports(
     layout: StoreLayout,
     analytics: FFAnalyticsConfigDTO,
     now: datetime,
-    without_data: set[tuple[str, datetime]] | None = None,
+    without_data: dict[tuple[str, datetime], datetime] | None = None,
 ) -> list[tuple[str, datetime, datetime]]:
     """Scheduled reports whose period is complete, final, and not written yet.
 
@@ -137,9 +137,11 @@ def due_reports(
     whose switch (``generate_daily_reports``, ``_weekly_``, ``_monthly_``) is on
     and which hold any span, user event, session or resource reading. A
     collector passes ``without_data``, kept from one call to the next: a
-    final period found empty is added to it and not looked for again (the
-    look reads every timestamp of those streams; asked every interval, it
-    cost the collector more than all its other work on a store of a month).
+    final period found empty is added to it (``(period, start) -> stop``) and
+    not looked for again, until the collector clears it on seeing a record of
+    such a period arrive (the look reads every timestamp of those streams;
+    asked every interval, it cost the collector more than all its other work
+    on a store of a month).
     """
     if not analytics.generate_usage_reports:
         return []
@@ -165,7 +167,7 @@ def due_reports(
         if any_record:
             due.append(candidate)
         elif without_data is not None:
-            without_data.add(candidate[:2])
+            without_data[candidate[:2]] = candidate[2]
     return due
 
 

@@ -44,7 +44,7 @@ from ff_otel.pipeline.status import (
     exporter_health,
     store_health,
 )
-from ff_otel.store.appender import append_records
+from ff_otel.store.appender import Placed, append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.lease import CollectorLease
@@ -108,7 +108,7 @@ class Pipeline:
         self._metrics = StreamTail(layout.metrics)
         self._security = StreamTail(layout.security_events)
         self._last_retention = 0.0
-        self._periods_without_data: set[tuple[str, datetime]] = set()
+        self._periods_without_data: dict[tuple[str, datetime], datetime] = {}
         self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
         self._quality = _QualityBaseline()
@@ -203,11 +203,11 @@ class Pipeline:
     def _collect(self, store: bool) -> FFSystemMetricsDTO:
         now = time.monotonic()
         seconds, self._last_collect = now - self._last_collect, now
-        activity = IntervalActivity.from_records(
-            seconds, self._spans.read_new(), self._logs.read_new()
-        )
+        spans, events = self._spans.read_new(), self._events.read_new()
+        activity = IntervalActivity.from_records(seconds, spans, self._logs.read_new())
         self._window.append(dict(activity.components))
-        closed = self._fold_user_events()
+        closed = self._fold_user_events(events)
+        self._forget_periods_without_data(spans, events)
         reading = self.sampler.reading() if self.sampler is not None else None
         results = self._health_results(reading)
         metrics = snapshot.interval_metrics(activity, reading, results, self._data_quality())
@@ -302,8 +302,32 @@ class Pipeline:
             ("security", self._security),
         ]
 
-    def _fold_user_events(self) -> list[tuple[str, dict[str, Any]]]:
-        events = self._events.read_new()
+    def adopt_user_events(self, placed: Placed, records: list[dict[str, Any]]) -> None:
+        """User events this process just stored (``placed`` says where their lines are):
+        while it is the store's collector, the next tick folds them as they are, not
+        parsed back from the file. They differ from what their lines parse to only
+        inside ``data`` (a value orjson stores as its text, a tuple as a list), which
+        the fold does not read. Called from the user-event writer's thread."""
+        # Whatever the tail's position (a checkpoint resumed or not yet), it
+        # takes only records whose lines it reaches: held only by the
+        # collector, which ticks and so reads them.
+        if self._lease.held and self.sessions is not None:
+            self._events.adopt(placed.inode, placed.start, placed.ends, records)
+
+    def _forget_periods_without_data(self, *new: list[dict[str, Any]]) -> None:
+        # A period found empty is not looked at again (see reports.due_reports)
+        # unless a span or user event of it arrived since (a backfill).
+        if not self._periods_without_data:
+            return
+        until = _clock.format_iso(max(self._periods_without_data.values()))
+        for records in new:
+            for record in records:
+                stamp = record.get("timestamp")
+                if isinstance(stamp, str) and stamp < until:
+                    self._periods_without_data.clear()
+                    return
+
+    def _fold_user_events(self, events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         if self.sessions is None:
             return []
         closed: list[tuple[str, dict[str, Any]]] = []
