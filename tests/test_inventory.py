@@ -63,7 +63,7 @@ def layout(tmp_path: Path) -> StoreLayout:
 def test_a_clean_stream_is_counted_as_the_reader_counts_it(layout: StoreLayout) -> None:
     stream = layout.behavior_patterns
     assert any(p.name.endswith(".parquet") for p in stream.parent.iterdir())
-    counts = stream_counts([stream])[stream]
+    counts = stream_counts(layout, [stream])[stream]
     assert counts == _as_the_reader_counts(stream)
     assert counts.records == 45 and counts.unreadable == 0
     assert counts.oldest == "2026-05-01T22:00:00.000000Z"
@@ -88,14 +88,14 @@ def test_lines_duckdb_cannot_judge_are_counted_by_the_reader(
     stream = layout.behavior_patterns
     with stream.open("ab") as out:
         out.write(appended)
-    assert stream_counts([stream])[stream] == _as_the_reader_counts(stream)
+    assert stream_counts(layout, [stream])[stream] == _as_the_reader_counts(stream)
 
 
 def test_a_stream_with_no_file_and_an_empty_one(layout: StoreLayout) -> None:
     empty = layout.feature_usage
     empty.write_bytes(b"")
     missing = layout.session_analytics
-    counts = stream_counts([empty, missing])
+    counts = stream_counts(layout, [empty, missing])
     assert counts[empty] == StreamCounts() == counts[missing]
 
 
@@ -108,5 +108,5 @@ def test_records_between_looks_in_every_kind_of_segment(layout: StoreLayout) -> 
         (DAY + timedelta(minutes=20), DAY + timedelta(days=1)),  # nothing
         (DAY - timedelta(days=30), DAY - timedelta(days=4)),  # nothing
     ]
-    assert has_records_between([stream], ranges) == [True, True, True, False, False]
-    assert has_records_between([layout.feature_usage], ranges[:1]) == [False]
+    assert has_records_between(layout, [stream], ranges) == [True, True, True, False, False]
+    assert has_records_between(layout, [layout.feature_usage], ranges[:1]) == [False]

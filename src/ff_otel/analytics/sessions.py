@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ff_otel import _clock
@@ -294,12 +294,13 @@ class SessionTracker:
         if history is None or history.sessions == 0:
             return "new"
         today = at[:10]
-        days = set(history.active_days) | {today}
-        last_7 = {d for d in days if _days_between(d, today) < 7}
-        last_28 = {d for d in days if _days_between(d, today) < 28}
-        if len(last_7) >= 4:
+        now = _day_number(today)
+        apart = [abs(_day_number(day) - now) for day in set(history.active_days) | {today}]
+        last_7 = sum(1 for days in apart if days < 7)
+        if last_7 >= 4:
             return "power"
-        if last_7 == {today} and len(last_28) <= 3:
+        # Only today in the last 7 days (today is always among them).
+        if last_7 == 1 and sum(1 for days in apart if days < 28) <= 3:
             return "casual"
         return "returning"
 
@@ -313,12 +314,23 @@ class SessionTracker:
         if day not in history.active_days:
             history.active_days.append(day)
             # Segments look back 28 days; older days need not be kept.
-            history.active_days = [d for d in history.active_days if _days_between(d, day) < 28]
+            now = _day_number(day)
+            history.active_days = [d for d in history.active_days if abs(_day_number(d) - now) < 28]
 
 
 def _seconds_between(earlier: str, later: str) -> float:
     return max(0.0, (_clock.parse_instant(later) - _clock.parse_instant(earlier)).total_seconds())
 
 
-def _days_between(earlier: str, later: str) -> int:
-    return abs((date.fromisoformat(later) - date.fromisoformat(earlier)) // timedelta(days=1))
+_DAY_NUMBERS: dict[str, int] = {}
+_DAY_NUMBERS_LIMIT = 4_096
+
+
+def _day_number(day: str) -> int:
+    """The day ``YYYY-MM-DD``'s ordinal, remembered: sessions close on a few days only."""
+    number = _DAY_NUMBERS.get(day)
+    if number is None:
+        if len(_DAY_NUMBERS) >= _DAY_NUMBERS_LIMIT:
+            _DAY_NUMBERS.clear()
+        number = _DAY_NUMBERS[day] = date.fromisoformat(day).toordinal()
+    return number

@@ -94,7 +94,7 @@ def _inventory(layout: StoreLayout) -> list[dict[str, Any]]:
         # a segment is counted with its stream
         if not path.name.startswith(".") and len(path.name.split(".")) <= 2
     ]
-    counts = stream_counts(streams)
+    counts = stream_counts(layout, streams)
     items = []
     for path in streams:
         holds, personal = _HOLDS.get(path.name, ("records", True))

@@ -159,6 +159,7 @@ def due_reports(
     if not candidates:
         return []
     found = has_records_between(
+        layout,
         [layout.spans, layout.behavior_patterns, layout.session_analytics, layout.resource_usage],
         [(start, stop) for _, start, stop in candidates],
     )

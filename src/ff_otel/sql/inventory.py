@@ -33,8 +33,10 @@ from pathlib import Path
 import duckdb
 
 from ff_otel import _clock
-from ff_otel.sql.compaction import TIMESTAMP_FORMAT, internal_connection
+from ff_otel.sql.compaction import TIMESTAMP_FORMAT
+from ff_otel.sql.engine import engine_for
 from ff_otel.sql.views import quote_literal
+from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records, segment_paths
 
 _RETRIES = 5
@@ -52,12 +54,13 @@ class StreamCounts:
     unreadable: int = 0
 
 
-def stream_counts(streams: Sequence[Path]) -> dict[Path, StreamCounts]:
-    """Records, oldest and newest timestamp and unreadable lines of each stream in ``streams``."""
+def stream_counts(layout: StoreLayout, streams: Sequence[Path]) -> dict[Path, StreamCounts]:
+    """Records, oldest and newest timestamp and unreadable lines of each of the store's
+    ``streams``."""
     for attempt in range(_RETRIES):
         files = {stream: segment_paths(stream) for stream in streams}
         try:
-            return _counts(files)
+            return _counts(layout, files)
         except duckdb.IOException:
             if attempt + 1 == _RETRIES:
                 raise
@@ -65,7 +68,7 @@ def stream_counts(streams: Sequence[Path]) -> dict[Path, StreamCounts]:
 
 
 def has_records_between(
-    streams: Sequence[Path], ranges: Sequence[tuple[datetime, datetime]]
+    layout: StoreLayout, streams: Sequence[Path], ranges: Sequence[tuple[datetime, datetime]]
 ) -> list[bool]:
     """For each ``(start, stop)`` of ``ranges``: does any of ``streams`` hold a record with
     ``start <= timestamp < stop``. One pass over the files for all the ranges."""
@@ -74,18 +77,18 @@ def has_records_between(
     for attempt in range(_RETRIES):
         files = [path for stream in streams for path in segment_paths(stream)]
         try:
-            return _has_records(files, ranges)
+            return _has_records(layout, files, ranges)
         except duckdb.IOException:
             if attempt + 1 == _RETRIES:
                 raise
     raise AssertionError("unreachable")
 
 
-def _counts(files: dict[Path, list[Path]]) -> dict[Path, StreamCounts]:
+def _counts(layout: StoreLayout, files: dict[Path, list[Path]]) -> dict[Path, StreamCounts]:
     jsonl = [p for paths in files.values() for p in paths if not p.name.endswith(".parquet")]
     parquet = [p for paths in files.values() for p in paths if p.name.endswith(".parquet")]
     by_file: dict[str, tuple[int, int, str | None, str | None]] = {}
-    connection = internal_connection(1)
+    connection = engine_for(layout.base_path).cursor()
     try:
         if jsonl:
             by_file.update(_rows(connection, _JSONL_COUNTS.format(files=_list(jsonl))))
@@ -139,7 +142,9 @@ def _rows(
         yield str(name), (int(lines), int(stamped), oldest, newest)
 
 
-def _has_records(files: Sequence[Path], ranges: Sequence[tuple[datetime, datetime]]) -> list[bool]:
+def _has_records(
+    layout: StoreLayout, files: Sequence[Path], ranges: Sequence[tuple[datetime, datetime]]
+) -> list[bool]:
     jsonl = [p for p in files if not p.name.endswith(".parquet")]
     parquet = [p for p in files if p.name.endswith(".parquet")]
     bounds = [(_clock.format_iso(start), _clock.format_iso(stop)) for start, stop in ranges]
@@ -154,7 +159,7 @@ def _has_records(files: Sequence[Path], ranges: Sequence[tuple[datetime, datetim
     if parquet:
         scans.append((_PARQUET_STAMPS.format(files=_list(parquet)), instant_tests))
     found = [False] * len(ranges)
-    connection = internal_connection(1)
+    connection = engine_for(layout.base_path).cursor()
     try:
         for source, tests in scans:
             checks = ", ".join(f"coalesce(bool_or({test}), false)" for test in tests)
