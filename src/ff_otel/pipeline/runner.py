@@ -309,9 +309,9 @@ class Pipeline:
         inside ``data`` (a value orjson stores as its text, a tuple as a list), which
         the fold does not read. Called from the user-event writer's thread."""
         # Whatever the tail's position (a checkpoint resumed or not yet), it
-        # takes only records whose lines it reaches: held only by the
+        # takes only records whose lines it reaches: held only by a running
         # collector, which ticks and so reads them.
-        if self._lease.held and self.sessions is not None:
+        if self._running and self._lease.held and self.sessions is not None:
             self._events.adopt(placed.inode, placed.start, placed.ends, records)
 
     def _forget_periods_without_data(self, *new: list[dict[str, Any]]) -> None:
