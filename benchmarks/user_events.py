@@ -26,9 +26,9 @@ interleaved: ``user_events()``):
   any of ff-otel's own work.
 
 - ``fold``: the collector's per-event work on that run's events, in a fresh
-  process: parsing them from the stream (``StreamTail``) and folding them
-  into sessions (``SessionTracker``), each timed (the hourly rollups, which
-  the same tick also folds, are measured by ``run.py``).
+  process: parsing them from the stream (``StreamTail``), as it does for
+  another process's events (its own process's it takes as the writer built
+  them), and folding them into sessions (``SessionTracker``), each timed.
 
 - ``sustained`` (after the runs): two child processes side by side for
   ``--sustained-seconds`` (30): one with ff-otel configured as a service
