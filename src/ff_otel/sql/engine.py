@@ -65,6 +65,8 @@ class Engine:
             },
         )
         database.execute("SET allowed_directories = [" + _literal(str(analytics_path) + "/") + "]")
+        # DuckDB draws its progress bar on stdout, into `ff-otel sql --format json` output.
+        database.execute("SET enable_progress_bar = false")
         database.execute("SET enable_external_access = false")
         database.execute("SET lock_configuration = true")
         self._database = database
