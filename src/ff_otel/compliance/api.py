@@ -14,6 +14,7 @@ from ff_otel.compliance.audit import VerificationResult, verify
 from ff_otel.compliance.spool import audit_record, bounded_details, write_fault
 from ff_otel.compliance.trails import trail_for
 from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.privacy.subjects import SubjectScrubber
 from ff_otel.settings import resolve_settings
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
@@ -41,7 +42,7 @@ def audit(actor: str, action: str, resource: str, outcome: str = "success", **de
     if handle is None or handle.scrubber is None:
         return False
     try:
-        subjects = handle.scrubber.for_compliance()
+        subjects = handle.scrubber.twin(SubjectScrubber)
         scrubbed = subjects.body(bounded_details(details, handle.settings.limits), "details")
         trail = trail_for(handle.layout, handle.settings.service_name)
         actor, resource = subjects.actor(actor), subjects.resource(resource)

@@ -16,6 +16,7 @@ from typing import Any
 from ff_otel import _clock, setup
 from ff_otel.compliance.spool import append_compliance, bounded_details, write_fault
 from ff_otel.config import AlertSeverity
+from ff_otel.privacy.subjects import SubjectScrubber
 
 SEVERITIES = frozenset(s.value for s in AlertSeverity)
 
@@ -36,7 +37,7 @@ def record_security_event(event_type: str, severity: str = "warning", **details:
     if handle is None or handle.scrubber is None:
         return False
     try:
-        subjects = handle.scrubber.for_compliance()
+        subjects = handle.scrubber.twin(SubjectScrubber)
         record = {
             "timestamp": _clock.now_iso(),
             "event_type": subjects.free_text(event_type),
