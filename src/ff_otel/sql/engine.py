@@ -30,12 +30,12 @@ from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME
 from ff_otel.sql.views import (
     all_columns,
     duckdb_type,
-    quote_identifier,
     render_view,
     skipped_lines_sql,
     stream_files,
 )
 from ff_otel.store.layout import StoreError
+from ff_otel.store.parquet import quote_identifier
 
 if TYPE_CHECKING:
     import pyarrow  # type: ignore[import-untyped]
