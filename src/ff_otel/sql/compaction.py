@@ -1,4 +1,4 @@
-"""Sealed segments as Parquet: compaction, reading back, erasure.
+"""Sealed segments as Parquet: compaction, erasure, export (reading back: store.parquet).
 
 Compaction turns a rotated segment (``<name>.<stamp>.jsonl`` or
 ``.jsonl.gz``) of a stream whose view is complete (spans, logs, metrics,
@@ -39,18 +39,21 @@ from ff_otel.sql.schema import VIEWS, Column, View, json_twin, map_columns
 from ff_otel.sql.views import (
     duckdb_type,
     jsonl_select,
-    quote_identifier,
-    quote_literal,
     render_view,
     stream_files,
 )
 from ff_otel.store.layout import StoreLayout
-from ff_otel.store.reader import parquet_twin
+from ff_otel.store.parquet import (
+    EXTRA_COLUMN,
+    internal_connection,
+    parquet_records,
+    parquet_twin,
+    quote_identifier,
+    quote_literal,
+)
 
 COMPACTED_VIEWS: tuple[View, ...] = tuple(v for v in VIEWS if v.complete and v.source is None)
 """The views whose streams' sealed segments become Parquet."""
-
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def compactable_stream(layout: StoreLayout, path: Path) -> View | None:
@@ -93,7 +96,7 @@ def compact(
         todo = sealed_segments(layout) if segments is None else segments
         if not todo:
             return summary
-        connection = _connection(threads)
+        connection = internal_connection(threads)
         try:
             for view, segment in todo:
                 if progress is not None:
@@ -112,46 +115,6 @@ def compact(
     return summary
 
 
-def parquet_records(path: Path) -> list[dict[str, Any]]:
-    """The records of a Parquet segment in the store's JSON shape, in file order.
-
-    Timestamps are the store's fixed-width ISO text, JSON columns their value;
-    NULL fields are left out of the record.
-    """
-    connection = _connection(1)
-    try:
-        columns = connection.execute(
-            f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(path))})"
-        ).fetchall()
-        fields = ", ".join(
-            f"{quote_literal(name)}: "
-            + (
-                f"strftime({quote_identifier(name)}, '{_TIMESTAMP_FORMAT}')"
-                if str(kind).startswith("TIMESTAMP")
-                else quote_identifier(name)
-            )
-            for name, kind, *_ in columns
-        )
-        rows = connection.execute(
-            f"SELECT to_json({{{fields}}})::VARCHAR FROM read_parquet({quote_literal(str(path))})"
-        ).fetchall()
-    except duckdb.IOException as exc:
-        if not path.exists():
-            raise FileNotFoundError(str(path)) from exc
-        raise
-    finally:
-        connection.close()
-    records = []
-    for (text,) in rows:
-        record = orjson.loads(text)
-        extra = record.pop(EXTRA_COLUMN, None)
-        kept = {key: value for key, value in record.items() if value is not None}
-        if isinstance(extra, dict):
-            kept.update(extra)
-        records.append(kept)
-    return records
-
-
 def erase_from_parquet(layout: StoreLayout, needle: bytes) -> tuple[int, list[str]]:
     """Rewrite every Parquet segment holding a row that mentions ``needle``, without those rows.
 
@@ -162,7 +125,7 @@ def erase_from_parquet(layout: StoreLayout, needle: bytes) -> tuple[int, list[st
     text = needle.decode("utf-8", "replace")
     removed, changed = 0, []
     with _compaction_lock(layout):
-        connection = _connection(1)
+        connection = internal_connection(1)
         try:
             for path in _parquet_files(layout):
                 source = f"read_parquet({quote_literal(str(path))}) AS row_"
@@ -225,7 +188,7 @@ def export_parquet(
     ]
     where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     body = render_view(views[0], stream_files(layout.analytics_path, views[0]))
-    connection = _connection(1)
+    connection = internal_connection(1)
     try:
         twins = ", ".join(quote_identifier(json_twin(c)) for c in map_columns(views[0]))
         columns = f"* EXCLUDE ({twins})" if twins else "*"
@@ -249,10 +212,6 @@ def _compact_segment(
     segment.unlink()
     _fsync_folder(segment.parent)
     return records, before, target.stat().st_size
-
-
-EXTRA_COLUMN = "_extra"
-"""Parquet column holding a record's fields outside the view's columns (NULL when none)."""
 
 
 def _storage_select(connection: duckdb.DuckDBPyConnection, view: View, segment: Path) -> str:
@@ -331,20 +290,6 @@ def _write_parquet(connection: duckdb.DuckDBPyConnection, select: str, target: P
     os.replace(temporary, target)
     _fsync_folder(target.parent)
     return int(row[0]) if row else 0
-
-
-def _connection(threads: int) -> duckdb.DuckDBPyConnection:
-    # Internal SQL only (never a user's): no sandbox needed, insertion order kept.
-    connection = duckdb.connect(
-        ":memory:",
-        config={
-            "threads": threads,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
-    connection.execute("SET enable_progress_bar = false")  # it draws on stdout
-    return connection
 
 
 def _parquet_files(layout: StoreLayout) -> Iterator[Path]:
