@@ -6,6 +6,7 @@ import pytest
 
 from ff_otel import ScrubbingOptions, ScrubMatch
 from ff_otel.privacy import Pseudonymizer, Scrubber
+from ff_otel.privacy.subjects import SubjectScrubber
 
 
 @pytest.fixture
@@ -290,7 +291,7 @@ def test_exception_messages_and_stack_traces_are_free_text(
 def test_compliance_records_name_subjects_by_reference(
     scrubber: Scrubber, pseudonymizer: Pseudonymizer
 ) -> None:
-    subjects = scrubber.for_compliance()
+    subjects = scrubber.twin(SubjectScrubber)
     reference = pseudonymizer.subject("alice-42")
     assert reference.startswith("subject:") and pseudonymizer.user("alice-42") not in reference
     # The raw id, its pseudonym and an identifier key all become the same reference.

@@ -241,3 +241,12 @@ def test_threads_query_at_once(busy: ff_otel.FFOtel) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert failures == []
+
+
+def test_duckdbs_progress_bar_is_off_so_long_queries_print_only_their_answer(
+    handle: ff_otel.FFOtel,
+) -> None:
+    # DuckDB draws its bar on stdout once a query runs 2 s, even when stdout is a
+    # pipe: it would corrupt `ff-otel sql --format json > answer.json`.
+    rows = ff_otel.sql("SELECT current_setting('enable_progress_bar') AS bar")
+    assert rows == [{"bar": False}]

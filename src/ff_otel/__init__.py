@@ -29,11 +29,11 @@ if TYPE_CHECKING:
         audit,
         export_data,
         generate_regulatory_report,
+        record_security_event,
         run_retention,
         verify_audit_trail,
     )
     from ff_otel.compliance.audit import AuditGap, VerificationResult
-    from ff_otel.compliance.security import record_security_event
     from ff_otel.config import (
         AggregationPeriod,
         AlertSeverity,
@@ -127,7 +127,7 @@ _LAZY: dict[str, str] = {
     "opt_out": "ff_otel.users",
     "query": "ff_otel.query",
     "read_records": "ff_otel.store",
-    "record_security_event": "ff_otel.compliance.security",
+    "record_security_event": "ff_otel.compliance.api",
     "record_user_event": "ff_otel.users",
     "register_health_check": "ff_otel.pipeline",
     "replay_spans": "ff_otel.exporters.replay",

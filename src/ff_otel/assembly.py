@@ -63,28 +63,11 @@ from ff_otel.pipeline.reader import PipelineMetricReader
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.external import WithoutUserEvents, gate_user_events, sends_user_events
-from ff_otel.privacy.keys import load_hash_key
-from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
+from ff_otel.privacy.tools import privacy_tools
 from ff_otel.settings import ConfigError, FFOtelSettings
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
-
-
-def privacy_tools(
-    settings: FFOtelSettings, layout: StoreLayout, scrubbing: ScrubbingOptions | None = None
-) -> tuple[Pseudonymizer, Scrubber]:
-    """The store's pseudonymizer and the scrubber that runs before every exporter."""
-    privacy = settings.analytics.privacy_config
-    pseudonymizer = Pseudonymizer(load_hash_key(layout.analytics_path))
-    scrubber = Scrubber(
-        pseudonymizer,
-        exclude_sensitive_content=privacy.exclude_sensitive_content,
-        pseudonymize_identifiers=privacy.hash_user_identifiers,
-        ip_addresses=privacy.ip_address_handling,
-        options=scrubbing,
-    )
-    return pseudonymizer, scrubber
 
 
 class ExtraExports(NamedTuple):
@@ -118,7 +101,7 @@ def build(
     otlp = _otlp(settings.otlp_endpoint) if settings.otlp_endpoint else None
     resource_attributes = {SERVICE_NAME: settings.service_name} if settings.service_name else {}
     resource = Resource.create(resource_attributes)
-    pseudonymizer, scrubber = privacy_tools(settings, layout, scrubbing)
+    pseudonymizer, scrubber = privacy_tools(settings.analytics.privacy_config, layout, scrubbing)
     limits = settings.limits
     span_exporter = FlatfileSpanExporter(layout, scrubber, limits=limits)
     metric_exporter = FlatfileMetricExporter(layout, scrubber, limits=limits)

@@ -12,6 +12,7 @@ import logging
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -67,6 +68,23 @@ class _ConfigModel(BaseModel):
         return cls.model_validate(data)
 
 
+def parse_service(entry: str) -> tuple[str, int | None]:
+    """An ``allowed_external_services`` entry as (lower-case host, port or None).
+
+    Raises ``ValueError`` naming the entry when it names no host.
+    """
+    text = entry.strip()
+    url = text if "://" in text else f"//{text}"
+    try:
+        parsed = urlsplit(url)
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host = None
+    if not host or ("://" not in text and parsed.path):
+        raise ValueError(f"not a host, host:port or URL: {entry!r}")
+    return host, port
+
+
 class FFAnalyticsPrivacyConfigDTO(_ConfigModel):
     """Privacy configuration for analytics collection."""
 
@@ -94,8 +112,6 @@ class FFAnalyticsPrivacyConfigDTO(_ConfigModel):
     @classmethod
     def _services_name_a_host(cls, value: list[str]) -> list[str]:
         # An entry that names no host would silently match nothing.
-        from ff_otel.privacy.external import parse_service  # ff_otel.privacy imports config
-
         for entry in value:
             parse_service(entry)
         return value

@@ -29,8 +29,9 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock, setup
+from ff_otel import _clock
 from ff_otel.pipeline.sketch import bin_sql, sketch_value
+from ff_otel.settings import store_layout
 from ff_otel.sql.engine import sql
 from ff_otel.sql.schema import VIEWS_BY_NAME, View, span_failed
 from ff_otel.sql.views import DUCKDB, DuckDBDialect
@@ -93,7 +94,7 @@ def query(
     Raises ``ValueError`` naming an unknown stream, aggregate or time group, or
     a reversed range.
     """
-    layout = setup.store_layout(base_path)
+    layout = store_layout(base_path)
     view = _view_of(layout, stream)
     for group in group_by:
         if group.startswith("time:") and group[5:] not in _TIME_GROUPS:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ff_otel import setup
 from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import reports
+from ff_otel.settings import active_settings, store_layout
 from ff_otel.sql.engine import resolve_query_url
 
 
@@ -33,11 +33,11 @@ def generate_report(
     holds the fleet's alerts. The report's ``sources`` says which is which.
     """
     start, stop = reports.report_window(period, end)
-    handle = setup.current()
-    layout = setup.store_layout(base_path)
-    config = analytics or (handle.settings.analytics if handle else FFAnalyticsConfigDTO())
-    if business is None and handle is not None:
-        business = handle.settings.business
+    settings = active_settings()
+    layout = store_layout(base_path)
+    config = analytics or (settings.analytics if settings else FFAnalyticsConfigDTO())
+    if business is None and settings is not None:
+        business = settings.business
     url = resolve_query_url(query_url)
     report = reports.build_report(layout, config, period, start, stop, business, url)
     return reports.write_report(layout, report, config.report_output_formats)

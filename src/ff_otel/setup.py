@@ -24,11 +24,11 @@ from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.handle import FFOtel
 from ff_otel.instrumentation import logging_bridge
 from ff_otel.privacy.scrubber import ScrubbingOptions
-from ff_otel.settings import resolve_settings
-from ff_otel.store.layout import StoreError, StoreLayout
+from ff_otel.settings import activate, deactivate, resolve_settings
+from ff_otel.store.layout import StoreLayout
 from ff_otel.store.limits import RecordLimits
 
-__all__ = ["FFOtel", "configure", "current", "force_flush", "shutdown", "store_layout"]
+__all__ = ["FFOtel", "configure", "current", "force_flush", "shutdown"]
 
 _logger = logging.getLogger("ff_otel")
 _lock = threading.RLock()
@@ -104,6 +104,7 @@ def configure(
     handle._configured_with = {**arguments, "scrubbing": scrubbing}
     with _lock:
         previous, _current = _current, handle
+        activate(layout, settings)
         if handle.tracer_provider is not None:
             assert handle.meter_provider and handle.logger_provider
             _runtime.tracer = handle.tracer_provider.get_tracer("ff_otel")
@@ -143,6 +144,7 @@ def shutdown() -> None:
     global _current
     with _lock:
         handle, _current = _current, None
+        deactivate()
         _runtime.tracer = None
         if handle is not None:
             _globals.release_providers()
@@ -156,19 +158,6 @@ def shutdown() -> None:
 def current() -> FFOtel | None:
     """The running configuration, or None."""
     return _current
-
-
-def store_layout(base_path: str | Path | None = None) -> StoreLayout:
-    """The store at ``base_path``, or the configured one; clear errors when there is none."""
-    if base_path is not None:
-        layout = StoreLayout(base_path)
-    elif _current is not None:
-        layout = _current.layout
-    else:
-        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
-    return layout
 
 
 def _shutdown_at_exit(*_: Any) -> None:
@@ -191,6 +180,7 @@ def _configure_forked_child() -> None:
     if inherited is None:
         return
     inherited._abandon()
+    deactivate()
     _runtime.tracer = None
     try:
         configure(**inherited._configured_with)

@@ -25,6 +25,7 @@ from ff_otel.privacy.consent import ConsentState
 from ff_otel.privacy.erasure import erase_lines, lines_with
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
+from ff_otel.settings import store_layout
 from ff_otel.store.layout import StoreLayout
 
 _logger = logging.getLogger("ff_otel.privacy")
@@ -194,7 +195,7 @@ def _checked(user_id: object) -> str:
 
 
 def _store(base_path: str | Path | None) -> tuple[StoreLayout, Pseudonymizer]:
-    layout = setup.store_layout(base_path)
+    layout = store_layout(base_path)
     handle = setup.current()
     if (
         handle is not None

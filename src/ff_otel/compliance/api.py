@@ -1,4 +1,10 @@
-"""The compliance calls: audit, verify the trail, retention, the regulatory report, export."""
+"""The compliance calls: audit, security events, verify the trail, retention, the
+regulatory report, export.
+
+``record_security_event`` appends to ``compliance/security_events.jsonl`` with
+its details scrubbed like every other attribute, users named by subject
+references (:mod:`ff_otel.privacy.subjects`), so erasure leaves nothing there.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,16 @@ from ff_otel import _clock, setup
 from ff_otel.compliance import export as exporting
 from ff_otel.compliance import regulatory, retention
 from ff_otel.compliance.audit import VerificationResult, verify
-from ff_otel.compliance.spool import audit_record, bounded_details, write_fault
+from ff_otel.compliance.spool import (
+    append_compliance,
+    audit_record,
+    bounded_details,
+    write_fault,
+)
 from ff_otel.compliance.trails import trail_for
-from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.settings import resolve_settings
+from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO
+from ff_otel.privacy.subjects import SubjectScrubber
+from ff_otel.settings import resolve_settings, store_layout
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 
@@ -41,7 +53,7 @@ def audit(actor: str, action: str, resource: str, outcome: str = "success", **de
     if handle is None or handle.scrubber is None:
         return False
     try:
-        subjects = handle.scrubber.for_compliance()
+        subjects = handle.scrubber.twin(SubjectScrubber)
         scrubbed = subjects.body(bounded_details(details, handle.settings.limits), "details")
         trail = trail_for(handle.layout, handle.settings.service_name)
         actor, resource = subjects.actor(actor), subjects.resource(resource)
@@ -57,7 +69,7 @@ def verify_audit_trail(
 
     ``progress`` is called with the records checked so far, every 10,000 records.
     """
-    return verify(setup.store_layout(base_path).audit_logs, progress)
+    return verify(store_layout(base_path).audit_logs, progress)
 
 
 def run_retention(
@@ -72,14 +84,14 @@ def run_retention(
     The policy is ``analytics`` (default: the configured one, else the defaults);
     ``progress`` is called with each file examined.
     """
-    layout = setup.store_layout(base_path)
+    layout = store_layout(base_path)
     moment = None if now is None else _instant(now)
     return retention.run_retention(layout, analytics or _analytics(), moment, progress)
 
 
 def generate_regulatory_report(base_path: str | Path | None = None) -> dict[str, Any]:
     """Write ``compliance/regulatory_reports.json`` now and return it."""
-    layout = setup.store_layout(base_path)
+    layout = store_layout(base_path)
     report = regulatory.write(layout, _analytics())
     trail_for(layout).append("system", "regulatory_report", str(layout.regulatory_reports_path))
     return report
@@ -104,7 +116,7 @@ def export_data(
     ``FF_OTEL_*`` variables and ``FF_OTEL_CONFIG`` file) and those recorded in
     the store's ``analytics_metadata.json`` by the services that configured it.
     """
-    layout = setup.store_layout(base_path)
+    layout = store_layout(base_path)
     return exporting.export_data(
         layout,
         streams,
@@ -142,3 +154,35 @@ def _instant(value: datetime | str) -> datetime:
 def _analytics() -> FFAnalyticsConfigDTO:
     handle = setup.current()
     return handle.settings.analytics if handle is not None else FFAnalyticsConfigDTO()
+
+
+SEVERITIES = frozenset(s.value for s in AlertSeverity)
+
+
+def record_security_event(event_type: str, severity: str = "warning", **details: Any) -> bool:
+    """Record a security event; True when it is in the file.
+
+    False when ff-otel is not configured, or when it could not be written now
+    (it waits in the compliance spool, see :mod:`ff_otel.compliance.spool`);
+    never raises for the disk or the details. Raises ``ValueError`` for an
+    empty event type or an unknown severity.
+    """
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError(f"event_type must be a non-empty string, got {event_type!r}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"unknown severity {severity!r}; use one of {sorted(SEVERITIES)}")
+    handle = setup.current()
+    if handle is None or handle.scrubber is None:
+        return False
+    try:
+        subjects = handle.scrubber.twin(SubjectScrubber)
+        record = {
+            "timestamp": _clock.now_iso(),
+            "event_type": subjects.free_text(event_type),
+            "severity": severity,
+            "service": handle.settings.service_name,
+            "details": subjects.body(bounded_details(details, handle.settings.limits), "details"),
+        }
+    except Exception as exc:
+        return write_fault("record_security_event", exc)
+    return append_compliance(handle.layout.security_events, record)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.privacy.tools import privacy_tools
 from ff_otel.settings import resolve_settings
 from ff_otel.store.layout import SPEC_STREAMS, StoreLayout
 from ff_otel.store.limits import RecordLimits
@@ -43,8 +44,5 @@ def exporter_store(
     else:
         layout.initialize(settings.analytics)
     if scrubber is None:
-        # Imported here: the assembly builds these exporters.
-        from ff_otel.assembly import privacy_tools
-
-        scrubber = privacy_tools(settings, layout)[1]
+        scrubber = privacy_tools(settings.analytics.privacy_config, layout)[1]
     return layout, scrubber, limits or settings.limits

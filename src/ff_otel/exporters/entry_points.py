@@ -21,6 +21,7 @@ from ff_otel.exporters.logs import FlatfileLogExporter
 from ff_otel.exporters.metrics import FlatfileMetricExporter
 from ff_otel.exporters.spans import FlatfileSpanExporter
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.privacy.tools import privacy_tools
 from ff_otel.settings import resolve_settings
 from ff_otel.store.layout import StoreLayout
 
@@ -60,9 +61,6 @@ def store_from_environment() -> tuple[StoreLayout, Scrubber]:
     invalid setting and :class:`~ff_otel.StoreError` for a store that cannot
     be created or written, naming what was wrong.
     """
-    # Imported here: ff_otel.assembly imports the exporters package.
-    from ff_otel.assembly import privacy_tools
-
     settings = resolve_settings({})
     key = (settings.base_path.resolve(), settings.analytics.privacy_config.model_dump_json())
     with _lock:
@@ -74,6 +72,6 @@ def store_from_environment() -> tuple[StoreLayout, Scrubber]:
         # hand nothing to exporters); FF_OTEL_DISABLED is configure()'s switch.
         layout.initialize(settings.analytics)
         layout.check_writable()
-        _, scrubber = privacy_tools(settings, layout)
+        _, scrubber = privacy_tools(settings.analytics.privacy_config, layout)
         _stores[key] = (layout, scrubber)
         return layout, scrubber

@@ -50,7 +50,7 @@ from ff_otel.exporters.ledger import (
     ledger_path,
 )
 from ff_otel.exporters.otlp import otlp_protocol, otlp_span_exporter
-from ff_otel.setup import store_layout
+from ff_otel.settings import store_layout
 from ff_otel.store.reader import read_records
 
 DEFAULT_BATCH_SIZE = 512

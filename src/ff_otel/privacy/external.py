@@ -21,32 +21,13 @@ front of the exporter's batch queue, so a withheld event is never queued.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ff_otel.analytics.mapping import USER_EVENT
-from ff_otel.config import FFAnalyticsPrivacyConfigDTO
-
-
-def parse_service(entry: str) -> tuple[str, int | None]:
-    """An ``allowed_external_services`` entry as (lower-case host, port or None).
-
-    Raises ``ValueError`` naming the entry when it names no host.
-    """
-    text = entry.strip()
-    url = text if "://" in text else f"//{text}"
-    try:
-        parsed = urlsplit(url)
-        host, port = parsed.hostname, parsed.port
-    except ValueError:
-        host = None
-    if not host or ("://" not in text and parsed.path):
-        raise ValueError(f"not a host, host:port or URL: {entry!r}")
-    return host, port
+from ff_otel.config import FFAnalyticsPrivacyConfigDTO, parse_service
 
 
 def sends_user_events(privacy: FFAnalyticsPrivacyConfigDTO, endpoint: str | None) -> bool:

@@ -44,14 +44,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar, cast
 
 from ff_otel.privacy._addresses import IpAddressHandling, handle_ip_addresses
 from ff_otel.privacy._value_patterns import redact_value_patterns
 from ff_otel.privacy.pseudonym import Pseudonymizer
 
-if TYPE_CHECKING:
-    from ff_otel.privacy.subjects import SubjectScrubber
+_S = TypeVar("_S", bound="Scrubber")
 
 _SENSITIVE_KEY = (
     r"passw(?:or)?d|\bpwd\b|secret|token(?!s|iz|_?count)|api[._ -]?key|auth(?!or(?!i[sz]))|"
@@ -146,7 +145,7 @@ class Scrubber:
         self._options = options
         self._ip_addresses: IpAddressHandling = ip_addresses
         self._pseudonymize_setting = pseudonymize_identifiers
-        self._compliance: SubjectScrubber | None = None
+        self._twins: dict[type[Scrubber], Scrubber] = {}
         self._pseudonymizer = pseudonymizer
         self._exclude_content = exclude_sensitive_content
         self._pseudonymize = pseudonymize_identifiers and pseudonymizer is not None
@@ -168,23 +167,22 @@ class Scrubber:
         """What a user identifier becomes: its pseudonym."""
         return pseudonymizer.user
 
-    def for_compliance(self) -> SubjectScrubber:
-        """This scrubber's twin for compliance records: users named by subject references.
+    def twin(self, kind: type[_S]) -> _S:
+        """A scrubber of class ``kind`` with this one's settings, made once and kept.
 
-        See :class:`~ff_otel.privacy.subjects.SubjectScrubber`.
+        For example ``twin(SubjectScrubber)``, the scrubber of compliance records
+        (:class:`~ff_otel.privacy.subjects.SubjectScrubber`).
         """
-        if self._compliance is None:
-            # subjects builds on this module.
-            from ff_otel.privacy.subjects import SubjectScrubber
-
-            self._compliance = SubjectScrubber(
+        made = self._twins.get(kind)
+        if made is None:
+            made = self._twins[kind] = kind(
                 self._pseudonymizer,
                 exclude_sensitive_content=self._exclude_content,
                 pseudonymize_identifiers=self._pseudonymize_setting,
                 ip_addresses=self._ip_addresses,
                 options=self._options,
             )
-        return self._compliance
+        return cast(_S, made)
 
     def attributes(
         self, attributes: Mapping[str, Any], where: str = "attributes"

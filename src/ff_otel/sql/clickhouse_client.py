@@ -21,8 +21,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ff_otel import setup
-from ff_otel.settings import query_url_problem, resolve_settings
+from ff_otel.settings import active_settings, query_url_problem, resolve_settings
 from ff_otel.sql.clickhouse import with_views
 from ff_otel.sql.safety import QueryError
 
@@ -256,8 +255,7 @@ _backends_lock = threading.Lock()
 
 def configured_timeout() -> float:
     """``query_timeout_seconds`` of the configured handle, else of the environment."""
-    handle = setup.current()
-    settings = handle.settings if handle is not None else resolve_settings({})
+    settings = active_settings() or resolve_settings({})
     return settings.query_timeout_seconds
 
 

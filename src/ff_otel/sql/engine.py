@@ -23,19 +23,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 import orjson
 
-from ff_otel import setup
-from ff_otel.settings import resolve_settings
+from ff_otel.settings import active_settings, resolve_settings, store_layout
 from ff_otel.sql.safety import QueryError, _message, check_read_only
 from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME
 from ff_otel.sql.views import (
     all_columns,
     duckdb_type,
-    quote_identifier,
     render_view,
     skipped_lines_sql,
     stream_files,
 )
 from ff_otel.store.layout import StoreError
+from ff_otel.store.parquet import quote_identifier
 
 if TYPE_CHECKING:
     import pyarrow  # type: ignore[import-untyped]
@@ -65,6 +64,8 @@ class Engine:
             },
         )
         database.execute("SET allowed_directories = [" + _literal(str(analytics_path) + "/") + "]")
+        # DuckDB draws its progress bar on stdout, into `ff-otel sql --format json` output.
+        database.execute("SET enable_progress_bar = false")
         database.execute("SET enable_external_access = false")
         database.execute("SET lock_configuration = true")
         self._database = database
@@ -158,15 +159,14 @@ os.register_at_fork(
 def engine_for(base_path: str | Path | None = None) -> Engine:
     """The engine of the store at ``base_path`` (the configured store when None)."""
     try:
-        layout = setup.store_layout(base_path)
+        layout = store_layout(base_path)
     except (StoreError, RuntimeError) as exc:
         raise QueryError(str(exc)) from None
     analytics = layout.analytics_path.resolve()
     with _engines_lock:
         engine = _engines.get(analytics)
         if engine is None:
-            handle = setup.current()
-            settings = handle.settings if handle is not None else resolve_settings({})
+            settings = active_settings() or resolve_settings({})
             engine = _engines[analytics] = Engine(
                 analytics, settings.sql_memory_limit_mb, settings.sql_threads
             )
@@ -265,10 +265,9 @@ def skipped_lines(base_path: str | Path | None = None) -> dict[str, int]:
 def resolve_query_url(query_url: str | None) -> str:
     """The backend URL: ``query_url``, else the configured one (``configure(query_url=...)``),
     else ``FF_OTEL_QUERY_URL``; "" for the local store."""
-    if query_url is None:
-        handle = setup.current()
-        if handle is not None:
-            return handle.settings.query_url
+    settings = active_settings()
+    if query_url is None and settings is not None:
+        return settings.query_url
     url = query_url if query_url is not None else os.environ.get("FF_OTEL_QUERY_URL", "")
     return "" if url in ("", "local") else url
 

@@ -33,10 +33,9 @@ from pathlib import Path
 import duckdb
 
 from ff_otel import _clock
-from ff_otel.sql.compaction import TIMESTAMP_FORMAT
 from ff_otel.sql.engine import engine_for
-from ff_otel.sql.views import quote_literal
 from ff_otel.store.layout import StoreLayout
+from ff_otel.store.parquet import TIMESTAMP_FORMAT, quote_literal
 from ff_otel.store.reader import read_records, segment_paths
 
 _RETRIES = 5

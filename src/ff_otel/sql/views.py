@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ff_otel.sql.schema import VIEWS_BY_NAME, Column, View, json_twin, map_columns
+from ff_otel.store.parquet import quote_identifier, quote_literal
 from ff_otel.store.reader import segment_paths
 
 _DUCKDB_TYPES = {
@@ -39,14 +40,6 @@ _DUCKDB_TYPES = {
 def duckdb_type(logical_type: str) -> str:
     """The DuckDB type a logical column type is rendered as."""
     return _DUCKDB_TYPES[logical_type]
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 _IDENTIFIER = re.compile(r'"(?:[^"]|"")+"')

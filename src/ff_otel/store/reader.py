@@ -23,6 +23,7 @@ from typing import IO, Any
 import orjson
 
 from ff_otel import _clock
+from ff_otel.store.parquet import parquet_records, parquet_twin
 from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
 
@@ -54,11 +55,6 @@ def segment_paths(path: Path) -> list[Path]:
     kept = [p for p in rotated if parquet_twin(p) not in compacted]
     segments = sorted([*kept, *compacted])
     return [*segments, path] if path.exists() else segments
-
-
-def parquet_twin(segment: Path) -> Path:
-    """The Parquet segment a rotated JSONL segment is compacted into."""
-    return segment.with_name(segment.name.removesuffix(".gz").removesuffix(".jsonl") + ".parquet")
 
 
 class RecordStream:
@@ -95,8 +91,6 @@ class RecordStream:
                 yield from self._records(handle)
 
     def _parquet_records(self, segment: Path) -> Iterator[dict[str, Any]]:
-        from ff_otel.sql.compaction import parquet_records
-
         try:
             records = parquet_records(segment)
         except FileNotFoundError:
@@ -272,8 +266,6 @@ def _gzip_lines(path: Path) -> Iterator[bytes]:
 
 
 def _parquet_lines(path: Path) -> Iterator[bytes]:
-    from ff_otel.sql.compaction import parquet_records
-
     for record in reversed(parquet_records(path)):
         yield orjson.dumps(record)
 
