@@ -177,6 +177,8 @@ def build(
         business=settings.business,
         alerts=alert_engine(settings, layout),
     )
+    if recorder.writer is not None:
+        recorder.writer.on_stored = pipeline.adopt_user_events
     readers: list[MetricReader] = [
         PipelineMetricReader(metric_exporter, interval_ms, after_collect=pipeline.tick)
     ]

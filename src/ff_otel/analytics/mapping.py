@@ -48,6 +48,10 @@ _ANY_EVENT: tuple[tuple[str, tuple[str, ...], type], ...] = (
 )
 
 
+_PLANS = {event_type: (*fields, *_ANY_EVENT) for event_type, fields in _FIELDS.items()}
+"""Per event type, every (DTO field, keys, type) to look for: built once, not per event."""
+
+
 def features_of(event_type: str, data: dict[str, Any]) -> list[str]:
     """The features an event reports using."""
     features = data.get("features")
@@ -64,10 +68,11 @@ def spec_fields(
 ) -> dict[str, Any]:
     """The DTO fields this event carries, converted to the DTO's types."""
     out: dict[str, Any] = {}
-    for field, keys, kind in (*_FIELDS.get(event_type, ()), *_ANY_EVENT):
+    get = data.get
+    for field, keys, kind in _PLANS.get(event_type, _ANY_EVENT):
         for key in keys:
-            value = data.get(key)
-            if value is None or isinstance(value, bool):
+            value = get(key)
+            if value is None or value.__class__ is bool:
                 continue
             try:
                 out[field] = kind(value)

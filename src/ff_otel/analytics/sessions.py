@@ -28,15 +28,18 @@ session becomes one ``session_analytics.jsonl`` line and one
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ff_otel import _clock
 
 _NOT_ACTIONS = frozenset({"session_start", "session_end"})
 _COUNTED = ("messages_sent", "documents_processed", "tools_executed", "searches_performed")
+_CONTEXT = ("user_agent", "platform", "language", "timezone")
+_SUPPLIED = ("session_duration_seconds", "actions_performed", "session_quality_score")
 
 
 @dataclass
@@ -99,16 +102,18 @@ class SessionTracker:
 
     def add(self, event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """Fold one event in; returns ``(kind, record)`` for sessions it closed."""
-        session_id, user, stamp = (
-            event.get("session_id"),
-            event.get("user_hash"),
-            event.get("timestamp"),
-        )
+        get = event.get
+        user, stamp = get("user_hash"), get("timestamp")
         if not isinstance(user, str) or not isinstance(stamp, str):
             return []
-        self._watermark = max(self._watermark, stamp)
-        if isinstance(event.get("satisfaction_rating"), int):
-            self.interval_ratings.append(event["satisfaction_rating"])
+        # Fixed-width ISO text orders as the instants: compared as strings,
+        # never parsed per event.
+        if stamp > self._watermark:
+            self._watermark = stamp
+        rating = get("satisfaction_rating")
+        if isinstance(rating, int):
+            self.interval_ratings.append(rating)
+        session_id = get("session_id")
         if not session_id:
             return []
         session = self.open.get(session_id)
@@ -116,8 +121,9 @@ class SessionTracker:
             session = self.open[session_id] = OpenSession(
                 session_id, user, started=stamp, last=stamp, arrived=time.time()
             )
-        self._fold(session, event, stamp)
-        if event.get("event_type") == "session_end":
+        event_type = get("event_type")
+        self._fold(session, event, stamp, event_type, rating)
+        if event_type == "session_end":
             return self._close(session)
         return []
 
@@ -157,33 +163,54 @@ class SessionTracker:
             self.open[session.session_id] = session
         self._watermark = str(state.get("watermark") or "")
 
-    def _fold(self, session: OpenSession, event: dict[str, Any], stamp: str) -> None:
-        session.last = max(session.last, stamp)
-        session.started = min(session.started, stamp)
+    def _fold(
+        self,
+        session: OpenSession,
+        event: dict[str, Any],
+        stamp: str,
+        event_type: object,
+        rating: object,
+    ) -> None:
+        # Once per stored event: each field is looked up once, and the
+        # fields an event type never carries are not looked for.
+        get = event.get
+        if stamp > session.last:
+            session.last = stamp
+        if stamp < session.started:
+            session.started = stamp
         session.arrived = time.time()
-        event_type = event.get("event_type")
         if event_type == "session_start":
-            for key in ("user_agent", "platform", "language", "timezone"):
-                if isinstance(event.get(key), str):
-                    session.context[key] = event[key]
+            for key in _CONTEXT:
+                value = get(key)
+                if isinstance(value, str):
+                    session.context[key] = value
         elif event_type == "session_end":
-            for key in ("session_duration_seconds", "actions_performed", "session_quality_score"):
+            for key in _SUPPLIED:
                 if key in event:
                     session.supplied[key] = event[key]
         else:
             session.actions += 1
             if session.first_action is None or stamp < session.first_action:
                 session.first_action = stamp
-        for feature in event.get("features_used") or ():
-            if feature not in session.features:
-                session.features.append(feature)
-        session.pages += int(event.get("pages_viewed") or 0)
+        features = get("features_used")
+        if features:
+            known = session.features
+            for feature in features:
+                if feature not in known:
+                    known.append(feature)
+        pages = get("pages_viewed")
+        if pages:
+            session.pages += int(pages)
+        counts = session.counts
         for key in _COUNTED:
-            if isinstance(event.get(key), int):
-                session.counts[key] = session.counts.get(key, 0) + event[key]
-        if isinstance(event.get("satisfaction_rating"), int):
-            session.ratings.append(event["satisfaction_rating"])
-        session.conversions.extend(event.get("conversion_events") or ())
+            value = get(key)
+            if isinstance(value, int):
+                counts[key] = counts.get(key, 0) + value
+        if isinstance(rating, int):
+            session.ratings.append(rating)
+        conversions = get("conversion_events")
+        if conversions:
+            session.conversions.extend(conversions)
 
     def _close(self, session: OpenSession) -> list[tuple[str, dict[str, Any]]]:
         self.open.pop(session.session_id, None)
@@ -204,7 +231,8 @@ class SessionTracker:
         minutes = max(duration / 60, 1 / 60)
         bounce = 1.0 if actions <= 1 else 0.0
         quality = session.supplied.get("session_quality_score")
-        if not isinstance(quality, (int, float)):
+        # NaN or infinity is no score (stored, it reads back as null).
+        if not isinstance(quality, (int, float)) or not math.isfinite(quality):
             quality = 0.4 * min(actions / 10, 1) + 0.3 * min(duration / 600, 1) + 0.3 * (1 - bounce)
         counts = session.counts
         productive = sum(counts.get(k, 0) for k in _COUNTED[:3])
@@ -266,12 +294,13 @@ class SessionTracker:
         if history is None or history.sessions == 0:
             return "new"
         today = at[:10]
-        days = set(history.active_days) | {today}
-        last_7 = {d for d in days if _days_between(d, today) < 7}
-        last_28 = {d for d in days if _days_between(d, today) < 28}
-        if len(last_7) >= 4:
+        now = _day_number(today)
+        apart = [abs(_day_number(day) - now) for day in set(history.active_days) | {today}]
+        last_7 = sum(1 for days in apart if days < 7)
+        if last_7 >= 4:
             return "power"
-        if last_7 == {today} and len(last_28) <= 3:
+        # Only today in the last 7 days (today is always among them).
+        if last_7 == 1 and sum(1 for days in apart if days < 28) <= 3:
             return "casual"
         return "returning"
 
@@ -285,12 +314,23 @@ class SessionTracker:
         if day not in history.active_days:
             history.active_days.append(day)
             # Segments look back 28 days; older days need not be kept.
-            history.active_days = [d for d in history.active_days if _days_between(d, day) < 28]
+            now = _day_number(day)
+            history.active_days = [d for d in history.active_days if abs(_day_number(d) - now) < 28]
 
 
 def _seconds_between(earlier: str, later: str) -> float:
     return max(0.0, (_clock.parse_instant(later) - _clock.parse_instant(earlier)).total_seconds())
 
 
-def _days_between(earlier: str, later: str) -> int:
-    return abs((date.fromisoformat(later) - date.fromisoformat(earlier)) // timedelta(days=1))
+_DAY_NUMBERS: dict[str, int] = {}
+_DAY_NUMBERS_LIMIT = 4_096
+
+
+def _day_number(day: str) -> int:
+    """The day ``YYYY-MM-DD``'s ordinal, remembered: sessions close on a few days only."""
+    number = _DAY_NUMBERS.get(day)
+    if number is None:
+        if len(_DAY_NUMBERS) >= _DAY_NUMBERS_LIMIT:
+            _DAY_NUMBERS.clear()
+        number = _DAY_NUMBERS[day] = date.fromisoformat(day).toordinal()
+    return number

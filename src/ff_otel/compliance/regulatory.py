@@ -17,6 +17,7 @@ from ff_otel import _clock
 from ff_otel.compliance.audit import verify
 from ff_otel.compliance.retention import data_class, retention_days
 from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.sql.inventory import stream_counts
 from ff_otel.store.documents import write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records, segment_paths
@@ -86,33 +87,31 @@ def write(layout: StoreLayout, analytics: FFAnalyticsConfigDTO) -> dict[str, Any
 
 
 def _inventory(layout: StoreLayout) -> list[dict[str, Any]]:
+    # DuckDB counts the records from their timestamps alone (see ff_otel.sql.inventory).
+    streams = [
+        path
+        for path in sorted(layout.analytics_path.rglob("*.jsonl"))
+        # a segment is counted with its stream
+        if not path.name.startswith(".") and len(path.name.split(".")) <= 2
+    ]
+    counts = stream_counts(layout, streams)
     items = []
-    for path in sorted(layout.analytics_path.rglob("*.jsonl")):
-        relative = path.relative_to(layout.analytics_path)
-        if path.name.startswith(".") or len(path.name.split(".")) > 2:
-            continue  # a segment: counted with its stream
+    for path in streams:
         holds, personal = _HOLDS.get(path.name, ("records", True))
-        count, oldest, newest = 0, None, None
-        stream = read_records(path)
-        for record in stream:
-            count += 1
-            stamp = record.get("timestamp")
-            if isinstance(stamp, str):
-                oldest = stamp if oldest is None or stamp < oldest else oldest
-                newest = stamp if newest is None or stamp > newest else newest
+        found = counts[path]
         segments = segment_paths(path)
         items.append(
             {
-                "file": str(relative),
+                "file": str(path.relative_to(layout.analytics_path)),
                 "holds": holds,
                 "personal_data": personal,
                 "data_class": data_class(layout, path),
-                "records": count,
-                "oldest": oldest,
-                "newest": newest,
+                "records": found.records,
+                "oldest": found.oldest,
+                "newest": found.newest,
                 "bytes": sum(p.stat().st_size for p in segments if p.exists()),
                 "segments": len(segments),
-                "unreadable_lines": stream.stats.torn_lines,
+                "unreadable_lines": found.unreadable,
             }
         )
     return items

@@ -35,6 +35,7 @@ from ff_otel.pipeline import bi
 from ff_otel.pipeline.bi_figures import SpanFigures, spans_between
 from ff_otel.pipeline.periods import bucket_bounds, bucket_key
 from ff_otel.sql.engine import sql
+from ff_otel.sql.inventory import has_records_between
 from ff_otel.store.documents import write_bytes_atomic, write_json_atomic
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
@@ -125,25 +126,49 @@ def write_report(layout: StoreLayout, report: dict[str, Any], formats: list[str]
 
 
 def due_reports(
-    layout: StoreLayout, analytics: FFAnalyticsConfigDTO, now: datetime
+    layout: StoreLayout,
+    analytics: FFAnalyticsConfigDTO,
+    now: datetime,
+    without_data: dict[tuple[str, datetime], datetime] | None = None,
 ) -> list[tuple[str, datetime, datetime]]:
     """Scheduled reports whose period is complete, final, and not written yet.
 
     None at all with ``generate_usage_reports=False``; otherwise the periods
-    whose switch (``generate_daily_reports``, ``_weekly_``, ``_monthly_``) is on.
+    whose switch (``generate_daily_reports``, ``_weekly_``, ``_monthly_``) is on
+    and which hold any span, user event, session or resource reading. A
+    collector passes ``without_data``, kept from one call to the next: a
+    final period found empty is added to it (``(period, start) -> stop``) and
+    not looked for again, until the collector clears it on seeing a record of
+    such a period arrive (the look reads every timestamp of those streams;
+    asked every interval, it cost the collector more than all its other work
+    on a store of a month).
     """
     if not analytics.generate_usage_reports:
         return []
     delay = timedelta(minutes=analytics.aggregation_delay_minutes)
-    due = []
+    candidates = []
     for period, flag in _SCHEDULE.items():
         if not getattr(analytics, flag):
             continue
         start, stop = report_window(period, now - delay)
         start, stop = report_window(period, start)  # the period before the open one
         path = layout.analytics_path / "reports" / period / f"{_clock.format_iso(start)[:10]}.json"
-        if stop + delay <= now and not path.exists() and _has_data(layout, start, stop):
-            due.append((period, start, stop))
+        known_empty = without_data is not None and (period, start) in without_data
+        if stop + delay <= now and not path.exists() and not known_empty:
+            candidates.append((period, start, stop))
+    if not candidates:
+        return []
+    found = has_records_between(
+        layout,
+        [layout.spans, layout.behavior_patterns, layout.session_analytics, layout.resource_usage],
+        [(start, stop) for _, start, stop in candidates],
+    )
+    due = []
+    for candidate, any_record in zip(candidates, found, strict=True):
+        if any_record:
+            due.append(candidate)
+        elif without_data is not None:
+            without_data[candidate[:2]] = candidate[2]
     return due
 
 
@@ -156,20 +181,6 @@ def to_csv(report: dict[str, Any]) -> str:
         for name, value in _flatten(report.get(section, {})):
             writer.writerow([section, name, value])
     return buffer.getvalue()
-
-
-_HAS_DATA_SQL = " OR ".join(
-    f'EXISTS (SELECT 1 FROM {name} WHERE "timestamp" >= $start AND "timestamp" < $stop)'
-    for name in ("spans", "events", "sessions", "resource_usage")
-)
-
-
-def _has_data(layout: StoreLayout, start: datetime, stop: datetime) -> bool:
-    """Any span, user event, session or resource reading in ``[start, stop)``."""
-    (row,) = sql(
-        f"SELECT {_HAS_DATA_SQL} AS found", _range(start, stop), base_path=layout.base_path
-    )
-    return bool(row["found"])
 
 
 def _range(start: datetime, stop: datetime) -> dict[str, datetime]:

@@ -19,7 +19,7 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,8 +73,10 @@ def _serialize(
     records: Iterable[Mapping[str, Any]],
     faults: SerializationFaults | None = None,
     oversize: Oversize | None = None,
+    ends: list[int] | None = None,
 ) -> bytearray:
-    """Records as JSONL bytes: one compact JSON object per line."""
+    """Records as JSONL bytes: one compact JSON object per line; ``ends`` (when given)
+    receives where each record's line ends in them."""
     # Each line is copied into one growing buffer and freed at once, so the
     # same few blocks of memory are reused. ``b"".join`` would first hold every
     # line of the batch at the same time; touching that much fresh memory
@@ -91,6 +93,8 @@ def _serialize(
         if longest >= 0 and len(line) > longest:
             line = _shrunk(record, line, oversize, faults)  # type: ignore[arg-type]
         extend(line)
+        if ends is not None:
+            ends.append(len(payload))
     return payload
 
 
@@ -150,11 +154,44 @@ def append_records(
     return payload.count(b"\n")
 
 
-def append_bytes(path: Path, payload: bytes | bytearray) -> None:
-    """Append pre-serialised whole lines to ``path`` in one locked write."""
+@dataclass(frozen=True)
+class Placed:
+    """Where an append put its lines: the file (by inode), the offset the first starts at
+    and the offset past each line."""
+
+    inode: int
+    start: int
+    ends: list[int]
+
+
+def append_records_placed(
+    path: Path, records: Sequence[Mapping[str, Any]], faults: SerializationFaults
+) -> Placed | None:
+    """:func:`append_records`, saying where each record's line now ends in the file.
+
+    None when nothing was written, or when a record was stored repaired or
+    left out (its line is not the record given).
+    """
+    before = (faults.repaired, faults.dropped)
+    ends: list[int] = []
+    payload = _serialize(records, faults, None, ends)
+    if not payload:
+        return None
+    inode, start = append_bytes(path, payload)
+    if (faults.repaired, faults.dropped) != before:
+        return None
+    return Placed(inode, start, [start + end for end in ends])
+
+
+def append_bytes(path: Path, payload: bytes | bytearray) -> tuple[int, int]:
+    """Append pre-serialised whole lines to ``path`` in one locked write; returns the
+    file's inode and the offset the payload starts at."""
     fd = _open_locked(path)
     try:
-        _write_whole_lines(fd, os.fstat(fd).st_size, payload)
+        status = os.fstat(fd)
+        written = _write_whole_lines(fd, status.st_size, payload)
+        # A newline closing a torn last line may have come first.
+        return status.st_ino, status.st_size + written - len(payload)
     finally:
         _close(fd)
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,9 @@ from ff_otel import _gc
 from ff_otel.store.reader import segment_paths
 from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
+_ADOPTED_LIMIT = 262_144
+"""Records handed to a tail (:meth:`StreamTail.adopt`) and not read yet, at most: beyond,
+the oldest are parsed from the file after all."""
 _CHUNK = 1 << 20
 _HEAD_BYTES = 4096
 """The fingerprint covers the first line, or this much of it when it is longer."""
@@ -87,6 +92,9 @@ class StreamTail:
         self._checked = fields_of(self._stream)
         self._file: StreamFile | None = None
         self._offset = 0
+        self._adopted: deque[tuple[int, int, list[int], list[dict[str, Any]]]] = deque()
+        self._adopted_records = 0
+        self._adopt_lock = threading.Lock()
         if from_end:
             file = _file_at(path)
             if file is not None:
@@ -105,6 +113,43 @@ class StreamTail:
         found = _locate(self.path, position, [(self.path, current), *_segments(self.path)])
         if found is not None:
             self._file, self._offset = found[1], found[2]
+
+    def adopt(self, inode: int, start: int, ends: list[int], records: list[dict[str, Any]]) -> None:
+        """Records this process has just appended, so that the next read takes them as
+        they are instead of parsing their lines again.
+
+        Their lines run from ``start`` in the file with this inode, ``ends[i]``
+        past record ``i``'s, and each record is what its line parses to. Only
+        lines a read reaches whole, in that same file, are taken from here;
+        any other (read before this call, cut by ``max_bytes``, of a file
+        since rotated or rewritten) is parsed from the file as usual.
+        """
+        with self._adopt_lock:
+            self._adopted.append((inode, start, ends, records))
+            self._adopted_records += len(records)
+            while self._adopted_records > _ADOPTED_LIMIT:
+                self._adopted_records -= len(self._adopted.popleft()[3])
+
+    def _take_adopted(
+        self, inode: int, low: int, high: int, *, live: bool
+    ) -> list[tuple[int, list[int], list[dict[str, Any]]]]:
+        """The adopted records whose lines lie whole in ``[low, high)`` of file ``inode``,
+        by offset; those the read passed by are forgotten, and (``live``: the read is of
+        the file now at the path) so are those of other files."""
+        taken: list[tuple[int, list[int], list[dict[str, Any]]]] = []
+        kept: deque[tuple[int, int, list[int], list[dict[str, Any]]]] = deque()
+        with self._adopt_lock:
+            for entry in self._adopted:
+                if entry[0] != inode:
+                    if not live:
+                        kept.append(entry)
+                elif entry[1] >= high:
+                    kept.append(entry)
+                elif entry[1] >= low and entry[2][-1] <= high:
+                    taken.append(entry[1:])
+            self._adopted = kept
+            self._adopted_records = sum(len(entry[3]) for entry in kept)
+        return sorted(taken, key=lambda entry: entry[0])
 
     @property
     def file(self) -> StreamFile:
@@ -127,6 +172,7 @@ class StreamTail:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return []
+        live = True
         try:
             file = self._identify(fd)
             if self._file is not None and file.inode != self._file.inode:
@@ -142,11 +188,13 @@ class StreamTail:
                         os.close(fd)
                         fd = rotated
                         file = self._identify(fd)
+                        live = False
             if self._file is not None and file.inode != self._file.inode:
                 self._offset = offset_in(self.path, self.position(), file) or 0
             self._file = file
             if file.size < self._offset:
-                self._offset = 0
+                self._offset = 0  # truncated: what was adopted of it is gone
+                self._take_adopted(file.inode, 0, 1 << 62, live=live)
             if file.size == self._offset:
                 return []
             size = file.size
@@ -171,7 +219,7 @@ class StreamTail:
         base = self._offset
         self._offset += end
         del data[end:]
-        return self._parse(data, base)
+        return self._parse(data, base, self._take_adopted(file.inode, base, base + end, live=live))
 
     def _identify(self, fd: int) -> StreamFile:
         status = os.fstat(fd)
@@ -181,9 +229,28 @@ class StreamTail:
             return StreamFile(status.st_ino, known.head, status.st_size)
         return _file_of(fd)
 
-    def _parse(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
+    def _parse(
+        self,
+        block: bytes | bytearray,
+        base: int,
+        adopted: list[tuple[int, list[int], list[dict[str, Any]]]],
+    ) -> list[tuple[int, dict[str, Any]]]:
         with _gc.paused():  # see ff_otel._gc: the parse makes no cycles
-            return self._parse_lines(block, base)
+            if not adopted:
+                return self._parse_lines(block, base)
+            records: list[tuple[int, dict[str, Any]]] = []
+            position = base
+            for start, ends, given in adopted:
+                if start > position:
+                    records.extend(
+                        self._parse_lines(block[position - base : start - base], position)
+                    )
+                records.extend(zip(ends, given, strict=True))
+                self.stats.records += len(given)
+                position = ends[-1]
+            if position < base + len(block):
+                records.extend(self._parse_lines(block[position - base :], position))
+            return records
 
     def _parse_lines(self, block: bytes | bytearray, base: int) -> list[tuple[int, dict[str, Any]]]:
         records = []
