@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ff_otel import read_records
+from ff_otel.store.layout import StoreLayout
 
 DDL = Path(__file__).parent / "clickhouse_ddl"
 METRIC_TABLES = {
@@ -154,6 +157,24 @@ def insert(
     for record in metrics:
         table, columns, row = metric_row(record, host)
         query(f"INSERT INTO {database}.{table} ({columns}) VALUES ({row})")
+
+
+def by_host(
+    layout: StoreLayout, hosts: Sequence[str] = ("h1", "h2", "h3")
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The store's spans and user events dealt round-robin to ``hosts``, as a load balancer
+    would (the same user and trace on several hosts)."""
+    behavior = layout.analytics_path / "user_analytics/behavior_patterns.jsonl"
+    dealt: dict[str, dict[str, list[dict[str, Any]]]] = {
+        host: {"spans": [], "events": []} for host in hosts
+    }
+    for stream, records in (
+        ("spans", read_records(layout.spans)),
+        ("events", read_records(behavior)),
+    ):
+        for index, record in enumerate(records):
+            dealt[hosts[index % len(hosts)]][stream].append(record)
+    return dealt
 
 
 def fill_in_another_process(path: Path, database: str, hosts: dict[str, dict[str, Any]]) -> str:

@@ -35,8 +35,12 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+_JSON_TYPES = {"string": ("String",), "number": ("Int64", "UInt64", "Double"), "boolean": ("Bool",)}
+
+
 class ClickHouseDialect:
-    """:class:`ff_otel.sql.schema.Dialect` for ClickHouse."""
+    """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
+    ClickHouse, where a ``json`` column is its JSON text."""
 
     def column(self, name: str) -> str:
         return f"`{name}`"
@@ -49,6 +53,26 @@ class ClickHouseDialect:
 
     def literal(self, value: str) -> str:
         return _quote(value)
+
+    def json_get(self, document: str, key: str) -> str:
+        # JSONExtractRaw is '' for a missing key or text that is not JSON.
+        return f"nullIf(nullIf(JSONExtractRaw({document}, {_quote(key)}), ''), 'null')"
+
+    def json_number(self, expression: str) -> str:
+        return f"if({self.json_is(expression, 'number')}, JSONExtractFloat({expression}), NULL)"
+
+    def json_text(self, expression: str) -> str:
+        return (
+            f"if({self.json_is(expression, 'string')}, JSONExtractString({expression}), "
+            f"{expression})"
+        )
+
+    def json_is(self, expression: str, kind: str) -> str:
+        types = ", ".join(map(_quote, _JSON_TYPES[kind]))
+        return f"coalesce(JSONType({expression}) IN ({types}), false)"
+
+    def text_json(self, expression: str) -> str:
+        return f"if(isValidJSON({expression}), {expression}, NULL)"
 
     def count_if(self, condition: str) -> str:
         return f"countIf({condition})"
