@@ -31,10 +31,9 @@ import orjson
 
 from ff_otel import _clock, setup
 from ff_otel.pipeline.sketch import bin_sql, sketch_value
-from ff_otel.sql.clickhouse import CLICKHOUSE, VIEW_NAMES
-from ff_otel.sql.engine import resolve_query_url, sql
+from ff_otel.sql.clickhouse import VIEW_NAMES
+from ff_otel.sql.engine import dialect_for, resolve_query_url, sql
 from ff_otel.sql.schema import VIEWS_BY_NAME, QueryDialect, View, span_failed
-from ff_otel.sql.views import DUCKDB
 from ff_otel.store.layout import StoreLayout
 
 _STREAMS = {
@@ -113,7 +112,7 @@ def query(
             f"time range is reversed: start {_clock.format_iso(first)} is after end "
             f"{_clock.format_iso(last)}"
         )
-    statement = _Statement(view, CLICKHOUSE if url else DUCKDB)
+    statement = _Statement(view, dialect_for(url))
     statement.keep_range(first, last)
     for field, value in (where or {}).items():
         statement.keep_equal(field, value)

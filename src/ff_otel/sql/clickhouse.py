@@ -89,6 +89,21 @@ class ClickHouseDialect:
     def empty_text_list(self) -> str:
         return "CAST([] AS Array(String))"
 
+    def arg_min(self, expression: str, by: str) -> str:
+        return f"argMin({expression}, {by})"
+
+    def arg_max(self, expression: str, by: str) -> str:
+        return f"argMax({expression}, {by})"
+
+    def collect_list(self, expression: str) -> str:
+        return f"groupArray({expression})"
+
+    def epoch_ms(self, timestamp: str) -> str:
+        return f"toUnixTimestamp64Milli({timestamp})"
+
+    def contains_text(self, text: str, needle: str) -> str:
+        return f"positionCaseInsensitiveUTF8({text}, {needle}) > 0"
+
     def unnest_text_list(self, json: str) -> str:
         return f"arrayJoin(JSONExtract(coalesce({json}, '[]'), 'Array(String)'))"
 
