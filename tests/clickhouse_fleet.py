@@ -64,9 +64,12 @@ def _map(values: dict[str, Any]) -> str:
 
 def span_row(record: dict[str, Any], host: str) -> str:
     """The otel_traces row the exporter writes for the span the store holds as ``record``."""
-    attributes = dict(record.get("attributes") or {})
-    if record.get("component"):
-        attributes["ff.component"] = record["component"]
+    attributes = dict(record.get("attributes") or {})  # ff.component among them, when set
+    # A component the instrumentation scope does not give came from ff.component (a record
+    # written by hand may name one without the attribute).
+    scope = record.get("scope") or ""
+    if record.get("component") not in (None, scope.rsplit(".", 1)[-1] if scope else "unknown"):
+        attributes.setdefault("ff.component", record["component"])
     kind = {"server": "Server", "client": "Client", "internal": "Internal"}[record["kind"]]
     status = "Error" if record["status"] == "error" else "Unset"
     return (

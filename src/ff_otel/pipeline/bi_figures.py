@@ -24,7 +24,7 @@ from typing import Any
 from ff_otel.pipeline.sketch import LatencySketch, bin_sql
 from ff_otel.sql.clickhouse import CLICKHOUSE
 from ff_otel.sql.engine import sql
-from ff_otel.sql.schema import Dialect, http_status_code, span_is_request
+from ff_otel.sql.schema import Dialect, span_failed, span_is_request
 from ff_otel.sql.views import DUCKDB
 
 _HOUR = timedelta(hours=1)
@@ -191,30 +191,20 @@ _SPAN_RANGE = '"timestamp" >= $cur_from AND "timestamp" < $cur_to'
 def spans_sql(d: Dialect) -> str:
     """Per component, request or not, failed or not and latency-sketch bin: the span count.
 
-    Failed spans in two parts (status error; requests answered with HTTP >=
-    500), so the attributes are read only for the requests that did not fail
-    otherwise: reading every span's attributes map costs about 1 s per million
-    spans. The first part's rows also carry the weeks they cover.
+    One pass over the spans: failed is :func:`~ff_otel.sql.schema.span_failed`, a CASE
+    that reads the attributes only for the requests that did not fail by status (reading
+    every span's attributes map costs about 1 s per million spans). Each row also carries
+    the weeks it covers.
     """
     component = "coalesce(nullif(component, ''), 'unknown')"
     bin_ = bin_sql("duration_ms")
-    request = span_is_request(d)
+    request = f"CAST({span_is_request(d)} AS BOOLEAN)"
+    failed = f"CAST({span_failed(d)} AS BOOLEAN)"
     return f"""
-SELECT {component} AS component_key, CAST({request} AS BOOLEAN) AS request,
-    CAST(coalesce(status, '') = 'error' AS BOOLEAN) AS failed,
-    CAST(false AS BOOLEAN) AS http_failed, {bin_} AS bin, CAST(count(*) AS BIGINT) AS n,
-    {d.weeks('"timestamp"')} AS weeks
+SELECT {component} AS component_key, {request} AS request, {failed} AS failed, {bin_} AS bin,
+    CAST(count(*) AS BIGINT) AS n, {d.weeks('"timestamp"')} AS weeks
 FROM spans WHERE {_SPAN_RANGE}
-GROUP BY {component}, CAST({request} AS BOOLEAN),
-    CAST(coalesce(status, '') = 'error' AS BOOLEAN), {bin_}
-UNION ALL
-SELECT component_key, CAST(true AS BOOLEAN), CAST(false AS BOOLEAN), CAST(true AS BOOLEAN),
-    bin, CAST(count(*) AS BIGINT), {d.empty_text_list()}
-FROM (SELECT {component} AS component_key, {bin_} AS bin, attributes, attributes_json
-      FROM spans
-      WHERE {_SPAN_RANGE} AND {request} AND coalesce(status, '') != 'error') AS requests_ok
-WHERE {http_status_code(d)} >= 500
-GROUP BY component_key, bin
+GROUP BY {component}, {request}, {failed}, {bin_}
 """
 
 
@@ -331,10 +321,6 @@ def span_activity(
             }
         targets = (entry, requests) if row["request"] else (entry,)
         for target in targets:
-            if row["http_failed"]:
-                # Already counted among the spans that did not fail by status.
-                target["errors"] += n
-                continue
             target["count"] += n
             target["errors"] += n if row["failed"] else 0
             target["latency"].add_count(row["bin"], n)

@@ -130,16 +130,19 @@ class ClickHouseDialect:
 
 CLICKHOUSE = ClickHouseDialect()
 
+# As the store's span records: ``component`` the ff.component attribute, else the last part of
+# the instrumentation scope's name; ``attributes`` every attribute, ff.component included.
 _SPANS = """SELECT
   CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp,
   CAST(addNanoseconds(Timestamp, Duration) AS DateTime64(6, 'UTC')) AS end_timestamp,
   TraceId AS trace_id, SpanId AS span_id, nullIf(ParentSpanId, '') AS parent_span_id,
   SpanName AS name, lower(replaceOne(SpanKind, 'SPAN_KIND_', '')) AS kind,
-  nullIf(SpanAttributes['ff.component'], '') AS component,
+  if(SpanAttributes['ff.component'] != '', SpanAttributes['ff.component'],
+     if(ScopeName != '', splitByChar('.', ScopeName)[-1], 'unknown')) AS component,
   Duration / 1e6 AS duration_ms,
   if(StatusCode IN ('Error', 'STATUS_CODE_ERROR'), 'error', 'ok') AS status,
   nullIf(StatusMessage, '') AS status_message,
-  mapFilter((k, v) -> k != 'ff.component', SpanAttributes) AS attributes,
+  SpanAttributes AS attributes,
   toJSONString(arrayMap(n -> map('name', n), Events.Name)) AS events,
   ServiceName AS service, ScopeName AS scope
 FROM {db}.otel_traces"""
