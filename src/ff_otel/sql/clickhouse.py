@@ -40,7 +40,16 @@ _JSON_TYPES = {"string": ("String",), "number": ("Int64", "UInt64", "Double"), "
 
 class ClickHouseDialect:
     """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
-    ClickHouse, where a ``json`` column is its JSON text."""
+    ClickHouse, where a ``json`` column is its JSON text.
+
+    ClickHouse inlines a CTE wherever it is used, reading its tables again each time;
+    ``materialized_ctes`` asks for the ones :meth:`materialized` marks to be computed once
+    (``MATERIALIZED``, ClickHouse 26 with ``enable_materialized_cte``: chdb's engine, which
+    ff-otel's chdb sessions enable; a server may be older, so its dialect does not ask).
+    """
+
+    def __init__(self, *, materialized_ctes: bool = False) -> None:
+        self.materialized_ctes = materialized_ctes
 
     def column(self, name: str) -> str:
         return f"`{name}`"
@@ -122,13 +131,16 @@ class ClickHouseDialect:
         )
 
     def materialized(self) -> str:
-        return ""
+        return "MATERIALIZED " if self.materialized_ctes else ""
 
     def inlined(self) -> str:
         return ""
 
 
 CLICKHOUSE = ClickHouseDialect()
+"""The dialect of a ClickHouse server (``clickhouse://``, ``clickhouses://``)."""
+CHDB = ClickHouseDialect(materialized_ctes=True)
+"""The dialect of chdb (``chdb://``): ClickHouse 26 in-process, CTEs computed once."""
 
 # As the store's span records: ``component`` the ff.component attribute, else the last part of
 # the instrumentation scope's name; ``attributes`` every attribute, ff.component included.

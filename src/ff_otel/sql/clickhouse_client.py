@@ -156,6 +156,8 @@ class ClickHouseBackend:
                 # A column keeps its name where an alias repeats it (SELECT max(x) AS x ...
                 # HAVING x > 1 means the column), as in standard SQL and DuckDB.
                 self._session.query("SET prefer_column_name_to_alias = 1")
+                # The CHDB dialect's MATERIALIZED CTEs (BI reads the events once, not ten times).
+                self._session.query("SET enable_materialized_cte = 1")
                 self._session.query("SET readonly = 1")
             except Exception as exc:  # chdb raises RuntimeError and its own ChdbError
                 raise QueryError(self._failure(exc)) from None

@@ -272,9 +272,9 @@ def resolve_query_url(query_url: str | None) -> str:
 def dialect_for(query_url: str) -> QueryDialect:
     """The SQL dialect of the backend ``query_url`` names ("" for the local store)."""
     if query_url:
-        from ff_otel.sql.clickhouse import CLICKHOUSE
+        from ff_otel.sql.clickhouse import CHDB, CLICKHOUSE
 
-        return CLICKHOUSE
+        return CHDB if query_url.startswith("chdb:") else CLICKHOUSE
     return DUCKDB
 
 
