@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ff_otel import read_records
+from ff_otel.store.layout import StoreLayout
 
 DDL = Path(__file__).parent / "clickhouse_ddl"
 METRIC_TABLES = {
@@ -61,9 +64,12 @@ def _map(values: dict[str, Any]) -> str:
 
 def span_row(record: dict[str, Any], host: str) -> str:
     """The otel_traces row the exporter writes for the span the store holds as ``record``."""
-    attributes = dict(record.get("attributes") or {})
-    if record.get("component"):
-        attributes["ff.component"] = record["component"]
+    attributes = dict(record.get("attributes") or {})  # ff.component among them, when set
+    # A component the instrumentation scope does not give came from ff.component (a record
+    # written by hand may name one without the attribute).
+    scope = record.get("scope") or ""
+    if record.get("component") not in (None, scope.rsplit(".", 1)[-1] if scope else "unknown"):
+        attributes.setdefault("ff.component", record["component"])
     kind = {"server": "Server", "client": "Client", "internal": "Internal"}[record["kind"]]
     status = "Error" if record["status"] == "error" else "Unset"
     return (
@@ -154,6 +160,24 @@ def insert(
     for record in metrics:
         table, columns, row = metric_row(record, host)
         query(f"INSERT INTO {database}.{table} ({columns}) VALUES ({row})")
+
+
+def by_host(
+    layout: StoreLayout, hosts: Sequence[str] = ("h1", "h2", "h3")
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The store's spans and user events dealt round-robin to ``hosts``, as a load balancer
+    would (the same user and trace on several hosts)."""
+    behavior = layout.analytics_path / "user_analytics/behavior_patterns.jsonl"
+    dealt: dict[str, dict[str, list[dict[str, Any]]]] = {
+        host: {"spans": [], "events": []} for host in hosts
+    }
+    for stream, records in (
+        ("spans", read_records(layout.spans)),
+        ("events", read_records(behavior)),
+    ):
+        for index, record in enumerate(records):
+            dealt[hosts[index % len(hosts)]][stream].append(record)
+    return dealt
 
 
 def fill_in_another_process(path: Path, database: str, hosts: dict[str, dict[str, Any]]) -> str:

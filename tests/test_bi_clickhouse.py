@@ -23,11 +23,10 @@ import ff_otel
 from ff_otel.pipeline import bi
 from ff_otel.settings import FFOtelSettings
 
-from .clickhouse_fleet import create_tables, fill_in_another_process, insert
+from .clickhouse_fleet import by_host, create_tables, fill_in_another_process, insert
 from .test_cli_sql import run
 
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-HOSTS = ("h1", "h2", "h3")
 FEATURES = ("search", "chat", "export", "share")
 
 
@@ -74,21 +73,6 @@ def telemetry(base_path: Path) -> ff_otel.FFOtel:
     return handle
 
 
-def _by_host(handle: ff_otel.FFOtel) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """The store's spans and user events dealt round-robin to three hosts."""
-    behavior = handle.layout.analytics_path / "user_analytics/behavior_patterns.jsonl"
-    hosts: dict[str, dict[str, list[dict[str, Any]]]] = {
-        h: {"spans": [], "events": []} for h in HOSTS
-    }
-    for stream, records in (
-        ("spans", ff_otel.read_records(handle.layout.spans)),
-        ("events", ff_otel.read_records(behavior)),
-    ):
-        for index, record in enumerate(records):
-            hosts[HOSTS[index % len(HOSTS)]][stream].append(record)
-    return hosts
-
-
 def _comparable(result: bi.BIResult) -> dict[str, Any]:
     left_out = result.absent | bi.PER_HOST_FIELDS | {"insight_id", "timestamp"}
     figures = {k: v for k, v in result.dto.to_dict().items() if k not in left_out}
@@ -100,7 +84,7 @@ def test_month_bi_over_clickhouse_equals_the_store_s(
 ) -> None:
     writer = session.Session(str(chdb_path))
     create_tables(writer.query, "bi_fleet")
-    for host, records in _by_host(telemetry).items():
+    for host, records in by_host(telemetry.layout).items():
         insert(
             writer.query, "bi_fleet", spans=records["spans"], events=records["events"], host=host
         )
@@ -126,7 +110,7 @@ def test_the_configured_query_url_is_where_the_manager_s_bi_comes_from(
     writer = session.Session(str(chdb_path))
     create_tables(writer.query, "bi_manager")
     users = set()
-    for host, records in _by_host(telemetry).items():
+    for host, records in by_host(telemetry.layout).items():
         insert(writer.query, "bi_manager", events=records["events"][-5:], host=host)
         users |= {event["user_hash"] for event in records["events"][-5:]}
     writer.close()
@@ -144,7 +128,7 @@ def test_the_configured_query_url_is_where_the_manager_s_bi_comes_from(
 def test_cli_bi_over_the_fleet_prints_the_store_s_figures(
     telemetry: ff_otel.FFOtel, tmp_path: Path
 ) -> None:
-    url = fill_in_another_process(tmp_path / "chdb", "cli_bi", _by_host(telemetry))
+    url = fill_in_another_process(tmp_path / "chdb", "cli_bi", by_host(telemetry.layout))
     local = bi.generate(telemetry.layout, telemetry.settings.analytics, "month", END)
     done = run(
         "bi",

@@ -122,18 +122,3 @@ def test_a_bad_query_url_is_one_line_naming_the_option(tmp_path: Path, command: 
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "--query-url" in done.stderr and "postgres:// is not a query backend" in done.stderr
-
-
-@pytest.mark.parametrize(
-    "command",
-    [["query", "spans"], ["dashboard", "--port", "0"]],
-)
-def test_commands_not_yet_over_clickhouse_say_so_in_one_line(
-    base_path: Path, fleet_url: str, command: list[str]
-) -> None:
-    ff_otel.configure(base_path=base_path, system_metrics=False)
-    ff_otel.shutdown()
-    done = run(*command, "--query-url", fleet_url, "--base-path", base_path)
-    assert done.returncode == 2
-    assert done.stderr.count("\n") == 1
-    assert "reads the local store's files and cannot query chdb:// yet" in done.stderr

@@ -32,9 +32,9 @@ import orjson
 from ff_otel import _clock
 from ff_otel.pipeline.sketch import bin_sql, sketch_value
 from ff_otel.settings import store_layout
-from ff_otel.sql.engine import sql
-from ff_otel.sql.schema import VIEWS_BY_NAME, View, span_failed
-from ff_otel.sql.views import DUCKDB, DuckDBDialect
+from ff_otel.sql.clickhouse import VIEW_NAMES
+from ff_otel.sql.engine import dialect_for, resolve_query_url, sql
+from ff_otel.sql.schema import VIEWS_BY_NAME, QueryDialect, View, span_failed
 from ff_otel.store.layout import StoreLayout
 
 _STREAMS = {
@@ -71,7 +71,6 @@ _SUMMARY_KINDS = ("sum", "avg", "min", "max")
 _FIELD_AGGREGATES = (*_SUMMARY_KINDS, "distinct", *_QUANTILES)
 _NUMERIC_TYPES = ("double", "bigint")
 _SPAN_COLUMNS = {"status", "kind", "parent_span_id", "attributes"}
-_DIALECT: DuckDBDialect = DUCKDB
 
 
 def streams() -> list[str]:
@@ -88,14 +87,20 @@ def query(
     group_by: Sequence[str] = (),
     aggregates: Sequence[str] = ("count",),
     base_path: str | Path | None = None,
+    query_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``aggregates`` per group of ``group_by`` over ``stream`` in ``[start, end)``.
 
-    Raises ``ValueError`` naming an unknown stream, aggregate or time group, or
-    a reversed range.
+    ``query_url`` chooses the backend as :func:`ff_otel.sql` does (else
+    ``configure(query_url=...)``, else ``FF_OTEL_QUERY_URL``): over ClickHouse the
+    same statements run over the same views, for the streams the fleet has
+    (:data:`ff_otel.sql.clickhouse.VIEW_NAMES`); no local store is needed.
+
+    Raises ``ValueError`` naming an unknown stream (or one kept per host, over
+    ClickHouse), aggregate or time group, or a reversed range.
     """
-    layout = store_layout(base_path)
-    view = _view_of(layout, stream)
+    url = resolve_query_url(query_url)
+    view = _fleet_view(stream) if url else _view_of(store_layout(base_path), stream)
     for group in group_by:
         if group.startswith("time:") and group[5:] not in _TIME_GROUPS:
             raise ValueError(f"unknown time group {group!r}; use time:{'|'.join(_TIME_GROUPS)}")
@@ -108,12 +113,13 @@ def query(
             f"time range is reversed: start {_clock.format_iso(first)} is after end "
             f"{_clock.format_iso(last)}"
         )
-    statement = _Statement(view)
+    statement = _Statement(view, dialect_for(url))
     statement.keep_range(first, last)
     for field, value in (where or {}).items():
         statement.keep_equal(field, value)
     keys = [statement.key(group) for group in group_by]
-    groups = _Runner(layout.base_path, statement, keys).groups(aggregates)
+    base = None if url else store_layout(base_path).base_path
+    groups = _Runner(statement, keys, base, url).groups(aggregates)
     rows = []
     for key in sorted(groups, key=lambda k: tuple("" if v is None else str(v) for v in k)):
         row: dict[str, Any] = dict(zip(group_by, key, strict=True))
@@ -130,6 +136,17 @@ def _view_of(layout: StoreLayout, stream: str) -> View:
         if (layout.analytics_path / relative).resolve() == path:
             return VIEWS_BY_NAME[name]
     raise ValueError(f"unknown stream {stream!r}; known: {', '.join(_STREAMS)}")
+
+
+def _fleet_view(stream: str) -> View:
+    if stream in VIEW_NAMES:
+        return VIEWS_BY_NAME[stream]
+    if stream in _STREAMS or stream.endswith(".jsonl"):
+        raise ValueError(
+            f"stream {stream!r} is kept per host, in each host's store, not in ClickHouse; "
+            f"over a query URL: {', '.join(VIEW_NAMES)}"
+        )
+    raise ValueError(f"unknown stream {stream!r}; known over a query URL: {', '.join(VIEW_NAMES)}")
 
 
 def _check_aggregate(spec: str) -> None:
@@ -159,8 +176,9 @@ class _Field:
 class _Statement:
     """The view, the row filter and the parameters one query's statements share."""
 
-    def __init__(self, view: View) -> None:
+    def __init__(self, view: View, dialect: QueryDialect) -> None:
         self.view = view
+        self.dialect = dialect
         base = VIEWS_BY_NAME[view.source] if view.source else view
         self.columns = {column.name: column.type for column in base.columns}
         self.whole_record = not base.complete
@@ -173,7 +191,7 @@ class _Statement:
         return f"${name}"
 
     def keep_range(self, first: datetime | None, last: datetime | None) -> None:
-        stamp = _DIALECT.column("timestamp")
+        stamp = self.dialect.column("timestamp")
         if first is not None:
             self.conditions.append(f"{stamp} >= {self.param(_naive(first))}")
         if last is not None:
@@ -189,25 +207,25 @@ class _Statement:
     def key(self, group: str) -> _Field:
         if group.startswith("time:"):
             unit = group[5:]
-            return _Field(f"date_trunc('{unit}', {_DIALECT.column('timestamp')})", unit)
+            return _Field(f"date_trunc('{unit}', {self.dialect.column('timestamp')})", unit)
         return self.field(group)
 
     def field(self, path: str) -> _Field:
         """``path`` as the raw reader's dotted lookup finds it: the whole key first, then
         the shortest leading key holding the rest."""
-        d = _DIALECT
+        d = self.dialect
         if path in self.columns:
             return _Field(d.column(path), self.columns[path])
         segments = path.split(".")
         if self.whole_record:
-            return _Field(_json_path(d.column("record"), segments), "json")
+            return _Field(_json_path(d, d.column("record"), segments), "json")
         for cut in range(1, len(segments)):
             head = ".".join(segments[:cut])
             kind = self.columns.get(head)
             if kind == "json":
-                return _Field(_json_path(d.column(head), segments[cut:]), "json")
+                return _Field(_json_path(d, d.column(head), segments[cut:]), "json")
             if kind == "map":
-                return _Field(_map_path(d.column(head), segments[cut:]), "map_value")
+                return _Field(_map_path(d, d.column(head), segments[cut:]), "map_value")
         return _Field("NULL", "text")  # not a field this stream's records have
 
     def number(self, field: _Field) -> str:
@@ -215,13 +233,13 @@ class _Statement:
         if field.type in _NUMERIC_TYPES:
             return field.sql
         if field.type == "json":
-            return _DIALECT.json_number(field.sql)
+            return self.dialect.json_number(field.sql)
         if field.type == "map_value":
-            return _DIALECT.try_cast(field.sql, "double")
-        return "CAST(NULL AS DOUBLE)"
+            return self.dialect.try_cast(field.sql, "double")
+        return self.dialect.try_cast("NULL", "double")
 
     def equal(self, field: _Field, value: Any) -> str:
-        d = _DIALECT
+        d = self.dialect
         if value is None:
             return f"{field.sql} IS NULL"
         if field.type == "json":
@@ -256,37 +274,42 @@ class _Statement:
         """A failed record: :func:`ff_otel.sql.schema.span_failed` for span streams, status
         ``error`` for the others."""
         if self.columns.keys() >= _SPAN_COLUMNS:
-            return span_failed(_DIALECT)
+            return span_failed(self.dialect)
         status = self.field("status")
         if status.type == "json":
-            return f"coalesce({_DIALECT.json_text(status.sql)} = 'error', false)"
+            return f"coalesce({self.dialect.json_text(status.sql)} = 'error', false)"
         return f"coalesce({status.sql} = 'error', false)"
 
 
-def _json_path(document: str, segments: Sequence[str]) -> str:
-    d = _DIALECT
+def _json_path(d: QueryDialect, document: str, segments: Sequence[str]) -> str:
     candidates = [d.json_get(document, ".".join(segments))]
     for cut in range(1, len(segments)):
         inner = d.json_get(document, ".".join(segments[:cut]))
-        candidates.append(_json_path(inner, segments[cut:]))
+        candidates.append(_json_path(d, inner, segments[cut:]))
     return candidates[0] if len(candidates) == 1 else f"coalesce({', '.join(candidates)})"
 
 
-def _map_path(column: str, segments: Sequence[str]) -> str:
+def _map_path(d: QueryDialect, column: str, segments: Sequence[str]) -> str:
     # A map holds flat keys; a nested object is its JSON text, reached into as JSON.
-    d = _DIALECT
     candidates = [d.map_get(column, ".".join(segments))]
     for cut in range(1, len(segments)):
         inner = d.text_json(d.map_get(column, ".".join(segments[:cut])))
-        candidates.append(d.json_text(_json_path(inner, segments[cut:])))
+        candidates.append(d.json_text(_json_path(d, inner, segments[cut:])))
     return candidates[0] if len(candidates) == 1 else f"coalesce({', '.join(candidates)})"
 
 
 class _Runner:
     """Runs a query's statements and turns their rows into groups of aggregate values."""
 
-    def __init__(self, base_path: Path, statement: _Statement, keys: Sequence[_Field]) -> None:
+    def __init__(
+        self,
+        statement: _Statement,
+        keys: Sequence[_Field],
+        base_path: Path | None,
+        query_url: str,
+    ) -> None:
         self.base_path = base_path
+        self.query_url = query_url
         self.statement = statement
         self.keys = keys
         self.key_columns = [f"{key.sql} AS k{index}" for index, key in enumerate(keys)]
@@ -303,9 +326,8 @@ class _Runner:
         field. Percentiles are read from the latency sketch's bins in SQL
         (:meth:`_ranked`), so each statement returns one row per group.
         """
-        quantile_paths = list(
-            dict.fromkeys(s.partition(":")[2] for s in specs if s.partition(":")[0] in _QUANTILES)
-        )
+        percentiles = [s for s in specs if s.partition(":")[0] in _QUANTILES]
+        quantile_paths = list(dict.fromkeys(s.partition(":")[2] for s in percentiles))
         distinct = any(s.startswith("distinct:") for s in specs)
         binned = quantile_paths[0] if len(quantile_paths) == 1 and not distinct else None
         statement = self.statement
@@ -336,7 +358,7 @@ class _Runner:
         for index, spec in enumerate(specs):
             if spec.startswith("distinct:"):
                 columns.append(f"count(DISTINCT {statement.field(spec[9:]).sql}) AS d{index}")
-        ranked = [s for s in specs if binned is not None and s.endswith(f":{binned}")]
+        ranked = [s for s in percentiles if s.partition(":")[2] == binned]
         if binned is None:
             having = "" if self.keys else " HAVING count(*) > 0"
             text = f"SELECT {', '.join(columns)} FROM {self._view()}{statement.where()}"
@@ -355,7 +377,8 @@ class _Runner:
             groups[self._key(row)] = values
         for path in quantile_paths:
             if path != binned:
-                self.quantiles(path, [s for s in specs if s.endswith(f":{path}")], groups)
+                same_field = [s for s in percentiles if s.partition(":")[2] == path]
+                self.quantiles(path, same_field, groups)
         return groups
 
     def quantiles(
@@ -386,7 +409,7 @@ class _Runner:
         ``min`` or ``max``) and, for each ``pNN`` of ``specs``, the sketch bin holding that
         rank (``q{i}``) or whether the zero bin does (``z{i}``), as
         :meth:`LatencySketch.quantile` walks them."""
-        d = _DIALECT
+        d = self.statement.dialect
         keys = [f"k{index}" for index in range(len(self.keys))]
         partition = f"PARTITION BY {', '.join(keys)}" if keys else ""
         known = "CASE WHEN has THEN n ELSE 0 END"
@@ -408,13 +431,13 @@ class _Runner:
         return f"SELECT {', '.join(columns)} FROM ({ranked}) AS ranked{group}"
 
     def _view(self) -> str:
-        return _DIALECT.column(self.statement.view.name)
+        return self.statement.dialect.column(self.statement.view.name)
 
     def _run(self, text: str) -> list[dict[str, Any]]:
         params = {
             name: value for name, value in self.statement.params.items() if f"${name}" in text
         }
-        return sql(text, params or None, base_path=self.base_path)
+        return sql(text, params or None, base_path=self.base_path, query_url=self.query_url)
 
     def _key(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(_key_value(key, row[f"k{index}"]) for index, key in enumerate(self.keys))

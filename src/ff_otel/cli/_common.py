@@ -109,15 +109,6 @@ def query_url_option(func: F) -> F:
     )(func)
 
 
-def local_store_only(command: str, query_url: str | None) -> None:
-    """A one-line error when ``command`` is asked to query a remote backend it cannot use yet."""
-    if query_url:
-        fail(
-            f"`ff-otel {command}` reads the local store's files and cannot query "
-            f"{query_url.split('://', 1)[0]}:// yet; drop --query-url (or FF_OTEL_QUERY_URL)"
-        )
-
-
 def json_option(func: F) -> F:
     """``--json``: machine-readable output on stdout instead of tables."""
     return click.option(

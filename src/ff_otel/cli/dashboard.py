@@ -14,12 +14,13 @@ from ff_otel.cli._common import (
     base_path_option,
     examples,
     fail,
-    local_store_only,
     open_store,
     query_url_option,
 )
 from ff_otel.dashboard import TOKEN_ENV, BindRefused, create_server
 from ff_otel.settings import ConfigError
+from ff_otel.sql.clickhouse_client import redacted
+from ff_otel.store.layout import StoreLayout
 
 
 @click.command(
@@ -59,12 +60,22 @@ def dashboard(host: str, port: int, refresh: float, base_path: Path, query_url: 
     It reads the store and changes nothing but alerts (each change audited). It
     binds to loopback unless told otherwise; on any other address every request
     needs the token in FF_OTEL_DASHBOARD_TOKEN (the page asks for it once).
+
+    With --query-url the charts, operations, traces, errors, explorers, BI and the
+    SQL console are the fleet's (ClickHouse); alerts, health, resource readings and
+    compliance stay those of the store at --base-path (the page says so).
     """
-    local_store_only("dashboard", query_url)
-    layout = open_store(base_path)
+    layout = StoreLayout(base_path) if query_url else open_store(base_path)
     token = os.environ.get(TOKEN_ENV) or None
     try:
-        server = create_server(layout.base_path, host, port, token, refresh_seconds=refresh)
+        server = create_server(
+            layout.base_path,
+            host,
+            port,
+            token,
+            refresh_seconds=refresh,
+            query_url=query_url or "",
+        )
     except BindRefused as exc:
         fail(str(exc))
     except ConfigError as exc:
@@ -73,7 +84,8 @@ def dashboard(host: str, port: int, refresh: float, base_path: Path, query_url: 
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     shown = f"[{host}]" if ":" in host else host
     click.echo(
-        f"ff-otel dashboard for {layout.base_path} at http://{shown}:{server.port}/ "
+        f"ff-otel dashboard for {_source(layout.base_path, query_url)} "
+        f"at http://{shown}:{server.port}/ "
         f"({'token required' if token else 'no token'}; Ctrl-C stops it)"
     )
 
@@ -88,3 +100,9 @@ def dashboard(host: str, port: int, refresh: float, base_path: Path, query_url: 
         pass
     finally:
         server.server_close()
+
+
+def _source(base_path: Path, query_url: str | None) -> str:
+    if not query_url:
+        return str(base_path)
+    return f"the fleet at {redacted(query_url)} (alerts: {base_path})"

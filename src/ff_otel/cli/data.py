@@ -15,7 +15,6 @@ from ff_otel.cli._common import (
     console,
     examples,
     json_option,
-    local_store_only,
     number,
     open_store,
     plain,
@@ -101,7 +100,8 @@ def query(
     """Aggregate a stream (spans, events, alerts, ... or a relative .jsonl path).
 
     Without STREAM, lists the stream names. Computed in SQL over the stream's
-    view (what ff-otel sql queries), whatever the range.
+    view (what ff-otel sql queries), whatever the range. With --query-url, over
+    the fleet's ClickHouse: spans, requests, logs, events and metrics.
     """
     if stream is None:
         names = streams()
@@ -115,8 +115,8 @@ def query(
         return
     check_range(since, until)
     where = _where(where_pairs)
-    local_store_only("query", query_url)
-    open_store(base_path)
+    if not query_url:
+        open_store(base_path)
     rows = run_query(
         stream,
         start=since,
@@ -125,6 +125,7 @@ def query(
         group_by=list(group_by),
         aggregates=list(aggregates) or ["count"],
         base_path=base_path,
+        query_url=query_url or "",
     )
     if as_json:
         print_json(rows)

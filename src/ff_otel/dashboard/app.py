@@ -21,11 +21,13 @@ import orjson
 from ff_otel.alerting import operations
 from ff_otel.dashboard import data, explorers, sql_console, traces
 from ff_otel.dashboard.compliance import compliance_status
-from ff_otel.dashboard.context import StoreView
+from ff_otel.dashboard.context import PER_HOST, StoreView
 from ff_otel.dashboard.security import Guard, Verdict
 from ff_otel.dashboard.slow_figures import BI_MAX_AGE_SECONDS, SlowFigures, business_intelligence
 from ff_otel.pipeline.bi import PERIOD_DAYS
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.sql.clickhouse_client import redacted
+from ff_otel.sql.engine import resolve_query_url
 from ff_otel.sql.safety import QueryError
 
 _logger = logging.getLogger(__name__)
@@ -77,8 +79,14 @@ class BadRequest(ValueError):
 class DashboardApp:
     """Every route of one dashboard over one store."""
 
-    def __init__(self, base_path: Path | str, guard: Guard, refresh_seconds: float = 5.0) -> None:
-        self.view = StoreView.at(base_path)
+    def __init__(
+        self,
+        base_path: Path | str,
+        guard: Guard,
+        refresh_seconds: float = 5.0,
+        query_url: str | None = None,
+    ) -> None:
+        self.view = StoreView.at(base_path, resolve_query_url(query_url))
         self.guard = guard
         self.refresh_seconds = refresh_seconds
         self.figures = SlowFigures()
@@ -167,7 +175,10 @@ class DashboardApp:
         if not verdict.allowed:
             return _error(403, verdict.reason)
         if path == "/api/sql":
-            return _json(200, sql_console.run(self.view.layout.base_path, _json_body(body)))
+            return _json(
+                200,
+                sql_console.run(self.view.layout.base_path, _json_body(body), self.view.query_url),
+            )
         return self._mutate(path, _json_body(body), client)
 
     def _page(self, verdict: Verdict, template: str = "index.html") -> Response:
@@ -183,9 +194,19 @@ class DashboardApp:
             .decode()
             .replace("{{csrf_token}}", html.escape(self.guard.csrf_token(session)))
             .replace("{{refresh_seconds}}", f"{self.refresh_seconds:g}")
-            .replace("{{store}}", html.escape(str(self.view.layout.base_path)))
+            .replace("{{store}}", html.escape(self._where()))
         )
         return Response(200, page.encode(), _CONTENT_TYPES[".html"], headers)
+
+    def _where(self) -> str:
+        """What the page says it shows: the store, or the fleet and the store kept here."""
+        store = str(self.view.layout.base_path)
+        if not self.view.fleet:
+            return store
+        return (
+            f"fleet: {redacted(self.view.query_url)} · alerts, health, resources and "
+            f"compliance: this store ({store}), {PER_HOST.split(':')[0]}"
+        )
 
     def _login(self, method: str, headers: Mapping[str, str], body: bytes) -> Response:
         if method == "GET":

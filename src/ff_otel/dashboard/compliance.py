@@ -42,6 +42,8 @@ def compliance_status(view: StoreView, figures: SlowFigures) -> dict[str, Any]:
         audit = {"status": "ready", **(verified.value or {}), **verified.to_dict()}
     report = _regulatory_report(view)
     return {
+        # Consent, the audit trail and retention stay in each host's store.
+        "scope": f"this store ({view.layout.base_path})",
         "audit_chain": audit,
         "retention": _retention(view, report),
         "regulatory_report": None

@@ -1,4 +1,12 @@
-"""The store a dashboard shows, and the configuration it judges the store by."""
+"""The store a dashboard shows, the backend its telemetry is queried from, and the
+configuration it judges them by.
+
+Over a query URL (the fleet's ClickHouse) the telemetry pages (charts, operations, traces,
+errors, explorers, BI, the SQL console) are the fleet's; what only a host's store holds
+(health checks, interval snapshots, resource readings, consent and the audit trail) is not
+in ClickHouse, and :data:`PER_HOST` says so wherever it would be shown. Alerts are this
+store's: where ``ff-otel monitor --query-url`` keeps the fleet's alert state.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,10 @@ from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_recent
 
 _LATEST_BYTES = (64 * 1024, 4 * 1024 * 1024)
+PER_HOST = (
+    "kept per host in each host's store, not in the fleet's ClickHouse: "
+    "run the dashboard on a host's store to see it"
+)
 
 
 @dataclass
@@ -27,6 +39,9 @@ class StoreView:
     """
 
     layout: StoreLayout
+    query_url: str = ""
+    """Where the telemetry is queried: "" for this store, else the fleet's ClickHouse
+    (:func:`ff_otel.sql`'s ``query_url``)."""
     settings: FFOtelSettings = field(init=False)
     metadata: dict[str, Any] = field(init=False)
 
@@ -35,8 +50,13 @@ class StoreView:
         self.metadata = self._read_metadata()
 
     @classmethod
-    def at(cls, base_path: Path | str) -> StoreView:
-        return cls(StoreLayout(base_path))
+    def at(cls, base_path: Path | str, query_url: str = "") -> StoreView:
+        return cls(StoreLayout(base_path), query_url)
+
+    @property
+    def fleet(self) -> bool:
+        """Whether the telemetry comes from the fleet's ClickHouse rather than this store."""
+        return bool(self.query_url)
 
     def _read_metadata(self) -> dict[str, Any]:
         try:

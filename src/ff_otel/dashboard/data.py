@@ -7,22 +7,33 @@ per hour at request time, in SQL over the spans and resource readings, through
 :func:`ff_otel.query` (source "hourly, in SQL": one point per hour). Either
 way a chart gets points of the same meaning: request rate, request p95 and
 error rate, each component's p95 and error rate, CPU and memory.
+
+Over the fleet's ClickHouse (``StoreView.query_url``) every range is in SQL over the
+fleet's spans (per minute for 1 h and 6 h); the interval snapshots, health checks and
+resource readings are per host, so they are absent and ``per_host`` says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ff_otel import _clock
 from ff_otel.alerting import operations
 from ff_otel.alerting.state import AlertState, count_by_state
-from ff_otel.dashboard.context import StoreView, epoch_ms, iso, latest
+from ff_otel.dashboard.context import PER_HOST, StoreView, epoch_ms, iso, latest
 from ff_otel.query import query
+from ff_otel.sql.clickhouse_client import redacted
 from ff_otel.store.reader import read_recent
 
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600}
+FLEET_SNAPSHOT_SECONDS = 300
+"""The window of the overview's snapshot over the fleet (a host's is its last interval)."""
+_UNIT_SECONDS = {"minute": 60, "hour": 3600}
+_UNIT_FORMATS = {"minute": "%Y-%m-%dT%H:%M:00Z", "hour": "%Y-%m-%dT%H:00:00Z"}
+_UNIT_PADDING = {"minute": ":00", "hour": ":00:00"}
+_UNIT_SOURCES = {"minute": "per minute, in SQL", "hour": "hourly, in SQL"}
 _FROM_INTERVALS = ("1h", "6h")
 _POINTS = 120
 """Points per short-range chart: enough for a smooth line, few enough to read."""
@@ -52,10 +63,11 @@ _ALERT_FIELDS = (
 
 
 def overview(view: StoreView) -> dict[str, Any]:
-    """The latest health record and performance snapshot, and how fresh they are."""
+    """The latest health record and performance snapshot, and how fresh they are.
+
+    Over the fleet: no health (per host) and a snapshot of the fleet's requests over the
+    last :data:`FLEET_SNAPSHOT_SECONDS`, in SQL."""
     now = _clock.now()
-    health = latest(view.layout.health_checks)
-    snapshot = latest(view.layout.performance)
     result: dict[str, Any] = {
         "now": iso(now),
         "store": str(view.layout.base_path),
@@ -64,6 +76,13 @@ def overview(view: StoreView) -> dict[str, Any]:
         "health": None,
         "snapshot": None,
     }
+    if view.fleet:
+        result["fleet"] = redacted(view.query_url)
+        result["per_host"] = {"health": PER_HOST, "resources": PER_HOST}
+        result["snapshot"] = _fleet_snapshot(view, now)
+        return result
+    health = latest(view.layout.health_checks)
+    snapshot = latest(view.layout.performance)
     if health is not None:
         checked = _clock.parse_instant(health["timestamp"])
         age = (now - checked).total_seconds()
@@ -103,6 +122,26 @@ def overview(view: StoreView) -> dict[str, Any]:
             )
         }
     return result
+
+
+def _fleet_snapshot(view: StoreView, now: datetime) -> dict[str, Any]:
+    """The snapshot's request figures for the whole fleet (the rest is per host: None)."""
+    seconds = FLEET_SNAPSHOT_SECONDS
+    (row,) = query(
+        "requests",
+        start=now - timedelta(seconds=seconds),
+        aggregates=["count", "errors", "p95:duration_ms"],
+        query_url=view.query_url,
+    ) or [{"count": 0, "errors": 0, "p95:duration_ms": None}]
+    count = int(row["count"])
+    return {
+        "timestamp": iso(now),
+        "collection_period_seconds": float(seconds),
+        "response_time_ms": row["p95:duration_ms"],
+        "throughput_requests_per_second": round(count / seconds, 3),
+        "success_rate_percent": round(100.0 - _percent(row["errors"], count), 3) if count else None,
+        "error_count": int(row["errors"]),
+    }
 
 
 def alerts(view: StoreView) -> dict[str, Any]:
@@ -153,10 +192,12 @@ def series(view: StoreView, range_name: str) -> dict[str, Any]:
         "memory_percent": alerting.memory_usage_threshold_percent,
         "cpu_percent": 90.0,
     }
-    if range_name in _FROM_INTERVALS:
+    if range_name in _FROM_INTERVALS and not view.fleet:
         result = _from_intervals(view, RANGES[range_name])
+    elif range_name in _FROM_INTERVALS:
+        result = _in_sql(view, RANGES[range_name], "minute")
     else:
-        result = _hourly(view, RANGES[range_name])
+        result = _in_sql(view, RANGES[range_name], "hour")
     return {"range": range_name, "thresholds": thresholds, **result}
 
 
@@ -253,67 +294,76 @@ def _from_intervals(view: StoreView, seconds: int) -> dict[str, Any]:
     }
 
 
-def _hourly(view: StoreView, seconds: int) -> dict[str, Any]:
+def _in_sql(view: StoreView, seconds: int, unit: str) -> dict[str, Any]:
+    """The chart points per ``unit`` (minute or hour) over the last ``seconds``, in SQL: over
+    the fleet the request and component lines only (resource readings are per host)."""
+    step = _UNIT_SECONDS[unit]
     now = _clock.now()
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = _clock.parse_instant(now.strftime(_UNIT_FORMATS[unit])) + timedelta(seconds=step)
     start = end - timedelta(seconds=seconds)
     base = view.layout.base_path
+    key = f"time:{unit}"
+    within: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "base_path": base,
+        "query_url": view.query_url,
+    }
     requests = query(
         "requests",
-        start=start,
-        end=end,
-        group_by=["time:hour"],
+        group_by=[key],
         aggregates=["count", "errors", "p50:duration_ms", "p95:duration_ms", "p99:duration_ms"],
-        base_path=base,
+        **within,
     )
     spans = query(
         "spans",
-        start=start,
-        end=end,
-        group_by=["time:hour", "component"],
+        group_by=[key, "component"],
         aggregates=["count", "errors", "p95:duration_ms"],
-        base_path=base,
+        **within,
     )
-    resources = query(
-        "resource_usage",
-        start=start,
-        end=end,
-        group_by=["time:hour"],
-        aggregates=[
-            "avg:cpu_usage_percent",
-            "max:cpu_usage_percent",
-            "avg:memory_usage_percent",
-            "max:memory_usage_percent",
-        ],
-        base_path=base,
+    resources = (
+        []
+        if view.fleet
+        else query(
+            "resource_usage",
+            group_by=[key],
+            aggregates=[
+                "avg:cpu_usage_percent",
+                "max:cpu_usage_percent",
+                "avg:memory_usage_percent",
+                "max:memory_usage_percent",
+            ],
+            **within,
+        )
     )
     now_ms = now.timestamp() * 1000
+    step_ms = step * 1000.0
+
+    def begin(row: dict[str, Any]) -> float:
+        return epoch_ms(row[key] + _UNIT_PADDING[unit])
 
     def at(row: dict[str, Any]) -> float:
-        # A point stands at its hour's end (the current hour: now), as the
-        # short ranges put each step's point at the step's end.
-        return min(epoch_ms(row["time:hour"] + ":00:00") + 3_600_000, now_ms)
+        # A point stands at its step's end (the current step: now), as the
+        # interval snapshots put each step's point at the step's end.
+        return min(begin(row) + step_ms, now_ms)
 
-    def hour_seconds(row: dict[str, Any]) -> float:
-        begin = epoch_ms(row["time:hour"] + ":00:00")
-        return max(1.0, (min(begin + 3_600_000, now_ms) - begin) / 1000)
+    def step_seconds(row: dict[str, Any]) -> float:
+        return max(1.0, (at(row) - begin(row)) / 1000)
 
     components: dict[str, dict[str, list[list[float]]]] = {}
     for row in spans:
         entry = components.setdefault(str(row["component"]), {"p95": [], "error_rate": []})
         entry["p95"].append([at(row), _round(row["p95:duration_ms"])])
         entry["error_rate"].append([at(row), _percent(row["errors"], row["count"])])
-    first_hours = [rows[0]["time:hour"] for rows in (requests, spans, resources) if rows]
-    start_ms = start.timestamp() * 1000
-    if first_hours:
-        start_ms = max(start_ms, epoch_ms(min(first_hours) + ":00:00"))
-    return {
-        "source": "hourly, in SQL",
+    first = [begin(rows[0]) for rows in (requests, spans, resources) if rows]
+    start_ms = max(start.timestamp() * 1000, min(first)) if first else start.timestamp() * 1000
+    result: dict[str, Any] = {
+        "source": _UNIT_SOURCES[unit] + (" (the fleet)" if view.fleet else ""),
         "start": start_ms,
         "end": now_ms,
-        "step_seconds": 3600,
+        "step_seconds": step,
         "requests": {
-            "rate": [[at(r), round(r["count"] / hour_seconds(r), 3)] for r in requests],
+            "rate": [[at(r), round(r["count"] / step_seconds(r), 3)] for r in requests],
             "p50": _points(requests, at, "p50:duration_ms"),
             "p95": _points(requests, at, "p95:duration_ms"),
             "p99": _points(requests, at, "p99:duration_ms"),
@@ -327,6 +377,9 @@ def _hourly(view: StoreView, seconds: int) -> dict[str, Any]:
             "memory_max": _points(resources, at, "max:memory_usage_percent"),
         },
     }
+    if view.fleet:
+        result["per_host"] = {"resources": PER_HOST}
+    return result
 
 
 def _points(rows: Iterable[dict[str, Any]], at: Any, field: str) -> list[list[float]]:

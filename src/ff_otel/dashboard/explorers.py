@@ -1,8 +1,9 @@
 """The explorer pages' data: traces, structured logs and metrics, searched with SQL.
 
-Every answer is one parameterised query through the store's SQL engine
-(:mod:`ff_otel.sql`): the filters a user types are bound as parameters and
-never formatted into the statement. Each query names the window it covers
+Every answer is one parameterised query through the store's SQL engine, or the
+fleet's ClickHouse over a query URL (:mod:`ff_otel.sql`; the few functions the two
+name differently come from the backend's dialect): the filters a user types are
+bound as parameters and never formatted into the statement. Each query names the window it covers
 (``since``: ``15m``, ``1h``, ``6h``, ``24h``, ``7d``; the last hour by default).
 """
 
@@ -19,7 +20,7 @@ import orjson
 
 from ff_otel import _clock
 from ff_otel.dashboard.context import StoreView
-from ff_otel.sql.engine import sql
+from ff_otel.sql.engine import dialect_for, sql
 
 Query = dict[str, list[str]]
 
@@ -39,18 +40,19 @@ _MAX_TEXT = 2000
 
 def reads(view: StoreView) -> dict[str, Callable[[Query], Any]]:
     """The explorers' JSON endpoints, by path."""
-    base = view.layout.base_path
+    base, url = view.layout.base_path, view.query_url
     return {
-        "/api/explore/traces": lambda q: traces(base, q),
-        "/api/explore/logs": lambda q: logs(base, q),
-        "/api/explore/metrics": lambda q: metrics(base, q),
+        "/api/explore/traces": lambda q: traces(base, q, url),
+        "/api/explore/logs": lambda q: logs(base, q, url),
+        "/api/explore/metrics": lambda q: metrics(base, q, url),
     }
 
 
-def traces(base: Path, query: Query) -> dict[str, Any]:
+def traces(base: Path, query: Query, query_url: str = "") -> dict[str, Any]:
     """Recent traces, newest first: a trace matches when one of its spans has the
     ``service``, ``name`` and ``attr`` asked for; ``status`` and ``min_ms`` judge the
     whole trace (an error anywhere in it; its root's duration)."""
+    d = dialect_for(query_url)
     since, minutes = _since(query)
     limit, offset = _paging(query)
     params: dict[str, Any] = {"since": since, "limit": limit, "offset": offset}
@@ -67,31 +69,32 @@ def traces(base: Path, query: Query) -> dict[str, Any]:
             raise ValueError(f"attr must be key:value, e.g. http.route:/chat; got {attr[:80]!r}")
         span_filters.append("attributes[$attr_key] = $attr_value")
         params.update(attr_key=key, attr_value=value)
-    trace_filters = [f"bool_or({' AND '.join(span_filters)})"]
+    trace_filters = [d.any_true(" AND ".join(span_filters))]
+    errors = "count(*) FILTER (WHERE status = 'error')"
     status = _text(query, "status")
     if status == "error":
-        trace_filters.append("count(*) FILTER (WHERE status = 'error') > 0")
+        trace_filters.append(f"{errors} > 0")
     elif status == "ok":
-        trace_filters.append("count(*) FILTER (WHERE status = 'error') = 0")
+        trace_filters.append(f"{errors} = 0")
     elif status:
         raise ValueError(f"status must be error or ok; got {status[:40]!r}")
     duration = (
         "coalesce(max(duration_ms) FILTER (WHERE coalesce(parent_span_id, '') = ''), "
-        "epoch_ms(max(end_timestamp)) - epoch_ms(min(timestamp)))"
+        f"{d.epoch_ms('max(end_timestamp)')} - {d.epoch_ms('min(timestamp)')})"
     )
     if (min_ms := _number(query, "min_ms")) is not None:
         trace_filters.append(f"{duration} >= $min_ms")
         params["min_ms"] = min_ms
     root = "FILTER (WHERE coalesce(parent_span_id, '') = '')"
+    first_name = d.arg_min("name", "timestamp")
+    first_service = d.arg_min("service", "timestamp")
     rows = sql(
         f"""
         SELECT trace_id, min(timestamp) AS start,
-          coalesce(arg_min(name, timestamp) {root}, arg_min(name, timestamp)) AS root_name,
-          coalesce(arg_min(service, timestamp) {root}, arg_min(service, timestamp)) AS service,
-          {duration} AS duration_ms, count(*) AS spans,
-          count(*) FILTER (WHERE status = 'error') AS errors,
-          list(DISTINCT service ORDER BY service) AS services,
-          count(*) OVER () AS matching
+          coalesce({first_name} {root}, {first_name}) AS root_name,
+          coalesce({first_service} {root}, {first_service}) AS service,
+          {duration} AS duration_ms, count(*) AS spans, {errors} AS errors,
+          {d.distinct_list("service")} AS services, count(*) OVER () AS matching
         FROM spans
         WHERE timestamp >= $since AND trace_id IS NOT NULL
         GROUP BY trace_id
@@ -101,6 +104,7 @@ def traces(base: Path, query: Query) -> dict[str, Any]:
         """,
         params,
         base_path=base,
+        query_url=query_url,
     )
     return {
         **_listing(since, minutes, rows, offset, limit),
@@ -110,7 +114,7 @@ def traces(base: Path, query: Query) -> dict[str, Any]:
                 "start": _clock.format_iso(row["start"]),
                 "root_name": row["root_name"],
                 "service": row["service"],
-                "services": [s for s in row["services"] if s is not None],
+                "services": sorted(s for s in row["services"] if s is not None),
                 "duration_ms": _rounded(row["duration_ms"]),
                 "spans": int(row["spans"]),
                 "errors": int(row["errors"]),
@@ -133,10 +137,11 @@ def _listing(
     }
 
 
-def logs(base: Path, query: Query) -> dict[str, Any]:
+def logs(base: Path, query: Query, query_url: str = "") -> dict[str, Any]:
     """Log records, newest first: ``severity`` and above, of a ``component`` (its logger,
     or a ``component`` attribute), of a ``trace_id``, whose body or attributes contain
     the text ``q`` (case-insensitive)."""
+    d = dialect_for(query_url)
     since, minutes = _since(query)
     limit, offset = _paging(query)
     params: dict[str, Any] = {"since": since, "limit": limit, "offset": offset}
@@ -148,15 +153,16 @@ def logs(base: Path, query: Query) -> dict[str, Any]:
         filters.append("severity_number >= $severity")
         params["severity"] = number
     if component := _text(query, "component"):
-        filters.append("(scope = $component OR attributes['component'] = $component)")
+        scoped = d.map_get(d.column("attributes"), "component")
+        filters.append(f"(scope = $component OR {scoped} = $component)")
         params["component"] = component
     if trace_id := _text(query, "trace_id"):
         filters.append("trace_id = $trace_id")
         params["trace_id"] = trace_id.lower()
     if text := _text(query, "q"):
         filters.append(
-            "(contains(lower(CAST(body AS VARCHAR)), lower($q)) "
-            "OR contains(lower(CAST(attributes AS VARCHAR)), lower($q)))"
+            f"({d.contains_text('CAST(body AS VARCHAR)', '$q')} "
+            f"OR {d.contains_text('CAST(attributes_json AS VARCHAR)', '$q')})"
         )
         params["q"] = text
     rows = sql(
@@ -168,6 +174,7 @@ def logs(base: Path, query: Query) -> dict[str, Any]:
         """,
         params,
         base_path=base,
+        query_url=query_url,
     )
     return {
         **_listing(since, minutes, rows, offset, limit),
@@ -188,7 +195,7 @@ def logs(base: Path, query: Query) -> dict[str, Any]:
     }
 
 
-def metrics(base: Path, query: Query) -> dict[str, Any]:
+def metrics(base: Path, query: Query, query_url: str = "") -> dict[str, Any]:
     """Every instrument of the window; with ``name``, that instrument's series (one per
     attribute set), in about 60 time buckets."""
     since, minutes = _since(query)
@@ -196,11 +203,12 @@ def metrics(base: Path, query: Query) -> dict[str, Any]:
         """
         SELECT name, any_value(type) AS type, any_value(unit) AS unit,
           any_value(description) AS description, count(*) AS points,
-          count(DISTINCT CAST(attributes AS VARCHAR)) AS series, max(timestamp) AS last
+          count(DISTINCT CAST(attributes_json AS VARCHAR)) AS series, max(timestamp) AS last
         FROM metrics WHERE timestamp >= $since GROUP BY name ORDER BY name
         """,
         {"since": since},
         base_path=base,
+        query_url=query_url,
     )
     answer: dict[str, Any] = {
         "since": _clock.format_iso(since),
@@ -218,27 +226,40 @@ def metrics(base: Path, query: Query) -> dict[str, Any]:
     name = _text(query, "name")
     if name:
         found = next((row for row in instruments if row["name"] == name), None)
-        answer["selected"] = _instrument(base, name, found, since, minutes) if found else None
+        answer["selected"] = (
+            _instrument(base, query_url, name, found, since, minutes) if found else None
+        )
     return answer
 
 
 def _instrument(
-    base: Path, name: str, found: dict[str, Any], since: datetime, minutes: int
+    base: Path,
+    query_url: str,
+    name: str,
+    found: dict[str, Any],
+    since: datetime,
+    minutes: int,
 ) -> dict[str, Any]:
+    d = dialect_for(query_url)
     width = max(1, minutes * 60 // _BUCKETS)
+    start_ms = since.replace(tzinfo=UTC).timestamp() * 1000.0
+    # The bucket as its index from the window's start (time_bucket with that origin).
     rows = sql(
-        """
-        SELECT time_bucket(to_seconds($width), timestamp, $since) AS bucket,
-          CAST(attributes AS VARCHAR) AS series_key, any_value(attributes) AS attributes,
-          bool_or(monotonic) AS monotonic, sum(value) AS total, avg(value) AS mean,
-          arg_max(value, timestamp) AS last, list(bucket_counts) AS counts,
-          any_value(explicit_bounds) AS bounds, min(min) AS low, max(max) AS high,
-          sum(sum) AS hist_sum, sum(count) AS hist_count
+        f"""
+        SELECT floor(({d.epoch_ms("timestamp")} - {d.epoch_ms("$since")}) / $width_ms) AS bucket,
+          CAST(attributes_json AS VARCHAR) AS series_key, any_value(attributes) AS attributes,
+          {d.any_true("monotonic")} AS monotonic, sum(value) AS total, avg(value) AS mean,
+          {d.arg_max("value", "timestamp")} AS last,
+          {d.collect_list("bucket_counts")} AS counts,
+          any_value(explicit_bounds) AS bounds, min({d.column("min")}) AS low,
+          max({d.column("max")}) AS high, sum({d.column("sum")}) AS hist_sum,
+          sum({d.column("count")}) AS hist_count
         FROM metrics WHERE name = $name AND timestamp >= $since
         GROUP BY bucket, series_key ORDER BY bucket
         """,
-        {"width": width, "since": since, "name": name},
+        {"width_ms": width * 1000, "since": since, "name": name},
         base_path=base,
+        query_url=query_url,
     )
     kind = str(found["type"])
     by_series: dict[str, dict[str, Any]] = {}
@@ -246,7 +267,7 @@ def _instrument(
         attributes = row["attributes"] or {}
         label = ", ".join(f"{k}={v}" for k, v in sorted(attributes.items())) or name
         entry = by_series.setdefault(row["series_key"], {"name": label, "attributes": attributes})
-        at = row["bucket"].replace(tzinfo=UTC).timestamp() * 1000.0
+        at = start_ms + int(row["bucket"]) * width * 1000.0
         for line, value in _readings(kind, row, width).items():
             entry.setdefault(line, []).append([at, value])
     series = sorted(by_series.values(), key=lambda s: str(s["name"]))
@@ -261,7 +282,7 @@ def _instrument(
         "last": _clock.format_iso(found["last"]),
         "shown_as": shown,
         "bucket_seconds": width,
-        "start": since.replace(tzinfo=UTC).timestamp() * 1000.0,
+        "start": start_ms,
         "series": series[:_MAX_SERIES],
         "series_left_out": max(0, len(series) - _MAX_SERIES),
     }

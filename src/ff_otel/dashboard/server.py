@@ -47,8 +47,12 @@ def create_server(
     token: str | None = None,
     *,
     refresh_seconds: float = 5.0,
+    query_url: str | None = None,
 ) -> DashboardServer:
     """A dashboard for the store at ``base_path`` listening on ``host:port`` (0: any free port).
+
+    ``query_url`` (else ``configure(query_url=...)``, else ``FF_OTEL_QUERY_URL``; "" for the
+    store): the fleet's ClickHouse its telemetry pages query (:mod:`ff_otel.dashboard.context`).
 
     Raises :class:`ff_otel.dashboard.security.BindRefused` for a non-loopback
     ``host`` without a ``token``, ``OSError`` when the address cannot be bound.
@@ -62,7 +66,7 @@ def create_server(
         server.socket.close()
         raise
     guard = Guard(host, server.port, token)
-    server.app = DashboardApp(base_path, guard, refresh_seconds)
+    server.app = DashboardApp(base_path, guard, refresh_seconds, query_url)
     server.app.warm_up()
     return server
 

@@ -122,7 +122,14 @@ def _wait(future: Future[None], seconds: float) -> bool:
 
 def business_intelligence(view: StoreView, period: str) -> dict[str, Any]:
     """The BI summary of the ``period`` ending now, computed in SQL (not stored)."""
-    result = bi.generate(view.layout, view.settings.analytics, period, None, view.settings.business)
+    result = bi.generate(
+        view.layout,
+        view.settings.analytics,
+        period,
+        None,
+        view.settings.business,
+        query_url=view.query_url,
+    )
     dto = result.dto
 
     def present(name: str) -> Any:

@@ -3,7 +3,8 @@
 These views are about what just happened: they read the newest spans and
 error records backwards from the end of their streams (the last hour, and at
 most a bounded number of bytes, so a very busy store still answers quickly;
-the answer says what time it actually covers).
+the answer says what time it actually covers). Over the fleet's ClickHouse they
+are SQL over its ``spans`` and ``logs``, with the same answers' shapes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ff_otel import _clock
 from ff_otel.dashboard.context import StoreView, epoch_ms, iso
+from ff_otel.query import query
+from ff_otel.sql.engine import dialect_for, sql
 from ff_otel.store.reader import read_recent
 
 WINDOW = timedelta(hours=1)
@@ -38,6 +41,8 @@ def slow_operations(view: StoreView, limit: int = 10) -> dict[str, Any]:
     """Operations (span name and component) of the last hour, slowest p95 first,
     each with its slowest and its latest traces."""
     since = _clock.now() - WINDOW
+    if view.fleet:
+        return _fleet_operations(view, since, limit)
     spans = read_recent(view.layout.spans, since, max_bytes=_SPAN_BYTES)
     operations: dict[tuple[str, str], _Operation] = {}
     for span in spans:
@@ -100,6 +105,90 @@ class _Operation:
         }
 
 
+def _fleet_operations(view: StoreView, since: datetime, limit: int) -> dict[str, Any]:
+    """:func:`slow_operations` over the fleet, in SQL: the percentiles from the latency
+    sketch (:func:`ff_otel.query`), errors as failed spans
+    (:func:`ff_otel.sql.schema.span_failed`)."""
+    figures = query(
+        "spans",
+        start=since,
+        group_by=["name", "component"],
+        aggregates=["count", "errors", "p50:duration_ms", "p95:duration_ms", "max:duration_ms"],
+        query_url=view.query_url,
+    )
+    ranked = sorted(figures, key=lambda row: row["p95:duration_ms"] or 0.0, reverse=True)[:limit]
+    calls = _fleet_calls(view, since, [(row["name"], row["component"]) for row in ranked])
+    covers = sql(
+        "SELECT min(timestamp) AS first FROM spans WHERE timestamp >= $since",
+        {"since": since.replace(tzinfo=None)},
+        query_url=view.query_url,
+    )
+    first = covers[0]["first"] if covers else None
+    return {
+        "window_start": iso(since),
+        "covers_from": _clock.format_iso(first) if figures and first else None,
+        "spans": sum(int(row["count"]) for row in figures),
+        "operations": [
+            {
+                "name": str(row["name"]),
+                "component": str(row["component"]),
+                "calls": int(row["count"]),
+                "errors": int(row["errors"]),
+                "p50_ms": round(row["p50:duration_ms"] or 0.0, 3),
+                "p95_ms": round(row["p95:duration_ms"] or 0.0, 3),
+                "max_ms": round(row["max:duration_ms"] or 0.0, 3),
+                **calls.get((row["name"], row["component"]), {"slowest": [], "latest": []}),
+            }
+            for row in ranked
+        ],
+    }
+
+
+def _fleet_calls(
+    view: StoreView, since: datetime, operations: list[tuple[Any, Any]]
+) -> dict[tuple[Any, Any], dict[str, list[dict[str, Any]]]]:
+    """The slowest and the latest calls of each operation, in one statement."""
+    ranked: dict[tuple[Any, Any], dict[str, list[tuple[int, dict[str, Any]]]]] = {}
+    if not operations:
+        return {}
+    rows = sql(
+        f"""
+        SELECT * FROM (
+          SELECT name, component, trace_id, timestamp, duration_ms, status,
+            row_number() OVER (PARTITION BY name, component
+                               ORDER BY duration_ms DESC, timestamp DESC) AS slow_rank,
+            row_number() OVER (PARTITION BY name, component ORDER BY timestamp DESC) AS new_rank
+          FROM spans WHERE timestamp >= $since
+        ) AS ranked WHERE slow_rank <= {_KEEP_TRACES} OR new_rank <= {_KEEP_TRACES}
+        """,
+        {"since": since.replace(tzinfo=None)},
+        query_url=view.query_url,
+    )
+    wanted = set(operations)
+    for row in rows:
+        key = (row["name"], row["component"])
+        if key not in wanted:
+            continue
+        entry = ranked.setdefault(key, {"slowest": [], "latest": []})
+        call = {
+            "trace_id": row["trace_id"],
+            "timestamp": _clock.format_iso(row["timestamp"]),
+            "duration_ms": round(float(row["duration_ms"] or 0.0), 3),
+            "status": "error" if row["status"] == "error" else "ok",
+        }
+        if row["slow_rank"] <= _KEEP_TRACES:
+            entry["slowest"].append((row["slow_rank"], call))
+        if row["new_rank"] <= _KEEP_TRACES:
+            entry["latest"].append((row["new_rank"], call))
+    return {
+        key: {
+            name: [call for _, call in sorted(calls, key=lambda p: p[0])]
+            for name, calls in entry.items()
+        }
+        for key, entry in ranked.items()
+    }
+
+
 def _nearest_rank(ordered: list[float], q: float) -> float:
     if not ordered:
         return 0.0
@@ -117,11 +206,14 @@ def trace(view: StoreView, trace_id: str, around: str | None = None) -> dict[str
     since = _clock.now() - WINDOW
     if around is not None:
         since = min(since, _clock.parse_instant(around) - timedelta(minutes=2))
-    spans = [
-        span
-        for span in read_recent(view.layout.spans, since, max_bytes=_TRACE_BYTES)
-        if span.get("trace_id") == trace_id
-    ]
+    if view.fleet:
+        spans = _fleet_trace(view, trace_id, since)
+    else:
+        spans = [
+            span
+            for span in read_recent(view.layout.spans, since, max_bytes=_TRACE_BYTES)
+            if span.get("trace_id") == trace_id
+        ]
     if not spans:
         return None
     by_id = {str(span.get("span_id")): span for span in spans}
@@ -146,6 +238,20 @@ def trace(view: StoreView, trace_id: str, around: str | None = None) -> dict[str
         "services": sorted({str(s.get("service")) for s in spans}),
         "spans": rows,
     }
+
+
+def _fleet_trace(view: StoreView, trace_id: str, since: datetime) -> list[dict[str, Any]]:
+    """The trace's spans from the fleet, as the store's span records look."""
+    rows = sql(
+        """
+        SELECT timestamp, trace_id, span_id, parent_span_id, name, kind, component,
+          duration_ms, status, status_message, attributes, events, service
+        FROM spans WHERE trace_id = $trace_id AND timestamp >= $since ORDER BY timestamp
+        """,
+        {"trace_id": trace_id, "since": since.replace(tzinfo=None)},
+        query_url=view.query_url,
+    )
+    return [{**row, "timestamp": _clock.format_iso(row["timestamp"])} for row in rows]
 
 
 def _span_row(span: dict[str, Any], depth: int, begin_ms: float) -> dict[str, Any]:
@@ -224,6 +330,8 @@ def _short(value: Any) -> Any:
 def recent_errors(view: StoreView, limit: int = 10) -> dict[str, Any]:
     """The last hour's failures (failed spans, error logs) by component, operation and type."""
     since = _clock.now() - WINDOW
+    if view.fleet:
+        return _fleet_errors(view, since, limit)
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     per_component: Counter[str] = Counter()
     for record in read_recent(view.layout.error_rates, since, max_bytes=_ERROR_BYTES):
@@ -249,4 +357,52 @@ def recent_errors(view: StoreView, limit: int = 10) -> dict[str, Any]:
         "total": sum(per_component.values()),
         "by_component": dict(per_component.most_common()),
         "groups": ranked[:limit],
+    }
+
+
+def _fleet_errors(view: StoreView, since: datetime, limit: int) -> dict[str, Any]:
+    """:func:`recent_errors` over the fleet, in SQL: failed spans (status error; the type is
+    their ``error.type`` attribute) and error logs (severity error and above)."""
+    d = dialect_for(view.query_url)
+    attributes = d.column("attributes")
+    rows = sql(
+        f"""
+        SELECT component, operation, error_type, count(*) AS n, max(timestamp) AS last_seen,
+          {d.arg_max("message", "timestamp")} AS message,
+          {d.arg_max("trace_id", "timestamp")} AS trace_id
+        FROM (
+          SELECT coalesce(component, scope, '-') AS component, coalesce(name, '-') AS operation,
+            coalesce({d.map_get(attributes, "error.type")}, 'error') AS error_type,
+            status_message AS message, trace_id, timestamp
+          FROM spans WHERE status = 'error' AND timestamp >= $since
+          UNION ALL
+          SELECT coalesce({d.map_get(attributes, "component")}, scope, '-'),
+            coalesce(event_name, '-'), coalesce(severity, '-'), CAST(body AS VARCHAR),
+            trace_id, timestamp
+          FROM logs WHERE severity_number >= 17 AND timestamp >= $since
+        ) AS failures
+        GROUP BY component, operation, error_type ORDER BY n DESC, last_seen DESC
+        """,
+        {"since": since.replace(tzinfo=None)},
+        query_url=view.query_url,
+    )
+    per_component: Counter[str] = Counter()
+    for row in rows:
+        per_component[str(row["component"])] += int(row["n"])
+    return {
+        "window_start": iso(since),
+        "total": sum(per_component.values()),
+        "by_component": dict(per_component.most_common()),
+        "groups": [
+            {
+                "component": row["component"],
+                "operation": row["operation"],
+                "error_type": row["error_type"],
+                "count": int(row["n"]),
+                "last_seen": _clock.format_iso(row["last_seen"]),
+                "message": _short(row["message"]),
+                **({"trace_id": row["trace_id"]} if row["trace_id"] else {}),
+            }
+            for row in rows[:limit]
+        ],
     }

@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.pipeline.sketch import LatencySketch, bin_sql
-from ff_otel.sql.clickhouse import CLICKHOUSE
-from ff_otel.sql.engine import sql
-from ff_otel.sql.schema import Dialect, http_status_code, span_is_request
-from ff_otel.sql.views import DUCKDB
+from ff_otel.sql.engine import dialect_for, sql
+from ff_otel.sql.schema import Dialect, span_failed, span_is_request
 
 _HOUR = timedelta(hours=1)
 
@@ -71,8 +69,8 @@ class Windows:
         return named
 
 
-_USER_NUMBERS = 9
-"""Numbers per row of the user figures' rows (the widest section, ``users``, has nine)."""
+_USER_NUMBERS = 10
+"""Numbers per row of the user figures' rows (the widest section, ``users``, has ten)."""
 
 
 def _row(section: str, numbers: list[str], a: str = "''", b: str = "''") -> str:
@@ -86,15 +84,20 @@ def _row(section: str, numbers: list[str], a: str = "''", b: str = "''") -> str:
 def users_sql(d: Dialect) -> str:
     """Users, features, events by hour, daily/weekly actives and cohorts: rows by ``section``.
 
-    Sections: ``total`` (users first seen before ``$stop``), ``users`` (active,
-    before, new, both, resurrecting, dormant, dau, wau, mau), ``feature`` (a:
-    name; uses, users, before, lost), ``hour`` (hour, events), ``day`` (a: day;
-    users), ``week`` (a: week), ``retained`` (a: cohort, b: week; users),
+    Sections: ``users`` (active, before, new, both, resurrecting, dormant, dau,
+    wau, mau, and the total: users first seen before ``$stop``), ``feature`` (a:
+    name; uses, users, before, lost), ``hour`` (hour, events), ``day`` (a: day,
+    b: its week; users since ``$daily_from``, events in the window: a week with
+    any is a week of activity), ``retained`` (a: cohort, b: week; users),
     ``cohort`` (a: cohort; users).
+
+    Over ClickHouse every use of a CTE reads the events again (it inlines them),
+    so sections share their reads where they can: the total with the users
+    figures, the weeks with the days; and days and weeks are formatted once each, not
+    once per event.
     """
     m = d.materialized()
     parts = (
-        _row("total", ["count(*)"]) + " FROM firsts WHERE seen < $stop",
         _row(
             "users",
             [
@@ -107,9 +110,10 @@ def users_sql(d: Dialect) -> str:
                 d.count_if("r1"),
                 d.count_if("r7"),
                 d.count_if("r30"),
+                d.count_if("seen < $stop"),
             ],
         )
-        + " FROM per_user LEFT JOIN firsts USING (u)",
+        + " FROM firsts LEFT JOIN per_user USING (u)",
         _row(
             "feature",
             ["sum(uses)", d.count_if("cur"), d.count_if("prev"), d.count_if("prev AND NOT cur")],
@@ -118,12 +122,15 @@ def users_sql(d: Dialect) -> str:
         + " FROM features GROUP BY feature",
         _row("hour", [d.hour_of_day("ts"), "count(*)"])
         + f" FROM w WHERE is_cur GROUP BY {d.hour_of_day('ts')}",
-        _row("day", ["count(DISTINCT u)"], a=d.day("ts"))
-        + f" FROM w WHERE u IS NOT NULL AND ts >= $daily_from GROUP BY {d.day('ts')}",
-        _row("week", [], a=d.week("ts")) + f" FROM w WHERE is_cur GROUP BY {d.week('ts')}",
-        _row("retained", ["count(*)"], a=d.week("firsts.seen"), b="weekly.week")
+        _row("day", ["users", "cur_events"], a=d.day("day_start"), b=d.week("day_start"))
+        + " FROM (SELECT date_trunc('day', ts) AS day_start,"
+        + " count(DISTINCT CASE WHEN u IS NOT NULL AND ts >= $daily_from THEN u END) AS users,"
+        + f" {d.count_if('is_cur')} AS cur_events"
+        + " FROM w WHERE (u IS NOT NULL AND ts >= $daily_from) OR is_cur"
+        + " GROUP BY date_trunc('day', ts)) AS days",
+        _row("retained", ["count(*)"], a=d.week("firsts.seen"), b=d.week("weekly.monday"))
         + " FROM firsts JOIN weekly USING (u) WHERE firsts.seen < $stop"
-        + f" GROUP BY {d.week('firsts.seen')}, weekly.week",
+        + f" GROUP BY {d.week('firsts.seen')}, {d.week('weekly.monday')}",
         _row("cohort", ["count(*)"], a=d.week("seen"))
         + f" FROM firsts WHERE seen < $stop GROUP BY {d.week('seen')}",
     )
@@ -148,7 +155,7 @@ features AS (
     FROM (SELECT u, is_cur, is_prev, {d.unnest_text_list("f")} AS feature FROM w
           WHERE u IS NOT NULL AND (is_cur OR is_prev)) AS used
     WHERE feature IS NOT NULL GROUP BY feature, u),
-weekly AS (SELECT DISTINCT {d.week("ts")} AS week, u FROM w WHERE is_cur)
+weekly AS (SELECT DISTINCT date_trunc('week', ts) AS monday, u FROM w WHERE is_cur)
 SELECT * FROM ({" UNION ALL ".join(parts)}) AS figures
 """
 
@@ -191,30 +198,20 @@ _SPAN_RANGE = '"timestamp" >= $cur_from AND "timestamp" < $cur_to'
 def spans_sql(d: Dialect) -> str:
     """Per component, request or not, failed or not and latency-sketch bin: the span count.
 
-    Failed spans in two parts (status error; requests answered with HTTP >=
-    500), so the attributes are read only for the requests that did not fail
-    otherwise: reading every span's attributes map costs about 1 s per million
-    spans. The first part's rows also carry the weeks they cover.
+    One pass over the spans: failed is :func:`~ff_otel.sql.schema.span_failed`, a CASE
+    that reads the attributes only for the requests that did not fail by status (reading
+    every span's attributes map costs about 1 s per million spans). Each row also carries
+    the weeks it covers.
     """
     component = "coalesce(nullif(component, ''), 'unknown')"
     bin_ = bin_sql("duration_ms")
-    request = span_is_request(d)
+    request = f"CAST({span_is_request(d)} AS BOOLEAN)"
+    failed = f"CAST({span_failed(d)} AS BOOLEAN)"
     return f"""
-SELECT {component} AS component_key, CAST({request} AS BOOLEAN) AS request,
-    CAST(coalesce(status, '') = 'error' AS BOOLEAN) AS failed,
-    CAST(false AS BOOLEAN) AS http_failed, {bin_} AS bin, CAST(count(*) AS BIGINT) AS n,
-    {d.weeks('"timestamp"')} AS weeks
+SELECT {component} AS component_key, {request} AS request, {failed} AS failed, {bin_} AS bin,
+    CAST(count(*) AS BIGINT) AS n, {d.weeks('"timestamp"')} AS weeks
 FROM spans WHERE {_SPAN_RANGE}
-GROUP BY {component}, CAST({request} AS BOOLEAN),
-    CAST(coalesce(status, '') = 'error' AS BOOLEAN), {bin_}
-UNION ALL
-SELECT component_key, CAST(true AS BOOLEAN), CAST(false AS BOOLEAN), CAST(true AS BOOLEAN),
-    bin, CAST(count(*) AS BIGINT), {d.empty_text_list()}
-FROM (SELECT {component} AS component_key, {bin_} AS bin, attributes, attributes_json
-      FROM spans
-      WHERE {_SPAN_RANGE} AND {request} AND coalesce(status, '') != 'error') AS requests_ok
-WHERE {http_status_code(d)} >= 500
-GROUP BY component_key, bin
+GROUP BY {component}, {request}, {failed}, {bin_}
 """
 
 
@@ -235,14 +232,10 @@ def _used(query: str, params: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in params.items() if f"${name}" in query}
 
 
-def _dialect(query_url: str) -> Dialect:
-    return CLICKHOUSE if query_url else DUCKDB
-
-
 def user_figures(base_path: Path, windows: Windows, query_url: str = "") -> dict[str, Any]:
     """Users, features, events by hour, daily/weekly actives and cohorts (:func:`users_sql`),
     from the store or from the ClickHouse at ``query_url``."""
-    query = users_sql(_dialect(query_url))
+    query = users_sql(dialect_for(query_url))
     found = sql(query, _used(query, windows.params()), base_path=base_path, query_url=query_url)
     users: dict[str, int] = dict.fromkeys(_USER_FIELDS, 0)
     figures: dict[str, Any] = {
@@ -257,10 +250,9 @@ def user_figures(base_path: Path, windows: Windows, query_url: str = "") -> dict
     }
     for row in found:
         section, a, n = row["section"], row["a"], row["n0"]
-        if section == "total":
-            figures["total_users"] = n
-        elif section == "users":
+        if section == "users":
             users.update({name: row[f"n{i}"] for i, name in enumerate(_USER_FIELDS)})
+            figures["total_users"] = row[f"n{len(_USER_FIELDS)}"]
         elif section == "feature":
             figures["features"].append(
                 {
@@ -274,9 +266,10 @@ def user_figures(base_path: Path, windows: Windows, query_url: str = "") -> dict
         elif section == "hour":
             figures["by_hour"].append({"hour": n, "events": row["n1"]})
         elif section == "day":
-            figures["daily"].append({"day": a, "users": n})
-        elif section == "week":
-            figures["weeks"].append(a)
+            if n:
+                figures["daily"].append({"day": a, "users": n})
+            if row["n1"]:
+                figures["weeks"].append(row["b"])
         elif section == "retained":
             figures["retained"].append({"cohort": a, "week": row["b"], "users": n})
         elif section == "cohort":
@@ -315,7 +308,7 @@ def span_activity(
     base_path: Path, start: datetime, stop: datetime, query_url: str = ""
 ) -> SpanFigures:
     """:func:`span_figures` for the spans that started in ``[start, stop)`` (naive UTC)."""
-    query = spans_sql(_dialect(query_url))
+    query = spans_sql(dialect_for(query_url))
     params = {"cur_from": start, "cur_to": stop}
     components: dict[str, dict[str, Any]] = {}
     requests: dict[str, Any] = {"count": 0, "errors": 0, "latency": LatencySketch()}
@@ -331,10 +324,6 @@ def span_activity(
             }
         targets = (entry, requests) if row["request"] else (entry,)
         for target in targets:
-            if row["http_failed"]:
-                # Already counted among the spans that did not fail by status.
-                target["errors"] += n
-                continue
             target["count"] += n
             target["errors"] += n if row["failed"] else 0
             target["latency"].add_count(row["bin"], n)

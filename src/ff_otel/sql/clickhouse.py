@@ -35,8 +35,21 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+_JSON_TYPES = {"string": ("String",), "number": ("Int64", "UInt64", "Double"), "boolean": ("Bool",)}
+
+
 class ClickHouseDialect:
-    """:class:`ff_otel.sql.schema.Dialect` for ClickHouse."""
+    """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
+    ClickHouse, where a ``json`` column is its JSON text.
+
+    ClickHouse inlines a CTE wherever it is used, reading its tables again each time;
+    ``materialized_ctes`` asks for the ones :meth:`materialized` marks to be computed once
+    (``MATERIALIZED``, ClickHouse 26 with ``enable_materialized_cte``: chdb's engine, which
+    ff-otel's chdb sessions enable; a server may be older, so its dialect does not ask).
+    """
+
+    def __init__(self, *, materialized_ctes: bool = False) -> None:
+        self.materialized_ctes = materialized_ctes
 
     def column(self, name: str) -> str:
         return f"`{name}`"
@@ -49,6 +62,26 @@ class ClickHouseDialect:
 
     def literal(self, value: str) -> str:
         return _quote(value)
+
+    def json_get(self, document: str, key: str) -> str:
+        # JSONExtractRaw is '' for a missing key or text that is not JSON.
+        return f"nullIf(nullIf(JSONExtractRaw({document}, {_quote(key)}), ''), 'null')"
+
+    def json_number(self, expression: str) -> str:
+        return f"if({self.json_is(expression, 'number')}, JSONExtractFloat({expression}), NULL)"
+
+    def json_text(self, expression: str) -> str:
+        return (
+            f"if({self.json_is(expression, 'string')}, JSONExtractString({expression}), "
+            f"{expression})"
+        )
+
+    def json_is(self, expression: str, kind: str) -> str:
+        types = ", ".join(map(_quote, _JSON_TYPES[kind]))
+        return f"coalesce(JSONType({expression}) IN ({types}), false)"
+
+    def text_json(self, expression: str) -> str:
+        return f"if(isValidJSON({expression}), {expression}, NULL)"
 
     def count_if(self, condition: str) -> str:
         return f"countIf({condition})"
@@ -64,6 +97,21 @@ class ClickHouseDialect:
 
     def empty_text_list(self) -> str:
         return "CAST([] AS Array(String))"
+
+    def arg_min(self, expression: str, by: str) -> str:
+        return f"argMin({expression}, {by})"
+
+    def arg_max(self, expression: str, by: str) -> str:
+        return f"argMax({expression}, {by})"
+
+    def collect_list(self, expression: str) -> str:
+        return f"groupArray({expression})"
+
+    def epoch_ms(self, timestamp: str) -> str:
+        return f"toUnixTimestamp64Milli({timestamp})"
+
+    def contains_text(self, text: str, needle: str) -> str:
+        return f"positionCaseInsensitiveUTF8({text}, {needle}) > 0"
 
     def unnest_text_list(self, json: str) -> str:
         return f"arrayJoin(JSONExtract(coalesce({json}, '[]'), 'Array(String)'))"
@@ -83,24 +131,30 @@ class ClickHouseDialect:
         )
 
     def materialized(self) -> str:
-        return ""
+        return "MATERIALIZED " if self.materialized_ctes else ""
 
     def inlined(self) -> str:
         return ""
 
 
 CLICKHOUSE = ClickHouseDialect()
+"""The dialect of a ClickHouse server (``clickhouse://``, ``clickhouses://``)."""
+CHDB = ClickHouseDialect(materialized_ctes=True)
+"""The dialect of chdb (``chdb://``): ClickHouse 26 in-process, CTEs computed once."""
 
+# As the store's span records: ``component`` the ff.component attribute, else the last part of
+# the instrumentation scope's name; ``attributes`` every attribute, ff.component included.
 _SPANS = """SELECT
   CAST(Timestamp AS DateTime64(6, 'UTC')) AS timestamp,
   CAST(addNanoseconds(Timestamp, Duration) AS DateTime64(6, 'UTC')) AS end_timestamp,
   TraceId AS trace_id, SpanId AS span_id, nullIf(ParentSpanId, '') AS parent_span_id,
   SpanName AS name, lower(replaceOne(SpanKind, 'SPAN_KIND_', '')) AS kind,
-  nullIf(SpanAttributes['ff.component'], '') AS component,
+  if(SpanAttributes['ff.component'] != '', SpanAttributes['ff.component'],
+     if(ScopeName != '', splitByChar('.', ScopeName)[-1], 'unknown')) AS component,
   Duration / 1e6 AS duration_ms,
   if(StatusCode IN ('Error', 'STATUS_CODE_ERROR'), 'error', 'ok') AS status,
   nullIf(StatusMessage, '') AS status_message,
-  mapFilter((k, v) -> k != 'ff.component', SpanAttributes) AS attributes,
+  SpanAttributes AS attributes,
   toJSONString(arrayMap(n -> map('name', n), Events.Name)) AS events,
   ServiceName AS service, ScopeName AS scope
 FROM {db}.otel_traces"""

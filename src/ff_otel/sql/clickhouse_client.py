@@ -152,6 +152,11 @@ class ClickHouseBackend:
                 # chdb runs one embedded server per process, on one path.
                 self._session = factory(parts.path)
                 self._session.query(f"SET max_execution_time = {self._seconds}")
+                # A column keeps its name where an alias repeats it (SELECT max(x) AS x ...
+                # HAVING x > 1 means the column), as in standard SQL and DuckDB.
+                self._session.query("SET prefer_column_name_to_alias = 1")
+                # The CHDB dialect's MATERIALIZED CTEs (BI reads the events once, not ten times).
+                self._session.query("SET enable_materialized_cte = 1")
                 self._session.query("SET readonly = 1")
             except Exception as exc:  # chdb raises RuntimeError and its own ChdbError
                 raise QueryError(self._failure(exc)) from None
@@ -168,7 +173,11 @@ class ClickHouseBackend:
                 "connect_timeout": self.timeout,
                 "send_receive_timeout": self.timeout,
                 "query_retries": 0,
-                "settings": {"readonly": 2, "max_execution_time": self._seconds},
+                "settings": {
+                    "readonly": 2,
+                    "max_execution_time": self._seconds,
+                    "prefer_column_name_to_alias": 1,
+                },
             }
 
     @property
@@ -263,7 +272,7 @@ def backend_for(url: str) -> ClickHouseBackend:
     """The backend for ``url`` (one per URL, timeout and process)."""
     problem = query_url_problem(url)
     if problem is not None:
-        raise QueryError(f"query URL {_redacted(url)} is not usable: {problem}")
+        raise QueryError(f"query URL {redacted(url)} is not usable: {problem}")
     timeout = configured_timeout()
     with _backends_lock:
         backend = _backends.get((url, timeout))
@@ -272,7 +281,8 @@ def backend_for(url: str) -> ClickHouseBackend:
         return backend
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``."""
     parts = urlsplit(url)
     if parts.password is None:
         return url

@@ -25,8 +25,9 @@ import orjson
 
 from ff_otel.settings import active_settings, resolve_settings, store_layout
 from ff_otel.sql.safety import QueryError, _message, check_read_only
-from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME
+from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME, QueryDialect
 from ff_otel.sql.views import (
+    DUCKDB,
     all_columns,
     duckdb_type,
     render_view,
@@ -272,10 +273,24 @@ def resolve_query_url(query_url: str | None) -> str:
     return "" if url in ("", "local") else url
 
 
+def dialect_for(query_url: str) -> QueryDialect:
+    """The SQL dialect of the backend ``query_url`` names ("" for the local store)."""
+    if query_url:
+        from ff_otel.sql.clickhouse import CHDB, CLICKHOUSE
+
+        return CHDB if query_url.startswith("chdb:") else CLICKHOUSE
+    return DUCKDB
+
+
 def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
     from ff_otel.sql.clickhouse_client import backend_for
 
     backend = backend_for(url)
+    return backend.arrow(clickhouse_statement(query), params)
+
+
+def clickhouse_statement(query: str) -> str:
+    """The one read-only statement in ``query``, for ClickHouse; raises :class:`QueryError`."""
     parser = duckdb.connect(":memory:")
     try:
         statement = check_read_only(query, parser)
@@ -292,7 +307,7 @@ def _clickhouse_arrow(url: str, query: str, params: Params) -> pyarrow.Table:
             ) from None
     finally:
         parser.close()
-    return backend.arrow(statement, params)
+    return statement
 
 
 def _naive(row: dict[str, Any], maps: set[str], json: set[str]) -> dict[str, Any]:

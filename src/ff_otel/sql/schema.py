@@ -87,6 +87,26 @@ class Dialect(Protocol):
         """The group's distinct :meth:`week` values as a list, each formatted once per week."""
         ...
 
+    def arg_min(self, expression: str, by: str) -> str:
+        """The group's ``expression`` at its least ``by``."""
+        ...
+
+    def arg_max(self, expression: str, by: str) -> str:
+        """The group's ``expression`` at its greatest ``by``."""
+        ...
+
+    def collect_list(self, expression: str) -> str:
+        """The group's non-NULL values of ``expression`` as a list."""
+        ...
+
+    def epoch_ms(self, timestamp: str) -> str:
+        """A UTC timestamp as milliseconds since the epoch."""
+        ...
+
+    def contains_text(self, text: str, needle: str) -> str:
+        """Whether ``text`` contains ``needle``, case-insensitively."""
+        ...
+
     def materialized(self) -> str:
         """The keyword that makes a CTE computed once, where the dialect has one."""
         ...

@@ -101,6 +101,21 @@ class DuckDBDialect:
     def empty_text_list(self) -> str:
         return "CAST([] AS VARCHAR[])"
 
+    def arg_min(self, expression: str, by: str) -> str:
+        return f"arg_min({expression}, {by})"
+
+    def arg_max(self, expression: str, by: str) -> str:
+        return f"arg_max({expression}, {by})"
+
+    def collect_list(self, expression: str) -> str:
+        return f"list({expression}) FILTER (WHERE {expression} IS NOT NULL)"
+
+    def epoch_ms(self, timestamp: str) -> str:
+        return f"epoch_ms({timestamp})"
+
+    def contains_text(self, text: str, needle: str) -> str:
+        return f"contains(lower({text}), lower({needle}))"
+
     def unnest_text_list(self, json: str) -> str:
         return f"unnest(TRY_CAST({json} AS VARCHAR[]))"
 

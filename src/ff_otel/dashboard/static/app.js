@@ -101,8 +101,10 @@
     const pill = $("overall-status");
     if (!health) {
       pill.className = "pill status-unknown";
-      pill.textContent = "no health yet";
-      $("health").replaceChildren(h("div", { className: "empty", text: "No health record yet: is a service with ff-otel configured on this store?" }));
+      pill.textContent = data.per_host ? "fleet" : "no health yet";
+      // Over the fleet's ClickHouse, health is per host: the answer says so.
+      const why = data.per_host ? `Health checks are ${data.per_host.health}.` : "No health record yet: is a service with ff-otel configured on this store?";
+      $("health").replaceChildren(h("div", { className: "empty", dataset: { testid: "per-host" }, text: why }));
       $("health-when").textContent = "";
     } else {
       const status = health.stale ? "stale" : health.status;
@@ -319,6 +321,11 @@
       label: "error rate by component",
     });
     const r = data.resources;
+    if (data.per_host) {
+      $("chart-resources").replaceChildren(h("div", { className: "empty", dataset: { testid: "per-host" }, text: `CPU and memory readings are ${data.per_host.resources}.` }));
+      renderKpis();
+      return undefined;
+    }
     window.FFCharts.line($("chart-resources"), {
       start, end, step,
       series: [
