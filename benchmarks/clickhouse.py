@@ -222,6 +222,13 @@ def _measure(name: str, path: str, end: datetime) -> dict[str, Any]:
             statement = _HAND_COMPONENTS
         params = {k: v.isoformat(sep=" ") for k, v in naive[what].items()}
         return _twice(lambda: reader.query(statement, "JSON", params=params).bytes())
+    with tempfile.TemporaryDirectory(prefix="ff-otel-monitor-") as folder:
+        return _measure_ff_otel(name, url, end, naive, Path(folder))
+
+
+def _measure_ff_otel(
+    name: str, url: str, end: datetime, naive: dict[str, dict[str, datetime]], store: Path
+) -> dict[str, Any]:
     import ff_otel
     from ff_otel.alerting.fleet import FleetMonitor
     from ff_otel.assembly import alert_engine
@@ -230,7 +237,6 @@ def _measure(name: str, path: str, end: datetime) -> dict[str, Any]:
     from ff_otel.sql.clickhouse_client import backend_for
     from ff_otel.store.layout import StoreLayout
 
-    store = Path(tempfile.mkdtemp(prefix="ff-otel-monitor-"))
     interval = {"collection_interval_seconds": 60}
     settings = resolve_settings(
         {"base_path": store, "system_metrics": False, "analytics": interval}
