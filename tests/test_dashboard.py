@@ -35,6 +35,8 @@ from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_recent
 
+from .conftest import wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "chat_service.py"
 FF_OTEL = Path(sys.executable).parent / "ff-otel"
@@ -54,16 +56,6 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return list(ff_otel.read_records(path))
 
 
-def _wait_for(what: str, check: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
 # ---------------------------------------------------------------- processes
 
 
@@ -79,7 +71,7 @@ def live_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     try:
         layout = StoreLayout(base)
-        _wait_for(
+        wait_for(
             "the example service's first health record and snapshot",
             lambda: (
                 process.poll() is None
@@ -349,7 +341,7 @@ def test_acknowledging_an_alert_in_the_page_is_stored_and_audited(
         assert time.monotonic() < deadline, "no alert stayed firing long enough to acknowledge"
         page.reload()
     # The page shows it acknowledged (unless it resolved in the meantime).
-    _wait_for(
+    wait_for(
         "the page to show the alert acknowledged",
         lambda: (
             page.locator(
@@ -465,7 +457,7 @@ def _request(
 def _any_alert_id(base: Path) -> str:
     alerts = StoreLayout(base).alerts
     return str(
-        _wait_for(
+        wait_for(
             "an alert in alerts.jsonl",
             lambda: next((r["alert_id"] for r in _records(alerts) if r.get("alert_id")), None),
             timeout=90,

@@ -16,7 +16,6 @@ import selectors
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from ff_otel.dashboard import create_server
 from ff_otel.dashboard.context import PER_HOST
 
 from .clickhouse_fleet import by_host, create_tables, fill_in_another_process, insert
+from .conftest import wait_for
 
 FF_OTEL = Path(sys.executable).parent / "ff-otel"
 
@@ -117,16 +117,6 @@ def serving(base: Path, query_url: str) -> Iterator[Served]:
         server.server_close()
 
 
-def wait_until(what: str, check: Any, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
 def _without(document: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in names}
 
@@ -188,11 +178,11 @@ def test_the_dashboard_over_the_fleet_answers_as_over_the_store(
         assert errors["total"] == sum(1 for span in spans if span["status"] == "error")
         assert errors["by_component"]["llm"] == 5
         # BI: the fleet's users, as the store's.
-        bi_fleet = wait_until(
+        bi_fleet = wait_for(
             "the fleet's BI",
             lambda: (b := fleet.get("/api/bi?period=week"))["status"] != "computing" and b,
         )
-        bi_here = wait_until(
+        bi_here = wait_for(
             "the store's BI",
             lambda: (b := local.get("/api/bi?period=week"))["status"] != "computing" and b,
         )
@@ -224,7 +214,7 @@ def test_cli_dashboard_over_the_fleet_serves_the_fleet_s_figures(
         assert process.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(process.stdout, selectors.EVENT_READ)
-        line = wait_until(
+        line = wait_for(
             "the dashboard's start line",
             lambda: process.stdout.readline() if selector.select(timeout=0.5) else "",  # type: ignore[union-attr]
         )
