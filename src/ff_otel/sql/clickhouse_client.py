@@ -12,6 +12,7 @@ so an unreachable or silent server cannot hold the caller. Every failure is one
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import re
@@ -184,6 +185,13 @@ class ClickHouseBackend:
     def _seconds(self) -> int:
         return max(1, math.ceil(self.timeout))
 
+    def close(self) -> None:
+        """Close the chdb session (a server needs nothing); the backend is unusable after."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
     def arrow(self, statement: str, params: Params = None) -> pyarrow.Table:
         text, bound = bind(statement, params)
         text = with_views(text, self.database)
@@ -277,8 +285,22 @@ def backend_for(url: str) -> ClickHouseBackend:
     with _backends_lock:
         backend = _backends.get((url, timeout))
         if backend is None:
+            if not _backends:
+                atexit.register(_close_backends)
             backend = _backends[(url, timeout)] = ClickHouseBackend(url, timeout)
         return backend
+
+
+def _close_backends() -> None:
+    # chdb's engine shuts down when its last session closes; left to the
+    # interpreter's teardown, that raced chdb's own static teardown and crashed
+    # the exiting process now and then (SIGSEGV after "ShutdownTablesThreadPool
+    # is not initialized"), mostly on a busy machine.
+    with _backends_lock:
+        backends = list(_backends.values())
+        _backends.clear()
+    for backend in backends:
+        backend.close()
 
 
 def redacted(url: str) -> str:
