@@ -50,7 +50,7 @@ def bind(
 
     The values travel apart from the SQL (ClickHouse binds them server-side),
     typed from the Python value: int, float, str, bool, datetime (naive = UTC),
-    date; None is ``NULL``. Placeholders inside literals and comments are text.
+    date; None is ``NULL``. A ``?`` or ``$name`` inside a literal or a comment is text.
     """
     if not params:
         return statement, {}
