@@ -22,9 +22,9 @@ from ff_otel import (
     FFConfigurationManagerConfigDTO,
     FFMetricsCollectionManager,
     FFSystemMetricsDTO,
-    _clock,
 )
 from ff_otel.alerting import operations
+from ff_otel.core import clock
 from ff_otel.store.appender import append_records
 
 from .test_alerting import alerts_path, engine_for
@@ -56,7 +56,7 @@ def _store_with_every_state(base: Path) -> tuple[dict[str, str], float]:
     engine.evaluate(FFSystemMetricsDTO(), every, t0)
     engine.evaluate(FFSystemMetricsDTO(), {**every, "flap": LOW, "memory": LOW}, t0 + 30)
     engine.dispatcher.close()
-    stamp = _clock.epoch_to_iso(t0 + 30)
+    stamp = clock.epoch_to_iso(t0 + 30)
     append_records(
         path,
         [
@@ -98,7 +98,7 @@ async def test_every_command_shows_the_same_states_for_the_same_store(tmp_path: 
     human = ff_otel_cli("status", "--base-path", tmp_path).stdout
     assert "2 firing" in human and "1 acknowledged) · 1 pending, 1 suppressed" in human
 
-    end = _clock.epoch_to_iso(last_change + 1)
+    end = clock.epoch_to_iso(last_change + 1)
     report = as_json(ff_otel_cli("report", "--json", "--end", end, "--base-path", tmp_path))
     alerts = report["report"]["alerts"]
     assert alerts["alerts"] == len(states)

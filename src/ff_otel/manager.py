@@ -15,15 +15,16 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from ff_otel import setup, users
+from ff_otel import users
 from ff_otel.alerting import operations
 from ff_otel.compliance.spool import write_fault
-from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
 from ff_otel.instrumentation.system_metrics import resource_sampler
-from ff_otel.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.runner import Pipeline
-from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
+from ff_otel.sdk import setup
+from ff_otel.spec.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
+from ff_otel.spec.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
+from ff_otel.spec.protocols import AnalyticsProtocol, MonitoringProtocol
 from ff_otel.store.layout import StoreError, StoreLayout
 
 _logger = logging.getLogger("ff_otel.manager")

@@ -33,10 +33,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.alerting.anomaly import AnomalyDetector
 from ff_otel.alerting.notifiers import NotificationDispatcher
-from ff_otel.alerting.rules import PER_COMPONENT_SERIES, AlertRule
 from ff_otel.alerting.scoring import ALERT_SCORE
 from ff_otel.alerting.state import (
     OPEN_STATES,
@@ -47,8 +45,10 @@ from ff_otel.alerting.state import (
     series_values,
     silence_of,
 )
-from ff_otel.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
-from ff_otel.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO, stamped_id
+from ff_otel.core import clock
+from ff_otel.spec.alerting_config import PER_COMPONENT_SERIES, AlertRule
+from ff_otel.spec.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO, stamped_id
 from ff_otel.store.appender import append_records
 from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamTail
@@ -275,7 +275,7 @@ class AlertEngine:
             now,
             value=value,
             notify=True,
-            fired_at=_clock.epoch_to_iso(now),
+            fired_at=clock.epoch_to_iso(now),
             fired_at_epoch=now,
         )
 
@@ -422,7 +422,7 @@ class AlertEngine:
         alert["state"] = state.value
         alert["event"] = event
         alert["updated_epoch"] = now
-        alert["timestamp"] = _clock.epoch_to_iso(now)
+        alert["timestamp"] = clock.epoch_to_iso(now)
         labels = alert.get("labels") or {}
         alert["silenced"] = any(
             s.covers({**labels, "severity": str(alert.get("severity"))}, now) for s in self.silences

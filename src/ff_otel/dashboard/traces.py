@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.dashboard.context import StoreView, epoch_ms, iso
 from ff_otel.query import query
 from ff_otel.sql.engine import dialect_for, sql
@@ -40,7 +40,7 @@ _INSTRUMENTATION_PATHS = ("/opentelemetry/", "/ff_otel/", "/contextlib.py")
 def slow_operations(view: StoreView, limit: int = 10) -> dict[str, Any]:
     """Operations (span name and component) of the last hour, slowest p95 first,
     each with its slowest and its latest traces."""
-    since = _clock.now() - WINDOW
+    since = clock.now() - WINDOW
     if view.fleet:
         return _fleet_operations(view, since, limit)
     spans = read_recent(view.layout.spans, since, max_bytes=_SPAN_BYTES)
@@ -126,7 +126,7 @@ def _fleet_operations(view: StoreView, since: datetime, limit: int) -> dict[str,
     first = covers[0]["first"] if covers else None
     return {
         "window_start": iso(since),
-        "covers_from": _clock.format_iso(first) if figures and first else None,
+        "covers_from": clock.format_iso(first) if figures and first else None,
         "spans": sum(int(row["count"]) for row in figures),
         "operations": [
             {
@@ -172,7 +172,7 @@ def _fleet_calls(
         entry = ranked.setdefault(key, {"slowest": [], "latest": []})
         call = {
             "trace_id": row["trace_id"],
-            "timestamp": _clock.format_iso(row["timestamp"]),
+            "timestamp": clock.format_iso(row["timestamp"]),
             "duration_ms": round(float(row["duration_ms"] or 0.0), 3),
             "status": "error" if row["status"] == "error" else "ok",
         }
@@ -203,9 +203,9 @@ def trace(view: StoreView, trace_id: str, around: str | None = None) -> dict[str
     """
     if not _TRACE_ID.fullmatch(trace_id):
         raise ValueError(f"not a trace id (32 lowercase hex digits): {trace_id[:40]!r}")
-    since = _clock.now() - WINDOW
+    since = clock.now() - WINDOW
     if around is not None:
-        since = min(since, _clock.parse_instant(around) - timedelta(minutes=2))
+        since = min(since, clock.parse_instant(around) - timedelta(minutes=2))
     if view.fleet:
         spans = _fleet_trace(view, trace_id, since)
     else:
@@ -251,7 +251,7 @@ def _fleet_trace(view: StoreView, trace_id: str, since: datetime) -> list[dict[s
         {"trace_id": trace_id, "since": since.replace(tzinfo=None)},
         query_url=view.query_url,
     )
-    return [{**row, "timestamp": _clock.format_iso(row["timestamp"])} for row in rows]
+    return [{**row, "timestamp": clock.format_iso(row["timestamp"])} for row in rows]
 
 
 def _span_row(span: dict[str, Any], depth: int, begin_ms: float) -> dict[str, Any]:
@@ -329,7 +329,7 @@ def _short(value: Any) -> Any:
 
 def recent_errors(view: StoreView, limit: int = 10) -> dict[str, Any]:
     """The last hour's failures (failed spans, error logs) by component, operation and type."""
-    since = _clock.now() - WINDOW
+    since = clock.now() - WINDOW
     if view.fleet:
         return _fleet_errors(view, since, limit)
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -399,7 +399,7 @@ def _fleet_errors(view: StoreView, since: datetime, limit: int) -> dict[str, Any
                 "operation": row["operation"],
                 "error_type": row["error_type"],
                 "count": int(row["n"]),
-                "last_seen": _clock.format_iso(row["last_seen"]),
+                "last_seen": clock.format_iso(row["last_seen"]),
                 "message": _short(row["message"]),
                 **({"trace_id": row["trace_id"]} if row["trace_id"] else {}),
             }

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ff_otel import _clock, _gc
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.compliance import regulatory, retention, security
-from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
-from ff_otel.exporters._guard import ExportStats
+from ff_otel.core import clock
+from ff_otel.core.gc import gc_paused
+from ff_otel.exporters.guard import ExportStats
 from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
-from ff_otel.models import FFSystemMetricsDTO
 from ff_otel.pipeline import reports, snapshot
 from ff_otel.pipeline.health import (
     CheckResult,
@@ -44,6 +43,8 @@ from ff_otel.pipeline.status import (
     exporter_health,
     store_health,
 )
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
+from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.store.appender import Placed, append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
@@ -192,12 +193,12 @@ class Pipeline:
 
     def collect(self, *, store: bool) -> FFSystemMetricsDTO:
         """Summarise the interval since the last collection; write its records when ``store``."""
-        # The collector stays paused for the whole tick (see ff_otel._gc): the
+        # The collector stays paused for the whole tick (see ff_otel.core.gc): the
         # interval's parsed records and closed sessions are all freed, by
         # their counts, when ``_collect`` returns, before it runs again. Paused
         # only around the parse and the fold, its first collection after them
         # walked every record still held (0.4 s per 200,000 events, twice).
-        with self._lock, _gc.paused():
+        with self._lock, gc_paused():
             return self._collect(store)
 
     def _collect(self, store: bool) -> FFSystemMetricsDTO:
@@ -219,7 +220,7 @@ class Pipeline:
             metrics.user_satisfaction_score = round(sum(ratings) / len(ratings), 3)
         health = SystemHealth(
             status=worst([r.status for r in results]),
-            checked_at=_clock.format_iso(metrics.timestamp),
+            checked_at=clock.format_iso(metrics.timestamp),
             components=results,
             metrics=metrics,
         )
@@ -264,7 +265,7 @@ class Pipeline:
     def _write_due_reports(self) -> None:
         analytics = self.analytics
         for period, start, stop in reports.due_reports(
-            self.layout, analytics, _clock.now(), self._periods_without_data
+            self.layout, analytics, clock.now(), self._periods_without_data
         ):
             report = reports.build_report(
                 self.layout, analytics, period, start, stop, self.business
@@ -319,7 +320,7 @@ class Pipeline:
         # unless a span or user event of it arrived since (a backfill).
         if not self._periods_without_data:
             return
-        until = _clock.format_iso(max(self._periods_without_data.values()))
+        until = clock.format_iso(max(self._periods_without_data.values()))
         for records in new:
             for record in records:
                 stamp = record.get("timestamp")

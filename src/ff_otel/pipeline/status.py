@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.exporters._guard import ExportStats
-from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.exporters.guard import ExportStats
 from ff_otel.pipeline.health import STATUS_SCORE, CheckResult, HealthStatus, worst
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
+from ff_otel.spec.config import FFAnalyticsConfigDTO
+from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.store.layout import StoreLayout
 
 _LOW_DISK_BYTES = 100 * 1024 * 1024

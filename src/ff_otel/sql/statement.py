@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.sql.schema import VIEWS_BY_NAME, QueryDialect, View, span_failed
 
 _NUMERIC_TYPES = ("double", "bigint")
@@ -121,7 +121,7 @@ class Statement:
             if not isinstance(value, str):
                 return "false"
             try:
-                return f"{field.sql} = {self.param(_naive(_clock.parse_instant(value)))}"
+                return f"{field.sql} = {self.param(_naive(clock.parse_instant(value)))}"
             except ValueError:
                 return "false"
         if field.type in _NUMERIC_TYPES:
@@ -163,7 +163,7 @@ def _map_path(d: QueryDialect, column: str, segments: Sequence[str]) -> str:
 
 
 def _naive(instant: datetime) -> datetime:
-    return _clock.parse_instant(instant).replace(tzinfo=None)
+    return clock.parse_instant(instant).replace(tzinfo=None)
 
 
 def _text(value: Any) -> str:

@@ -1,15 +1,9 @@
-"""Resolve ``configure()``'s settings from code, environment and a TOML file;
-the running configuration's store and settings.
+"""Resolve ``configure()``'s settings from code, environment and a TOML file.
 
 Precedence is field by field: a value passed in code beats the environment,
 which beats the file named by ``FF_OTEL_CONFIG``. Only fields that were set
 explicitly take part, so ``FFAnalyticsConfigDTO(sampling_rate=0.5)`` in code
 does not hide ``FF_OTEL_COLLECTION_INTERVAL_SECONDS`` from the environment.
-
-``configure()`` hands its store and settings over with :func:`activate` (and
-``shutdown()`` takes them back), so that what runs below it (the query
-engine, the ClickHouse client) reads the running configuration from here
-instead of reaching up to the module that configures everything.
 """
 
 from __future__ import annotations
@@ -25,15 +19,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ff_otel import environment_variables as env
-from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
-from ff_otel.alerting.rules import AlertRule
-from ff_otel.config import (
+from ff_otel.spec.alerting_config import AlertRule, FFNotificationSettingsDTO
+from ff_otel.spec.config import (
     FFAnalyticsAlertingConfigDTO,
     FFAnalyticsConfigDTO,
     FFAnalyticsPrivacyConfigDTO,
     FFBusinessInputsDTO,
 )
-from ff_otel.store.layout import StoreError, StoreLayout
 from ff_otel.store.limits import RecordLimits
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -340,37 +332,3 @@ def _describe(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "settings"
         problems.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
     return "invalid ff-otel configuration: " + "; ".join(problems)
-
-
-_active: tuple[StoreLayout, FFOtelSettings] | None = None
-
-
-def activate(layout: StoreLayout, settings: FFOtelSettings) -> None:
-    """``layout`` and ``settings`` are the running configuration's from now on."""
-    global _active
-    _active = (layout, settings)
-
-
-def deactivate() -> None:
-    """Nothing is configured any more (``shutdown()``)."""
-    global _active
-    _active = None
-
-
-def active_settings() -> FFOtelSettings | None:
-    """The running configuration's settings; None when nothing is configured."""
-    active = _active
-    return active[1] if active is not None else None
-
-
-def store_layout(base_path: str | Path | None = None) -> StoreLayout:
-    """The store at ``base_path``, or the configured one; clear errors when there is none."""
-    if base_path is not None:
-        layout = StoreLayout(base_path)
-    elif _active is not None:
-        layout = _active[0]
-    else:
-        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
-    return layout
