@@ -180,7 +180,7 @@ class Pipeline:
         if self.alerts is not None:
             self.alerts.reload()
             if isinstance(checkpoint.get("anomaly"), dict):
-                self.alerts.restore_detectors(checkpoint["anomaly"])
+                self.alerts.anomalies.restore(checkpoint["anomaly"])
         if self.sessions is not None:
             for session in read_records(self.layout.session_analytics):
                 self.sessions.learn(session)
@@ -277,7 +277,7 @@ class Pipeline:
         if self.sessions is not None:
             checkpoint["sessions"] = self.sessions.state()
         if self.alerts is not None:
-            checkpoint["anomaly"] = self.alerts.detector_states()
+            checkpoint["anomaly"] = self.alerts.anomalies.states()
         if self.sessions is None or self.alerts is None:
             # A pipeline without session tracking or alerting (the facade's
             # collector in a process of its own) keeps the open
