@@ -38,9 +38,11 @@ from ff_otel.pipeline.health import (
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
 from ff_otel.pipeline.levels import policy_for
 from ff_otel.pipeline.status import (
+    DataQuality,
     SystemHealth,
     component_health,
     exporter_health,
+    record_types_health,
     store_health,
 )
 from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
@@ -57,14 +59,6 @@ _logger = logging.getLogger("ff_otel.pipeline")
 _WINDOW_INTERVALS = 5
 _RETENTION_EVERY_SECONDS = 3600.0
 _REGULATORY_EVERY_SECONDS = 86_400.0
-
-
-@dataclass
-class _QualityBaseline:
-    exported: int = 0
-    dropped: int = 0
-    torn: int = 0
-    records: int = 0
 
 
 @dataclass
@@ -112,7 +106,7 @@ class Pipeline:
         self._periods_without_data: dict[tuple[str, datetime], datetime] = {}
         self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
-        self._quality = _QualityBaseline()
+        self._quality = DataQuality()
         # The counter is process-wide: a pipeline reports what was skipped
         # since it started, not what an earlier configuration's readers met.
         self._invalid_at_start = invalid_fields()
@@ -353,24 +347,17 @@ class Pipeline:
                 self.sessions.forget_user(user_hash)
 
     def _data_quality(self) -> float:
-        exported = dropped = 0
-        for stats in self._export_stats().values():
-            exported += stats.exported
-            dropped += stats.dropped
-        torn = self._spans.stats.torn_lines + self._logs.stats.torn_lines
-        read = self._spans.stats.records + self._logs.stats.records
-        base = self._quality
-        d_exported, d_dropped = exported - base.exported, dropped - base.dropped
-        d_torn, d_read = torn - base.torn, read - base.records
-        self._quality = _QualityBaseline(exported, dropped, torn, read)
-        written_share = d_exported / (d_exported + d_dropped) if d_exported + d_dropped else 1.0
-        valid_share = d_read / (d_read + d_torn) if d_read + d_torn else 1.0
-        return round(written_share * valid_share, 4)
+        read = (self._spans.stats, self._logs.stats)
+        return self._quality.next_interval(
+            self._export_stats(),
+            torn=sum(stats.torn_lines for stats in read),
+            records=sum(stats.records for stats in read),
+        )
 
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
         results = registry.latest()
         results.append(store_health(self.layout, self.analytics))
-        results.append(_record_types_health(self._invalid_at_start))
+        results.append(record_types_health(self._invalid_at_start))
         for signal, stats in self._export_stats().items():
             results.append(exporter_health(signal, stats))
         results.extend(component_health(self._window, self.analytics))
@@ -390,26 +377,3 @@ class Pipeline:
             stats.last_error,
             exc_info=exc,
         )
-
-
-def _record_types_health(at_start: dict[str, int]) -> CheckResult:
-    # Stored fields of the wrong type that readers in this process skipped
-    # (see store/schema.py) since the pipeline started: degraded, since some
-    # answers lack those values.
-    invalid = {
-        name: n - at_start.get(name, 0)
-        for name, n in invalid_fields().items()
-        if n > at_start.get(name, 0)
-    }
-    if not invalid:
-        return CheckResult(
-            "store.records", "healthy", "every field read had its type", None, "builtin"
-        )
-    worst_fields = ", ".join(f"{name} {n}" for name, n in sorted(invalid.items())[:5])
-    return CheckResult(
-        "store.records",
-        "degraded",
-        f"{sum(invalid.values())} stored field(s) of the wrong type skipped ({worst_fields})",
-        None,
-        "builtin",
-    )
