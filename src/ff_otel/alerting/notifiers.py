@@ -42,15 +42,40 @@ class FFNotificationSettingsDTO(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    smtp_host: str = "localhost"
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    smtp_from: str = "ff-otel@localhost"
-    webhook_format: Literal["alertmanager_webhook", "alertmanager_api"] = "alertmanager_webhook"
-    notify_timeout_seconds: float = Field(default=5.0, gt=0)
-    notify_retries: int = Field(default=2, ge=0, le=10)
+    smtp_host: str = Field(
+        default="localhost", description="SMTP server that alert e-mails are sent through."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(
+        default=None, description="User name for SMTP authentication (none: no login)."
+    )
+    smtp_password: str | None = Field(default=None, description="Password for SMTP authentication.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before logging in."
+    )
+    smtp_from: str = Field(
+        default="ff-otel@localhost", description="Sender address of alert e-mails."
+    )
+    webhook_format: Literal["alertmanager_webhook", "alertmanager_api"] = Field(
+        default="alertmanager_webhook",
+        description=(
+            "`alertmanager_webhook`: Alertmanager's webhook payload (version 4) to each URL; "
+            "`alertmanager_api`: the alerts posted to an Alertmanager's `/api/v2/alerts`."
+        ),
+    )
+    notify_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Timeout of one delivery attempt (webhook or e-mail), in seconds.",
+    )
+    notify_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "Further attempts after a failed delivery, with backoff, on the notifier thread."
+        ),
+    )
 
 
 DeliveryResult = Callable[[dict[str, Any], str, str, bool, str | None, int], None]
