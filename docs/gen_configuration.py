@@ -33,20 +33,21 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ff_otel import environment_variables
-from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
-from ff_otel.alerting.rules import AlertRule
-from ff_otel.config import (
+from ff_otel import (
+    AlertRule,
+    ConfigError,
     FFAnalyticsAlertingConfigDTO,
     FFAnalyticsConfigDTO,
     FFAnalyticsPrivacyConfigDTO,
     FFBusinessInputsDTO,
     FFConfigurationManagerConfigDTO,
+    FFNotificationSettingsDTO,
     FFStorageConfigDTO,
+    RecordLimits,
+    environment_variables,
 )
 from ff_otel.dashboard import security
-from ff_otel.settings import ConfigError, FFOtelSettings, resolve_settings
-from ff_otel.store.limits import RecordLimits
+from ff_otel.settings import FFOtelSettings, resolve_settings
 
 PAGE = Path(__file__).with_name("configuration.md")
 
@@ -223,6 +224,21 @@ def _nested_models(model: type[BaseModel]) -> set[str]:
         for name, field in model.model_fields.items()
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
     }
+
+
+DOCUMENTED_MODELS: tuple[type[BaseModel], ...] = (
+    FFOtelSettings,
+    FFAnalyticsConfigDTO,
+    FFAnalyticsPrivacyConfigDTO,
+    FFAnalyticsAlertingConfigDTO,
+    FFNotificationSettingsDTO,
+    RecordLimits,
+    FFBusinessInputsDTO,
+    AlertRule,
+    FFConfigurationManagerConfigDTO,
+    FFStorageConfigDTO,
+)
+"""Every model whose fields the page lists (each field needs a ``description=``)."""
 
 
 def render() -> str:

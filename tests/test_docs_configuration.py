@@ -105,6 +105,16 @@ def test_each_documented_variable_sets_its_setting(setting: str, variable: str) 
     assert setting in changed, f"{variable} does not set {setting} (it set {sorted(changed)})"
 
 
+def test_every_setting_on_the_page_says_what_it_does() -> None:
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in _generator().DOCUMENTED_MODELS
+        for name, field in model.model_fields.items()
+        if not (field.description or "").strip()
+    ]
+    assert not missing, f"give these fields a description=: {missing}"
+
+
 def test_the_page_documents_many_settings() -> None:
     # The row parser above must keep finding the tables it checks.
     assert len(_documented_rows()) > 60
