@@ -99,27 +99,113 @@ class FFOtelSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    base_path: Path = Path("./ff_data")
-    service_name: str | None = Field(default=None, min_length=1)
-    analytics: FFAnalyticsConfigDTO = Field(default_factory=FFAnalyticsConfigDTO)
-    otlp_endpoint: str | None = None
-    audit_anchor_to_otlp: bool = False
-    """Send the audit chain's head to the collector with every append (needs ``otlp_endpoint``)."""
-    system_metrics: bool = True
-    session_idle_timeout_minutes: int = Field(default=30, ge=1)
-    sql_memory_limit_mb: int = Field(default=256, ge=32)
-    sql_threads: int = Field(default=2, ge=1)
-    query_url: str = ""
-    """Where ``ff_otel.sql``, BI and the fleet monitor query: "" for the local store."""
-    query_timeout_seconds: float = Field(default=10.0, gt=0)
-    """Longest a remote query backend may take to connect or answer."""
-    business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
-    alert_rules: list[AlertRule] = Field(default_factory=list)
-    notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
-    logging: bool = False
-    logging_level: str = "INFO"
-    limits: RecordLimits = Field(default_factory=RecordLimits)
-    disabled: bool = False
+    base_path: Path = Field(
+        default=Path("./ff_data"),
+        description="Store root: the store's files are under `<base_path>/analytics/`.",
+    )
+    service_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "`service.name` of every record; else the resource's (`OTEL_SERVICE_NAME`, the SDK's "
+            "default)."
+        ),
+    )
+    analytics: FFAnalyticsConfigDTO = Field(
+        default_factory=FFAnalyticsConfigDTO,
+        description=(
+            "What is collected, stored, alerted on and reported (the spec's analytics "
+            "configuration)."
+        ),
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "An OpenTelemetry Collector's base URL: spans, metrics and logs also go there over "
+            "OTLP, scrubbed, beside the store."
+        ),
+    )
+    audit_anchor_to_otlp: bool = Field(
+        default=False,
+        description=(
+            "Send the audit chain's head to the collector as an `ff.audit_anchor` log record with "
+            "every audit append (needs `otlp_endpoint`)."
+        ),
+    )
+    system_metrics: bool = Field(
+        default=True,
+        description=(
+            "Read the host and the process with psutil every interval (`system.*` and `process.*` "
+            "metrics, `resource_usage.jsonl`)."
+        ),
+    )
+    session_idle_timeout_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="Minutes without an event after which a user session counts as ended.",
+    )
+    sql_memory_limit_mb: int = Field(
+        default=256,
+        ge=32,
+        description=(
+            "Memory limit of the embedded DuckDB engine in MiB; larger work spills to a temporary "
+            "folder."
+        ),
+    )
+    sql_threads: int = Field(
+        default=2, ge=1, description="Threads the embedded DuckDB engine may use."
+    )
+    query_url: str = Field(
+        default="",
+        description=(
+            "Where `ff_otel.sql`, `query`, BI, reports, the monitor and the dashboard query: empty"
+            " (or `local`) for the store, `chdb:///path?database=otel`, "
+            "`clickhouse://user:password@host:8123/database` or `clickhouses://...`."
+        ),
+    )
+    query_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a remote query backend may take to connect or answer, in seconds.",
+    )
+    business: FFBusinessInputsDTO = Field(
+        default_factory=FFBusinessInputsDTO,
+        description="Business inputs for BI's cost and ROI figures.",
+    )
+    alert_rules: list[AlertRule] = Field(
+        default_factory=list,
+        description=(
+            "Alert rules added to the built-in ones (`[[ff_otel.alert_rules]]` in the TOML file)."
+        ),
+    )
+    notifications: FFNotificationSettingsDTO = Field(
+        default_factory=FFNotificationSettingsDTO,
+        description=(
+            "How alert notifications reach people: SMTP server, webhook format, timeouts and "
+            "retries."
+        ),
+    )
+    logging: bool = Field(
+        default=False,
+        description=(
+            "Send standard `logging` records at `logging_level` and above to the store, with the "
+            "active span's trace context."
+        ),
+    )
+    logging_level: str = Field(
+        default="INFO", description="Lowest level of `logging` records sent to the store."
+    )
+    limits: RecordLimits = Field(
+        default_factory=RecordLimits,
+        description=(
+            "What one stored record may hold (value length, attribute count, nesting depth, series"
+            " per instrument)."
+        ),
+    )
+    disabled: bool = Field(
+        default=False,
+        description="`configure()` installs nothing and creates no store; decorators stay no-ops.",
+    )
 
     @field_validator("logging_level")
     @classmethod

@@ -36,17 +36,56 @@ class AlertRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
 
-    name: str = Field(min_length=1)
-    series: str = Field(min_length=1)
-    comparison: Comparison = ">"
-    threshold: float
-    for_seconds: float = Field(default=0.0, ge=0)
-    severity: AlertSeverity = AlertSeverity.WARNING
-    alert_type: str = "performance"
-    component: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    recommended_actions: list[str] = Field(default_factory=list)
-    runbook_url: str | None = None
+    name: str = Field(
+        min_length=1,
+        description=(
+            "The rule's name: alerts carry it as `rule` (anomaly rules are `anomaly:<series>`)."
+        ),
+    )
+    series: str = Field(
+        min_length=1,
+        description=(
+            "What the rule watches: a snapshot field (`response_time_ms`, `cpu_usage_percent`, "
+            "...), `error_rate_percent`, a per-component series (`component_error_rate_percent`, "
+            "`component_response_time_ms`) or `metric:<name>`."
+        ),
+    )
+    comparison: Comparison = Field(
+        default=">", description="How the series' value is compared with `threshold`."
+    )
+    threshold: float = Field(description="The value the series is compared with.")
+    for_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "How long the condition must hold before the alert fires (`pending` until then)."
+        ),
+    )
+    severity: AlertSeverity = Field(
+        default=AlertSeverity.WARNING,
+        description="Severity of the alert (`info`, `warning`, `error`, `critical`).",
+    )
+    alert_type: str = Field(
+        default="performance",
+        description="The alert's `alert_type` (`performance`, `error`, `capacity`, ...).",
+    )
+    component: str | None = Field(
+        default=None, description="Watch only this component (for a per-component series)."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels added to the alert, for silences and notification receivers.",
+    )
+    recommended_actions: list[str] = Field(
+        default_factory=list,
+        description="Actions the alert recommends (`recommended_actions` in the alert record).",
+    )
+    runbook_url: str | None = Field(
+        default=None,
+        description=(
+            "A runbook link: the alert's `documentation_links`; in notifications, `runbook_url`."
+        ),
+    )
 
     @field_validator("series")
     @classmethod
@@ -68,12 +107,38 @@ class FFNotificationSettingsDTO(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    smtp_host: str = "localhost"
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    smtp_from: str = "ff-otel@localhost"
-    webhook_format: Literal["alertmanager_webhook", "alertmanager_api"] = "alertmanager_webhook"
-    notify_timeout_seconds: float = Field(default=5.0, gt=0)
-    notify_retries: int = Field(default=2, ge=0, le=10)
+    smtp_host: str = Field(
+        default="localhost", description="SMTP server that alert e-mails are sent through."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(
+        default=None, description="User name for SMTP authentication (none: no login)."
+    )
+    smtp_password: str | None = Field(default=None, description="Password for SMTP authentication.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before logging in."
+    )
+    smtp_from: str = Field(
+        default="ff-otel@localhost", description="Sender address of alert e-mails."
+    )
+    webhook_format: Literal["alertmanager_webhook", "alertmanager_api"] = Field(
+        default="alertmanager_webhook",
+        description=(
+            "`alertmanager_webhook`: Alertmanager's webhook payload (version 4) to each URL; "
+            "`alertmanager_api`: the alerts posted to an Alertmanager's `/api/v2/alerts`."
+        ),
+    )
+    notify_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Timeout of one delivery attempt (webhook or e-mail), in seconds.",
+    )
+    notify_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "Further attempts after a failed delivery, with backoff, on the notifier thread."
+        ),
+    )
+
