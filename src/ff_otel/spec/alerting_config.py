@@ -141,4 +141,3 @@ class FFNotificationSettingsDTO(BaseModel):
             "Further attempts after a failed delivery, with backoff, on the notifier thread."
         ),
     )
-
