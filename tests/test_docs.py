@@ -19,7 +19,10 @@ How an example in ``README.md`` or ``docs/**/*.md`` is treated, by its fence:
   ``FF_OTEL_*``/``OTEL_*`` variable is set (no OTLP endpoint), and the venv's ``bin``
   is first on ``PATH`` (``ff-otel``, ``ff-otel-instrument``, ``python``).
 - Consecutive python blocks (not separated by a bash block) run together as one script
-  in one fresh interpreter; a bash block runs with ``bash -euo pipefail``. Either gets
+  in one fresh interpreter, with the page's directory on ``PYTHONPATH`` (an example
+  imports what an earlier block wrote there); the script is called ``example.py``, so
+  a span's default ``ff.component`` is ``example``. A bash block runs with
+  ``bash -euo pipefail``. Either gets
   ``BLOCK_TIMEOUT_SECONDS``; whatever it started in the background is killed when it
   ends, but an example that starts a server stops it itself.
 - A failure names the page and the block's line, with the block's output. Scripts keep
@@ -137,16 +140,19 @@ class ExampleFailed(Exception):
     pass
 
 
-def _run(command: list[str], workdir: Path, where: str) -> None:
+def _run(command: list[str], workdir: Path, where: str, python_path: Path | None = None) -> None:
     """Run one example to completion; raise with its output when it fails or hangs."""
     output_path = workdir / ".example-output"
+    environment = example_environment(workdir)
+    if python_path is not None:
+        environment["PYTHONPATH"] = str(python_path)
     with output_path.open("wb") as output:
         # Output to a file, not a pipe: a server left in the background would
         # hold a pipe open and the wait for its end would never come.
         process = subprocess.Popen(
             command,
             cwd=workdir,
-            env=example_environment(workdir),
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -171,9 +177,10 @@ def _run(command: list[str], workdir: Path, where: str) -> None:
 def run_page(page: Path, workdir: Path) -> int:
     """Run a page's examples as the module docstring says; returns how many ran."""
     name = page_id(page)
-    # Hidden scripts in the page's directory: a script's directory is first on
-    # sys.path, so an example imports the modules an earlier block wrote there.
-    script_prefix = f".example-{name.replace('/', '_')}"
+    # Each script is example.py (so a span's default ff.component is "example") in a
+    # hidden directory named after the page and line; the page's directory stays
+    # first on sys.path, so an example imports the modules an earlier block wrote.
+    scripts = workdir / ".examples"
     pending: list[Block] = []
     ran = 0
 
@@ -181,10 +188,16 @@ def run_page(page: Path, workdir: Path) -> int:
         nonlocal ran
         if not pending:
             return
-        script = workdir / f"{script_prefix}-{pending[0].line}.py"
+        script = scripts / f"{name.replace('/', '_')}-{pending[0].line}" / "example.py"
+        script.parent.mkdir(parents=True)
         script.write_text(_numbered(pending))
         lines = ", ".join(str(block.line) for block in pending)
-        _run([sys.executable, str(script)], workdir, f"{name}: python block(s) at line {lines}")
+        _run(
+            [sys.executable, str(script)],
+            workdir,
+            f"{name}: python block(s) at line {lines}",
+            python_path=workdir,
+        )
         ran += len(pending)
         pending.clear()
 
@@ -208,7 +221,8 @@ def run_page(page: Path, workdir: Path) -> int:
             pending.append(block)
         elif block.language == "bash":
             run_pending()
-            script = workdir / f"{script_prefix}-{block.line}.sh"
+            script = scripts / f"{name.replace('/', '_')}-{block.line}.sh"
+            scripts.mkdir(exist_ok=True)
             trap = "trap 'echo \"failed at line $LINENO: $BASH_COMMAND\" >&2' ERR"
             script.write_text(trap + _numbered([block]))
             _run(
