@@ -35,7 +35,7 @@ typecheck: $(VENV)/.installed-dev
 # --strict: a broken link, anchor or API reference fails the build
 # (tests/test_docs.py runs the same build in make test).
 docs: $(VENV)/.installed-dev
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The dashboard's browser tests drive Debian's chromium (no Playwright browser
 # download); installed here when missing, a no-op when it is already there.
