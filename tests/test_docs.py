@@ -22,9 +22,10 @@ How an example in ``README.md`` or ``docs/**/*.md`` is treated, by its fence:
   in one fresh interpreter, with the page's directory on ``PYTHONPATH`` (an example
   imports what an earlier block wrote there); the script is called ``example.py``, so
   a span's default ``ff.component`` is ``example``. A bash block runs with
-  ``bash -euo pipefail``. Either gets
-  ``BLOCK_TIMEOUT_SECONDS``; whatever it started in the background is killed when it
-  ends, but an example that starts a server stops it itself.
+  ``bash -euo pipefail`` in a shell of its own (its variables end with it; files stay).
+  Either gets ``BLOCK_TIMEOUT_SECONDS``; whatever it started in the background is
+  killed when it ends, but an example that starts a server stops it itself. Fences
+  indented in a list item count like any other.
 - A failure names the page and the block's line, with the block's output. Scripts keep
   the page's line numbers, so a traceback's ``line N`` is line N of the page.
 - One test per page: ``pytest tests/test_docs.py -k getting-started``.
