@@ -55,6 +55,7 @@ SHOWN_LANGUAGES = frozenset(
 )
 NOT_RUN_PREFIX = "not run:"
 BLOCK_TIMEOUT_SECONDS = 120.0
+README_MAX_LINES = 250
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _TITLE = re.compile(r'title="(?P<title>[^"]*)"')
@@ -268,3 +269,9 @@ def test_the_readme_links_only_to_files_that_exist() -> None:
     targets = re.findall(r"\]\((?!https?://|#|mailto:)([^)#\s]+)", readme)
     missing = sorted({target for target in targets if not (REPOSITORY / target).exists()})
     assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+def test_the_readme_stays_a_short_introduction() -> None:
+    # Reference material belongs in docs/; the README says what ff-otel is and where to go.
+    lines = (REPOSITORY / "README.md").read_text().count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES})"
