@@ -78,7 +78,8 @@ class Block:
     @property
     def target_file(self) -> str | None:
         """The file this block writes instead of running, when its title names one."""
-        return self.title if _FILE_NAME.match(self.title) else None
+        inside = ".." not in Path(self.title).parts  # never outside the page's directory
+        return self.title if inside and _FILE_NAME.match(self.title) else None
 
 
 def fenced_blocks(text: str) -> list[Block]:
