@@ -112,7 +112,7 @@ def fenced_blocks(text: str) -> list[Block]:
 
 
 def page_id(page: Path) -> str:
-    return page.relative_to(REPOSITORY).as_posix()
+    return page.relative_to(REPOSITORY).as_posix() if page.is_relative_to(REPOSITORY) else page.name
 
 
 def example_environment(workdir: Path) -> dict[str, str]:
@@ -247,6 +247,27 @@ def test_every_example_on_the_page_runs(page: Path, tmp_path: Path) -> None:
         failure = str(failed)
     if failure is not None:
         pytest.fail(failure, pytrace=False)
+
+
+def test_a_failing_example_fails_its_page_naming_the_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# A page\n\n```python\nx = 1\n```\n\n```json\n{}\n```\n\n"
+        "```python\nassert x == 2, 'x is still 1'\n```\n"
+    )
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    with pytest.raises(ExampleFailed) as failed:
+        run_page(page, workdir)
+    assert "page.md: python block(s) at line 4, 12" in str(failed.value)
+    assert "line 12" in str(failed.value) and "x is still 1" in str(failed.value)
+
+
+def test_a_fence_of_no_known_language_fails_its_page(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```sh\necho never run\n```\n")
+    with pytest.raises(ExampleFailed, match=r"line 2 \(sh\)"):
+        run_page(page, tmp_path)
 
 
 def test_the_site_builds_with_no_broken_link_or_reference(tmp_path: Path) -> None:
