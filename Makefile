@@ -26,8 +26,8 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/chat_service.py --base-path ./ff_data --seconds 6
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs/_ext
+	$(BIN)/ruff format --check src tests examples benchmarks docs/_ext
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
