@@ -17,7 +17,7 @@ DAY = datetime(2026, 5, 4, 10, tzinfo=UTC)
 def documented_examples() -> dict[str, str]:
     """The statements of the SQL section's examples block, by their first comment line."""
     text = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
-    block = re.search(r"\*\*Examples\.\*\*\s*```sql\n(.*?)```", text, re.DOTALL)
+    block = re.search(r"(?:\*\*Examples\.\*\*|#+ Examples)\s*```sql\n(.*?)```", text, re.DOTALL)
     assert block is not None, "no page of the README or docs/ has the SQL examples block"
     examples = {}
     for statement in block.group(1).split(";"):
