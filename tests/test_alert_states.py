@@ -127,10 +127,14 @@ async def test_every_command_shows_the_same_states_for_the_same_store(tmp_path: 
     assert {a.alert_id for a in active} == firing
 
 
-def test_the_readme_documents_every_state_with_its_meaning() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("**States** (as in Prometheus)") :]
-    section = section[: section.index("**Noise control**")]
+def test_the_docs_document_every_state_with_its_meaning() -> None:
+    repository = Path(__file__).resolve().parent.parent
+    pages = [repository / "README.md", *sorted((repository / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)  # whichever page has the table
+    start = re.search(r"^\*\*States\*\* \(as in Prometheus\)|^#+ States$", text, re.MULTILINE)
+    assert start is not None, "no page of the README or docs/ has the alert states"
+    section = text[start.start() :]
+    section = section[: section.index("Noise control")]
     rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", section, re.MULTILINE)
     assert [name for name, _ in rows] == [state.value for state in AlertState]
     for name, meaning in rows:

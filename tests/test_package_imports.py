@@ -103,7 +103,8 @@ API_NAMES = (
     "FlatfileMetricExporter",
 )
 
-_README = Path(__file__).resolve().parents[1] / "README.md"
+_ROOT = Path(__file__).resolve().parents[1]
+_PAGES = [_ROOT / "README.md", *sorted((_ROOT / "docs").glob("*.md"))]
 _FROM_IMPORT = re.compile(r"\bfrom (ff_otel[\w.]*) import (\w+(?:, \w+)*)")
 
 
@@ -112,8 +113,10 @@ def test_every_name_of_the_public_contract_imports_from_the_package() -> None:
     assert _run(f"from ff_otel import {names}\nimport ff_otel.testing\nprint('ok')") == "ok"
 
 
-def test_every_import_the_readme_shows_works() -> None:
-    statements = sorted(set(_FROM_IMPORT.findall(_README.read_text(encoding="utf-8"))))
-    assert statements, "the README shows no `from ff_otel... import ...`"
+def test_every_import_the_readme_and_the_docs_show_works() -> None:
+    statements = sorted(
+        {found for page in _PAGES for found in _FROM_IMPORT.findall(page.read_text("utf-8"))}
+    )
+    assert statements, "neither the README nor docs/ shows a `from ff_otel... import ...`"
     code = "\n".join(f"from {module} import {names}" for module, names in statements)
     assert _run(f"{code}\nprint('ok')") == "ok"

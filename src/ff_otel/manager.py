@@ -31,7 +31,16 @@ _logger = logging.getLogger("ff_otel.manager")
 
 
 class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
-    """Metrics collection and aggregation manager following flatfile patterns."""
+    """The spec's async facade over ff-otel, for the store at ``config.storage.base_path``.
+
+    It implements ``AnalyticsProtocol`` and ``MonitoringProtocol`` as the spec
+    names them; each method is the library call of the same job (``configure``,
+    ``record_user_event``, the pipeline's snapshot, BI, health and alert
+    operations), so code written against the spec and code calling ``ff_otel``
+    directly share one store. The spec's path attributes (``analytics_path``,
+    ``system_metrics_path``, ``user_analytics_path``,
+    ``business_intelligence_path``, ``compliance_path``) are the store's folders.
+    """
 
     def __init__(self, config: FFConfigurationManagerConfigDTO) -> None:
         self.config = config

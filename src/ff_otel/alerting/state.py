@@ -20,7 +20,7 @@ from ff_otel.spec.models import FFSystemMetricsDTO
 
 
 class AlertState(StrEnum):
-    """Every state an alert can be in: the one set every command shows (README, Alerting).
+    """Every state an alert can be in: the one set every command and page shows.
 
     ``acknowledged`` and ``silenced`` are not states but marks on an alert in
     one of these (an acknowledged alert is still ``firing``).

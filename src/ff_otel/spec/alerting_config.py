@@ -32,7 +32,21 @@ PER_COMPONENT_SERIES = ("component_error_rate_percent", "component_response_time
 
 
 class AlertRule(BaseModel):
-    """One alerting rule (``configure(alert_rules=[AlertRule(...)])``)."""
+    """One alerting rule (``configure(alert_rules=[AlertRule(...)])``).
+
+    ``series`` is what it watches: a field of the interval snapshot
+    (``FFSystemMetricsDTO``: ``memory_usage_percent``, ``response_time_ms``, ...;
+    ``error_rate_percent`` is 100 - ``success_rate_percent``), a per-component
+    series (``component_error_rate_percent``, ``component_response_time_ms``: one
+    alert per component, or for ``component`` alone when it is set), or an
+    application metric (``metric:<name>``: a counter's or histogram's total in the
+    interval, a gauge's latest value). The alert fires once ``value <comparison>
+    threshold`` has held for ``for_seconds`` (0: at the first interval it holds),
+    with the spec's ``severity`` and ``alert_type``. Silences match ``labels``
+    (besides the rule's name, component, severity and alert type);
+    ``recommended_actions`` and ``runbook_url`` travel with the alert into
+    ``alerts.jsonl`` and every notification.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
 
