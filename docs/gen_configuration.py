@@ -47,7 +47,8 @@ from ff_otel import (
     environment_variables,
 )
 from ff_otel.dashboard import security
-from ff_otel.settings.resolution import FFOtelSettings, resolve_settings
+from ff_otel.settings.model import FFOtelSettings
+from ff_otel.settings.resolution import resolve_settings
 
 PAGE = Path(__file__).with_name("configuration.md")
 
