@@ -95,6 +95,12 @@ class ClickHouseDialect:
     def distinct_list(self, expression: str) -> str:
         return f"groupUniqArray({expression})"
 
+    def distinct_list_if(self, expression: str, condition: str) -> str:
+        return f"groupUniqArrayIf({expression}, {condition})"
+
+    def unnest_list(self, expression: str) -> str:
+        return f"arrayJoin({expression})"
+
     def empty_text_list(self) -> str:
         return "CAST([] AS Array(String))"
 

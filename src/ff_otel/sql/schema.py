@@ -63,6 +63,15 @@ class Dialect(Protocol):
         """The group's distinct values of ``expression`` as a list."""
         ...
 
+    def distinct_list_if(self, expression: str, condition: str) -> str:
+        """The group's distinct values of ``expression`` over the rows ``condition`` holds
+        for, as a list (empty or NULL when it holds for none)."""
+        ...
+
+    def unnest_list(self, expression: str) -> str:
+        """One row per element of the list ``expression`` (none when NULL or empty)."""
+        ...
+
     def empty_text_list(self) -> str:
         """An empty list of text."""
         ...

@@ -98,6 +98,12 @@ class DuckDBDialect:
     def distinct_list(self, expression: str) -> str:
         return f"list(DISTINCT {expression})"
 
+    def distinct_list_if(self, expression: str, condition: str) -> str:
+        return f"list(DISTINCT {expression}) FILTER (WHERE {condition})"
+
+    def unnest_list(self, expression: str) -> str:
+        return f"unnest({expression})"
+
     def empty_text_list(self) -> str:
         return "CAST([] AS VARCHAR[])"
 
