@@ -136,8 +136,8 @@ def test_the_environment_variable_chooses_the_backend(
     both: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FF_OTEL_QUERY_URL", both)
-    assert ff_otel.sql("SELECT count(*) AS n FROM events") == [{"n": 6}]
-    assert ff_otel.sql("SELECT count(*) AS n FROM events", query_url="local") == [{"n": 6}]
+    assert ff_otel.sql("SELECT count(*) AS n FROM events") == [{"n": 9}]
+    assert ff_otel.sql("SELECT count(*) AS n FROM events", query_url="local") == [{"n": 9}]
 
 
 @pytest.mark.parametrize(
