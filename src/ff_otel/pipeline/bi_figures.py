@@ -5,7 +5,7 @@ Four statements, one per stream group, each reading its files once
 features, events by hour of day, daily and weekly actives, retention
 cohorts), sessions, resource readings, and spans (per component counts,
 errors and latency-sketch bins). The user and span statements are written
-against :class:`~ff_otel.sql.schema.Dialect`, so the same definition runs
+against :class:`~ff_otel.sql.dialect.Dialect`, so the same definition runs
 over the store (DuckDB) and over the fleet's ClickHouse; sessions and
 resource readings are per host and exist only in the store. Windows are whole UTC hours, as the hour
 buckets BI always used: every hour that overlaps ``[start, stop)``.
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.pipeline.sketch import LatencySketch, bin_sql
+from ff_otel.sql.dialect import Dialect
 from ff_otel.sql.engine import dialect_for, sql
-from ff_otel.sql.schema import Dialect, span_failed, span_is_request
+from ff_otel.sql.schema import span_failed, span_is_request
 
 _HOUR = timedelta(hours=1)
 

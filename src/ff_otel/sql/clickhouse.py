@@ -39,7 +39,7 @@ _JSON_TYPES = {"string": ("String",), "number": ("Int64", "UInt64", "Double"), "
 
 
 class ClickHouseDialect:
-    """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
+    """:class:`ff_otel.sql.dialect.QueryDialect` (a :class:`~ff_otel.sql.dialect.Dialect`) for
     ClickHouse, where a ``json`` column is its JSON text.
 
     ClickHouse inlines a CTE wherever it is used, reading its tables again each time;

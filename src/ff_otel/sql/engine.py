@@ -24,8 +24,9 @@ import duckdb
 import orjson
 
 from ff_otel.settings import active_settings, resolve_settings, store_layout
+from ff_otel.sql.dialect import QueryDialect
 from ff_otel.sql.safety import QueryError, _message, check_read_only
-from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME, QueryDialect
+from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME
 from ff_otel.sql.views import (
     DUCKDB,
     all_columns,

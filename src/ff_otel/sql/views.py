@@ -46,7 +46,7 @@ _IDENTIFIER = re.compile(r'"(?:[^"]|"")+"')
 
 
 class DuckDBDialect:
-    """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
+    """:class:`ff_otel.sql.dialect.QueryDialect` (a :class:`~ff_otel.sql.dialect.Dialect`) for
     DuckDB."""
 
     def column(self, name: str) -> str:
