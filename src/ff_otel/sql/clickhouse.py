@@ -139,9 +139,6 @@ class ClickHouseDialect:
     def materialized(self) -> str:
         return "MATERIALIZED " if self.materialized_ctes else ""
 
-    def inlined(self) -> str:
-        return ""
-
 
 CLICKHOUSE = ClickHouseDialect()
 """The dialect of a ClickHouse server (``clickhouse://``, ``clickhouses://``)."""

@@ -104,11 +104,6 @@ class Dialect(Protocol):
         """The keyword that makes a CTE computed once, where the dialect has one."""
         ...
 
-    def inlined(self) -> str:
-        """The keyword that makes a CTE read where it is used, never stored, where the
-        dialect has one (a window over every event is cheaper read twice than held)."""
-        ...
-
 
 class QueryDialect(Dialect, Protocol):
     """What :func:`ff_otel.query` needs beyond :class:`Dialect`: reaching into JSON values."""

@@ -143,9 +143,6 @@ class DuckDBDialect:
     def materialized(self) -> str:
         return "MATERIALIZED "
 
-    def inlined(self) -> str:
-        return "NOT MATERIALIZED "
-
 
 _JSON_TYPES = {
     "string": ("VARCHAR",),
