@@ -152,7 +152,7 @@ def _dashboard_statements() -> dict[str, str]:
 
     failed = span_failed(CLICKHOUSE)
     bin_ = bin_sql("duration_ms")
-    hour = "formatDateTime(toStartOfHour(\"timestamp\"), '%Y-%m-%dT%H')"
+    hour = "date_trunc('hour', \"timestamp\")"
     in_range = '"timestamp" >= $start AND "timestamp" < $end'
     errors = f"sum(CASE WHEN {failed} THEN 1 ELSE 0 END)"
     requests = (
