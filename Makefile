@@ -1,11 +1,13 @@
 # Two commands do all set-up on a machine with only Python 3 and make:
 #   make demo   - build .venv, install ff-otel, run the instrumented example service
 #   make test   - build .venv with dev extras, run ruff, mypy and the whole test suite
+#                 (the docs site's strict build and every example in the docs included)
+#   make docs   - build the documentation site into site/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck bench clean chromium
+.PHONY: demo test lint typecheck docs bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +26,16 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/chat_service.py --base-path ./ff_data --seconds 6
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs/_ext docs/gen_configuration.py
+	$(BIN)/ruff format --check src tests examples benchmarks docs/_ext docs/gen_configuration.py
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
+
+# --strict: a broken link, anchor or API reference fails the build
+# (tests/test_docs.py runs the same build in make test).
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The dashboard's browser tests drive Debian's chromium (no Playwright browser
 # download); installed here when missing, a no-op when it is already there.
@@ -60,4 +67,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/clickhouse.py
 
 clean:
-	rm -rf $(VENV) ff_data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) ff_data site .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,8 @@ from typing import Any
 
 from ff_otel import AlertRule, FFAnalyticsAlertingConfigDTO, FFSystemMetricsDTO
 from ff_otel.alerting.engine import AlertEngine
-from ff_otel.alerting.notifiers import FFNotificationSettingsDTO, NotificationDispatcher
+from ff_otel.alerting.notifiers import NotificationDispatcher
+from ff_otel.spec.alerting_config import FFNotificationSettingsDTO
 
 RULES = 1000
 TICKS = 30

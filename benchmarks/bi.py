@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import ff_otel
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -126,10 +126,10 @@ _CHILD_RAW_SCAN = (
 import json, sys, time
 from datetime import timedelta
 import ff_otel
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.store.layout import StoreLayout
 
-layout, end = StoreLayout(sys.argv[1]), _clock.parse_instant(sys.argv[2])
+layout, end = StoreLayout(sys.argv[1]), clock.parse_instant(sys.argv[2])
 start = end - timedelta(days=30)
 begin, cpu = time.perf_counter(), time.process_time()
 users, records = set(), 0
@@ -587,12 +587,12 @@ def _child(code: str, *args: str) -> dict[str, Any]:
 
 def measure_bi(base_path: Path, end: datetime) -> dict[str, Any]:
     """Targets 1-3: cold and current ``generate_business_intelligence("month")``, peak RSS."""
-    return _child(_CHILD_BI, str(base_path), _clock.format_iso(end))
+    return _child(_CHILD_BI, str(base_path), clock.format_iso(end))
 
 
 def measure_raw_scan(base_path: Path, end: datetime) -> dict[str, Any]:
     """Baseline of targets 1-3: one pass over the month's raw records in Python."""
-    return _child(_CHILD_RAW_SCAN, str(base_path), _clock.format_iso(end))
+    return _child(_CHILD_RAW_SCAN, str(base_path), clock.format_iso(end))
 
 
 def results_table(rows: Sequence[tuple[str, str, str, str, bool]]) -> str:
@@ -620,7 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     args = parser.parse_args(argv)
     _isolate_from_environment()
-    end = _clock.now().replace(minute=0, second=0, microsecond=0)
+    end = clock.now().replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ff-otel-bench-bi-") as scratch:
         store = Path(scratch) / "store"

@@ -21,7 +21,7 @@ once the session is open; a second call in the same process is reported as warm:
    over the month (count, errors, latency-sketch bins), and the 24 h and 7 d charts (per
    hour: requests with failures and sketch bins; spans per component with failures and
    bins) (target <= 1 s each);
-3. a fleet-wide alert tick: :meth:`ff_otel.alerting.fleet.FleetMonitor.tick` on a fresh
+3. a fleet-wide alert tick: :meth:`ff_otel.pipeline.fleet.FleetMonitor.tick` on a fresh
    monitor store, the interval just ended (target <= 200 ms).
 
 Baseline, same run, each in a fresh process too: the same aggregate written by hand directly
@@ -234,10 +234,10 @@ def _measure_ff_otel(
     name: str, url: str, end: datetime, naive: dict[str, dict[str, datetime]], store: Path
 ) -> dict[str, Any]:
     import ff_otel
-    from ff_otel.alerting.fleet import FleetMonitor
-    from ff_otel.assembly import alert_engine
     from ff_otel.pipeline import bi
-    from ff_otel.settings import resolve_settings
+    from ff_otel.pipeline.fleet import FleetMonitor
+    from ff_otel.sdk.assembly import alert_engine
+    from ff_otel.settings.resolution import resolve_settings
     from ff_otel.sql.clickhouse_client import backend_for
     from ff_otel.store.layout import StoreLayout
 

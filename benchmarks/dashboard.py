@@ -49,10 +49,10 @@ import orjson
 import bi
 import ff_otel
 from _common import environment, isolate_from_environment, write_results
-from ff_otel import _clock
 from ff_otel.compliance import regulatory
 from ff_otel.compliance.trails import trail_for
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.store.appender import append_bytes, append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -236,7 +236,7 @@ def write_alert_history(layout: StoreLayout, start: datetime, end: datetime) -> 
         lines.append(
             {
                 **alert,
-                "timestamp": _clock.format_iso(moment),
+                "timestamp": clock.format_iso(moment),
                 "state": "pending",
                 "event": "pending",
             }
@@ -244,10 +244,10 @@ def write_alert_history(layout: StoreLayout, start: datetime, end: datetime) -> 
         lines.append(
             {
                 **alert,
-                "timestamp": _clock.format_iso(fired),
+                "timestamp": clock.format_iso(fired),
                 "state": "firing",
                 "event": "fired",
-                "fired_at": _clock.format_iso(fired),
+                "fired_at": clock.format_iso(fired),
                 "fired_at_epoch": fired.timestamp(),
             }
         )
@@ -256,11 +256,11 @@ def write_alert_history(layout: StoreLayout, start: datetime, end: datetime) -> 
             lines.append(
                 {
                     **alert,
-                    "timestamp": _clock.format_iso(resolved),
+                    "timestamp": clock.format_iso(resolved),
                     "state": "resolved",
                     "event": "resolved",
                     "resolved": True,
-                    "fired_at": _clock.format_iso(fired),
+                    "fired_at": clock.format_iso(fired),
                 }
             )
         moment += timedelta(hours=rng.uniform(1, 6)) if not still_firing else timedelta(hours=2)
@@ -305,7 +305,7 @@ def write_logs(
         writer.add(
             layout.logs,
             {
-                "timestamp": _clock.format_iso(start + step * index),
+                "timestamp": clock.format_iso(start + step * index),
                 "record_type": "log",
                 "severity": severity,
                 "severity_number": number,
@@ -341,7 +341,7 @@ def write_metrics(
     written = 0
     at = start
     while at < end:
-        stamp, began = _clock.format_iso(at), _clock.format_iso(at - timedelta(seconds=60))
+        stamp, began = clock.format_iso(at), clock.format_iso(at - timedelta(seconds=60))
         common = {"timestamp": stamp, "service": "bench", "scope": "bench"}
         points: list[dict[str, Any]] = [
             {
@@ -423,7 +423,7 @@ def build_store(base_path: Path, events: int, spans: int, logs: int) -> dict[str
     day (``run_retention``), the sealed segments compacted to Parquet (spans, logs,
     metrics, user events) or gzipped (the others, after a week); the live files hold
     today's records."""
-    end = _clock.now().replace(second=0, microsecond=0)
+    end = clock.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=bi.DAYS)
     layout = StoreLayout(base_path)
     layout.initialize(FFAnalyticsConfigDTO())
@@ -527,7 +527,7 @@ def endpoints(client: Client) -> dict[str, str]:
     operations = client.json("/api/operations")["operations"]
     call = operations[0]["slowest"][0]
     instrument = client.json("/api/explore/metrics")["instruments"][0]["name"]
-    day_ago = (_clock.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    day_ago = (clock.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
     console = json.dumps(
         {
             "q": "SELECT date_trunc('hour', \"timestamp\") AS hour, count(*) AS spans, "
@@ -616,7 +616,7 @@ def _p95(values: Sequence[float]) -> float:
 def baselines(base_path: Path, paths: dict[str, str]) -> dict[str, float]:
     """The same answers from the exact raw reader, in ms (one pass each: they are slow)."""
     layout = StoreLayout(base_path)
-    now = _clock.now()
+    now = clock.now()
     hour_ago = now - timedelta(hours=1)
     trace_id = paths["trace (span tree)"].split("/")[-1].split("?")[0]
 

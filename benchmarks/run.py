@@ -54,8 +54,8 @@ from _common import (
 )
 from ff_otel.exporters.spans import FlatfileSpanExporter
 from ff_otel.privacy import Pseudonymizer, Scrubber
+from ff_otel.sdk.tracing import _static_attributes
 from ff_otel.store.layout import StoreLayout
-from ff_otel.tracing import _static_attributes
 
 DECORATED_RATIO_TARGET = 1.10
 UNTRACED_ADDED_NS_TARGET = 1_000.0

@@ -55,8 +55,8 @@ from typing import Any
 import bi
 import ff_otel
 from _common import environment, isolate_from_environment, write_results
-from ff_otel import _clock
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.sql.compaction import compact
 from ff_otel.store.layout import StoreLayout
 
@@ -182,12 +182,12 @@ _CHILD_ANSWERS = (
 import json, sys, time
 from datetime import timedelta
 import ff_otel
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.dashboard import data
 from ff_otel.dashboard.context import StoreView
 from ff_otel.pipeline import reports
 from ff_otel.store.layout import StoreLayout
-base, end = sys.argv[1], _clock.parse_instant(sys.argv[2])
+base, end = sys.argv[1], clock.parse_instant(sys.argv[2])
 start = end - timedelta(days=30)
 layout = StoreLayout(base)
 calls = {
@@ -296,7 +296,7 @@ def busy_rows(store: Path, end: datetime) -> tuple[list[tuple[Any, ...]], dict[s
 def seal(base: Path) -> None:
     """Rotate every stream of the month into a sealed segment, as a day's rotation does."""
     layout = StoreLayout(base)
-    stamp = _clock.now() - timedelta(days=1)
+    stamp = clock.now() - timedelta(days=1)
     for path in layout.all_streams():
         if path.exists() and path.stat().st_size:
             path.rename(path.with_name(f"{path.stem}.{stamp.strftime('%Y%m%dT%H%M%S')}.jsonl"))
@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     args = parser.parse_args(argv)
     isolate_from_environment()
-    end = _clock.now().replace(minute=0, second=0, microsecond=0)
+    end = clock.now().replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()
     month = list(MONTH_QUERIES.values())
     with tempfile.TemporaryDirectory(prefix="ff-otel-bench-sql-") as scratch:
@@ -328,13 +328,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw_bi = bi.measure_bi(store, end)
         raw_spans = views(store, [SPAN_AGGREGATE])
         ref_spans = reference(store, [SPAN_AGGREGATE])
-        raw_answers = answers(store, _clock.format_iso(end))
+        raw_answers = answers(store, clock.format_iso(end))
         seal(store)
         compaction = bi._child(_CHILD_COMPACT, str(store))
         parquet_month = views(store, month)
         parquet_spans = views(store, [SPAN_AGGREGATE])
         parquet_bi = bi.measure_bi(store, end)
-        parquet_answers = answers(store, _clock.format_iso(end))
+        parquet_answers = answers(store, clock.format_iso(end))
     busy: dict[str, Any] = {}
     busy_table: list[tuple[Any, ...]] = []
     if args.busy_spans:

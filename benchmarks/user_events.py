@@ -341,8 +341,8 @@ def run_fold(lines_from: Sequence[str], scratch: Path) -> dict[str, Any]:
     """The collector's per-event work on the run's events: parse them from a stream
     (``StreamTail``) and fold them into sessions (``SessionTracker``)."""
     import ff_otel
-    from ff_otel import _gc
     from ff_otel.analytics.sessions import SessionTracker
+    from ff_otel.core.gc import gc_paused
     from ff_otel.store.tail import StreamTail
 
     stream = scratch / "behavior_patterns.jsonl"
@@ -354,7 +354,7 @@ def run_fold(lines_from: Sequence[str], scratch: Path) -> dict[str, Any]:
     parsed = time.perf_counter()
     tracker = SessionTracker(1800)
     closed = []
-    with _gc.paused():  # as the pipeline folds them
+    with gc_paused():  # as the pipeline folds them
         for event in events:
             closed.extend(tracker.add(event))
     closed.extend(tracker.expire())

@@ -22,9 +22,9 @@ from ff_otel import (
     FFConfigurationManagerConfigDTO,
     FFMetricsCollectionManager,
     FFSystemMetricsDTO,
-    _clock,
 )
 from ff_otel.alerting import operations
+from ff_otel.core import clock
 from ff_otel.store.appender import append_records
 
 from .test_alerting import alerts_path, engine_for
@@ -56,7 +56,7 @@ def _store_with_every_state(base: Path) -> tuple[dict[str, str], float]:
     engine.evaluate(FFSystemMetricsDTO(), every, t0)
     engine.evaluate(FFSystemMetricsDTO(), {**every, "flap": LOW, "memory": LOW}, t0 + 30)
     engine.dispatcher.close()
-    stamp = _clock.epoch_to_iso(t0 + 30)
+    stamp = clock.epoch_to_iso(t0 + 30)
     append_records(
         path,
         [
@@ -98,7 +98,7 @@ async def test_every_command_shows_the_same_states_for_the_same_store(tmp_path: 
     human = ff_otel_cli("status", "--base-path", tmp_path).stdout
     assert "2 firing" in human and "1 acknowledged) · 1 pending, 1 suppressed" in human
 
-    end = _clock.epoch_to_iso(last_change + 1)
+    end = clock.epoch_to_iso(last_change + 1)
     report = as_json(ff_otel_cli("report", "--json", "--end", end, "--base-path", tmp_path))
     alerts = report["report"]["alerts"]
     assert alerts["alerts"] == len(states)
@@ -127,10 +127,14 @@ async def test_every_command_shows_the_same_states_for_the_same_store(tmp_path: 
     assert {a.alert_id for a in active} == firing
 
 
-def test_the_readme_documents_every_state_with_its_meaning() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("**States** (as in Prometheus)") :]
-    section = section[: section.index("**Noise control**")]
+def test_the_docs_document_every_state_with_its_meaning() -> None:
+    repository = Path(__file__).resolve().parent.parent
+    pages = [repository / "README.md", *sorted((repository / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)  # whichever page has the table
+    start = re.search(r"^\*\*States\*\* \(as in Prometheus\)|^#+ States$", text, re.MULTILINE)
+    assert start is not None, "no page of the README or docs/ has the alert states"
+    section = text[start.start() :]
+    section = section[: section.index("Noise control")]
     rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", section, re.MULTILINE)
     assert [name for name, _ in rows] == [state.value for state in AlertState]
     for name, meaning in rows:

@@ -293,7 +293,7 @@ def test_an_anomaly_below_the_series_floor_raises_no_alert(tmp_path: Path) -> No
         engine.evaluate(
             FFSystemMetricsDTO(response_time_ms=100 + (step % 3) * 0.001), {}, t0 + step
         )
-    detector = engine.detectors["response_time_ms"]
+    detector = engine.anomalies.detectors["response_time_ms"]
     engine.evaluate(FFSystemMetricsDTO(response_time_ms=102), {}, t0 + 60)
     assert detector.score >= 0.9
     assert operations.active_alerts(path) == []
@@ -399,14 +399,14 @@ def test_a_new_collector_continues_the_anomaly_detectors_of_the_last(tmp_path: P
     assert first.pipeline is not None and first.pipeline.alerts is not None
     for _ in range(5):
         first.pipeline.tick()
-    learned = first.pipeline.alerts.detector_states()
+    learned = first.pipeline.alerts.anomalies.states()
     assert learned and all(state["points_seen"] >= 5 for state in learned.values())
     ff_otel.shutdown()  # releases the collector lease; its last tick is checkpointed
 
     second = ff_otel.configure(**settings)
     assert second.pipeline is not None and second.pipeline.alerts is not None
     assert second.pipeline.acquire_collector()
-    restored = second.pipeline.alerts.detector_states()
+    restored = second.pipeline.alerts.anomalies.states()
     assert restored.keys() == learned.keys()
     for series, state in restored.items():
         assert state["points_seen"] >= learned[series]["points_seen"]  # not a fresh warm-up

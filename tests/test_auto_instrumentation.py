@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 import ff_otel
-from ff_otel.instrumentation import launcher
+from ff_otel.sdk import launcher
 
 from .conftest import Collector, free_port, records
 

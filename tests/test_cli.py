@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 
 import ff_otel
-from ff_otel import _clock
 from ff_otel.alerting.operations import current_alerts
 from ff_otel.cli import main as cli_main
+from ff_otel.core import clock
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.query import streams
@@ -263,7 +263,7 @@ def test_status_shows_the_latest_health_of_the_example_store(example_store: Path
     latest = _records(layout.health_checks)[-1]
     snapshot = _records(layout.performance)[-1]
     # The service has stopped. It wrote every second, so 3 s later its record is stale.
-    age = (_clock.now() - _clock.parse_instant(latest["timestamp"])).total_seconds()
+    age = (clock.now() - clock.parse_instant(latest["timestamp"])).total_seconds()
     time.sleep(max(0.0, 3.5 - age))
     done = ff_otel_cli("status", "--base-path", example_store, "--json")
     report = as_json(done)
@@ -324,8 +324,8 @@ def test_the_demos_5xx_answers_are_failed_requests_in_every_figure(store_copy: P
 
     bi = as_json(ff_otel_cli("bi", "--json", "--base-path", store_copy))
     assert (bi["requests"]["count"], bi["requests"]["errors"]) == (len(requests), len(failed))
-    end = _clock.epoch_to_iso(
-        max(_clock.parse_instant(s["timestamp"]) for s in spans).timestamp() + 1
+    end = clock.epoch_to_iso(
+        max(clock.parse_instant(s["timestamp"]) for s in spans).timestamp() + 1
     )
     report = as_json(ff_otel_cli("report", "--json", "--end", end, "--base-path", store_copy))
     performance = report["report"]["performance"]
@@ -561,7 +561,7 @@ def test_alert_workflow_beside_a_running_service(running_service: Path) -> None:
         )
     )
     assert silenced["matchers"] == {"component": "llm", "severity": "error"}
-    ends = _clock.parse_instant(silenced["ends_at"]) - _clock.parse_instant(silenced["starts_at"])
+    ends = clock.parse_instant(silenced["ends_at"]) - clock.parse_instant(silenced["starts_at"])
     assert abs(ends - timedelta(minutes=30)) < timedelta(milliseconds=1)
     active = as_json(ff_otel_cli("alerts", "silences", "--json", "--base-path", base))
     assert silenced["silence_id"] in [s["silence_id"] for s in active]
@@ -623,8 +623,8 @@ def test_bi_uses_the_services_business_inputs(store_copy: Path) -> None:
 def test_report_writes_the_files_and_prints_the_period(store_copy: Path) -> None:
     layout = ff_otel.StoreLayout(store_copy)
     spans = _records(layout.spans)
-    day = _clock.parse_instant(spans[0]["timestamp"]).replace(hour=23, minute=59, second=59)
-    end = _clock.format_iso(day)
+    day = clock.parse_instant(spans[0]["timestamp"]).replace(hour=23, minute=59, second=59)
+    end = clock.format_iso(day)
     done = ff_otel_cli(
         "report", "--period", "day", "--end", end, "--json", "--base-path", store_copy
     )
@@ -824,10 +824,10 @@ def test_audit_verify_passes_and_names_the_first_altered_record(store_copy: Path
 def test_retention_rotates_compresses_and_deletes_by_the_services_policy(store_copy: Path) -> None:
     layout = ff_otel.StoreLayout(store_copy)
     spans = len(_records(layout.spans))
-    first_day = _clock.parse_instant(_records(layout.spans)[0]["timestamp"]).replace(
+    first_day = clock.parse_instant(_records(layout.spans)[0]["timestamp"]).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    tomorrow = _clock.format_iso(first_day + timedelta(days=1, hours=1))
+    tomorrow = clock.format_iso(first_day + timedelta(days=1, hours=1))
     done = ff_otel_cli("retention", "run", "--now", tomorrow, "--json", "--base-path", store_copy)
     assert done.returncode == 0, done.stderr
     rotated = as_json(done)
@@ -836,7 +836,7 @@ def test_retention_rotates_compresses_and_deletes_by_the_services_policy(store_c
     assert rotated["deleted"] == [] and rotated["files_examined"] >= len(rotated["rotated"])
     assert len(_records(layout.spans)) == spans  # a rotated segment reads as before
 
-    later = _clock.format_iso(first_day + timedelta(days=41))
+    later = clock.format_iso(first_day + timedelta(days=41))
     env = _environment(FF_OTEL_PRIVACY_RAW_DATA_RETENTION_DAYS="60")
     kept = as_json(
         ff_otel_cli(

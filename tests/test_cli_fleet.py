@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ff_otel.settings import resolve_settings
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.store.layout import StoreLayout
 
 from .clickhouse_fleet import fill_in_another_process

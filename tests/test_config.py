@@ -15,7 +15,7 @@ from ff_otel import (
     FFAnalyticsPrivacyConfigDTO,
     FFConfigurationManagerConfigDTO,
 )
-from ff_otel.settings import resolve_settings
+from ff_otel.settings.resolution import resolve_settings
 
 from .spec_fields import EXTENSION_FIELDS, SPEC_FIELDS
 

@@ -23,12 +23,8 @@ import pytest
 from opentelemetry._logs import SeverityNumber, get_logger
 
 import ff_otel
-from ff_otel import (
-    AlertRule,
-    FFAnalyticsConfigDTO,
-    FFAnalyticsPrivacyConfigDTO,
-    _clock,
-)
+from ff_otel import AlertRule, FFAnalyticsConfigDTO, FFAnalyticsPrivacyConfigDTO
+from ff_otel.core import clock
 from ff_otel.pipeline import reports
 from ff_otel.store.appender import append_records
 
@@ -310,7 +306,7 @@ def test_generate_usage_reports_off_schedules_none_but_reports_on_demand(tmp_pat
             assert scheduled.exists()  # the collector wrote yesterday's report
     assert scheduled is not None and reports_dir is not None
     assert not reports_dir.exists()
-    assert reports.due_reports(handle.layout, handle.settings.analytics, _clock.now()) == []
+    assert reports.due_reports(handle.layout, handle.settings.analytics, clock.now()) == []
     written = ff_otel.generate_report("day", end=TODAY)
     assert scheduled in written and scheduled.exists()
 
@@ -346,7 +342,7 @@ def _rising_memory(layout: ff_otel.StoreLayout, days: int) -> None:
         layout.resource_usage,
         [
             {
-                "timestamp": _clock.format_iso(start + timedelta(hours=h)),
+                "timestamp": clock.format_iso(start + timedelta(hours=h)),
                 "cpu_usage_percent": 50.0,
                 "memory_usage_percent": 40 + 30 * h / (24 * days),
                 "disk_usage_percent": 30.0,

@@ -26,11 +26,11 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 import ff_otel
-from ff_otel import _clock
 from ff_otel.alerting import operations
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
 from ff_otel.dashboard import traces
 from ff_otel.dashboard.context import StoreView
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_recent
@@ -390,7 +390,7 @@ def test_resolving_and_silencing_in_the_page_are_stored_and_audited(
     assert silence["matchers"] == {k: labels[k] for k in ("rule", "component") if labels.get(k)}
     assert silence["created_by"] == "Lee (dashboard, 127.0.0.1)"
     assert "x@y.com" not in json.dumps(silence)  # operator text goes through the scrubber
-    ends = _clock.parse_instant(silence["ends_at"]) - _clock.parse_instant(silence["starts_at"])
+    ends = clock.parse_instant(silence["ends_at"]) - clock.parse_instant(silence["starts_at"])
     assert ends == timedelta(minutes=15)
 
     resolved_id = None
@@ -653,7 +653,7 @@ def test_head_answers_wherever_get_does_without_a_body(dashboard: Dashboard) -> 
 
 
 def _span(at: datetime, index: int) -> dict[str, Any]:
-    return {"timestamp": _clock.format_iso(at), "name": f"op{index}", "index": index}
+    return {"timestamp": clock.format_iso(at), "name": f"op{index}", "index": index}
 
 
 def test_read_recent_returns_what_the_exact_reader_does_for_the_window(tmp_path: Path) -> None:
@@ -670,7 +670,7 @@ def test_read_recent_returns_what_the_exact_reader_does_for_the_window(tmp_path:
     with path.open("ab") as handle:
         handle.write(b'{"timestamp": "2026-01-07T00:00:00.000000Z", "torn')
     for since in (start + timedelta(hours=h) for h in (47, 36, 24, 23, 2)):
-        stamp = _clock.format_iso(since)
+        stamp = clock.format_iso(since)
         expected = [r for r in records if r["timestamp"] >= stamp]
         assert read_recent(path, since) == expected, since
     newest = read_recent(path, max_bytes=2000)
@@ -683,7 +683,7 @@ def test_hourly_requests_and_resources_on_and_off_whole_hours_agree(tmp_path: Pa
     hour = datetime(2026, 3, 2, 9, tzinfo=UTC)
     spans, readings = [], []
     for i in range(600):
-        at = _clock.format_iso(hour + timedelta(seconds=11 * i))
+        at = clock.format_iso(hour + timedelta(seconds=11 * i))
         root = i % 3 == 0
         spans.append(
             {

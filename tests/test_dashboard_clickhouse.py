@@ -26,7 +26,7 @@ import pytest
 from chdb import session
 
 import ff_otel
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.dashboard import create_server
 from ff_otel.dashboard.context import PER_HOST
 
@@ -125,8 +125,8 @@ def test_the_dashboard_over_the_fleet_answers_as_over_the_store(
     telemetry: ff_otel.FFOtel, chdb_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One instant for both dashboards: the current hour's point stands at "now".
-    frozen = _clock.now() + timedelta(seconds=1)
-    monkeypatch.setattr(_clock, "now", lambda: frozen)
+    frozen = clock.now() + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: frozen)
     writer = session.Session(str(chdb_path))
     create_tables(writer.query, "dash_fleet")
     dealt = by_host(telemetry.layout)

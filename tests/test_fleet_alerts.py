@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from chdb import session
 
-from ff_otel.alerting.fleet import FleetMonitor, fleet_snapshot
 from ff_otel.alerting.state import AlertState
-from ff_otel.assembly import alert_engine
-from ff_otel.settings import resolve_settings
+from ff_otel.pipeline.fleet import FleetMonitor, fleet_snapshot
+from ff_otel.sdk.assembly import alert_engine
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.store.layout import StoreLayout
 
 from .clickhouse_fleet import create_tables, fill_in_another_process, insert

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ff_otel.settings import resolve_settings
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.sql.clickhouse import render_view
 from ff_otel.sql.schema import VIEWS_BY_NAME
 

@@ -25,8 +25,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
 import ff_otel
-from ff_otel import _clock
 from ff_otel.compliance.spool import SPOOL, ComplianceSpool
+from ff_otel.core import clock
 from ff_otel.store.appender import append_records
 from ff_otel.store.reader import read_records
 
@@ -270,7 +270,7 @@ def test_a_full_spool_gives_up_its_oldest_records_counted_and_logged_with_kind_a
     filler = _fill(small_disk)
 
     def writer(n: int) -> Callable[[str | None], None]:
-        return lambda late: append_records(path, [{"timestamp": _clock.now_iso(), "n": n}])
+        return lambda late: append_records(path, [{"timestamp": clock.now_iso(), "n": n}])
 
     with caplog.at_level(logging.ERROR, logger="ff_otel.compliance"):
         answers = [spool.submit(f"event number {n}", writer(n)) for n in range(5)]

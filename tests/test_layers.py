@@ -1,11 +1,12 @@
-"""ff-otel's modules import one another without cycles, deferred imports counted.
+"""ff-otel's modules import one another without cycles and only down the layers.
 
 A module low in the stack that reaches up to one that imports it (directly or
 round a longer loop) is what makes a change ripple; an import deferred into a
-function hides such a loop from the interpreter but not from this test. It
-reads every module's imports (top-level and inside functions, absolute and
-relative) with :mod:`ast`, resolves each to the module it loads, and fails on
-any strongly connected group of more than one module, naming its edges.
+function hides such a loop from the interpreter but not from these tests. They
+read every module's imports (top-level and inside functions, absolute and
+relative) with :mod:`ast`, resolve each to the module it loads, and fail on any
+strongly connected group of more than one module, and on any import of a layer
+above the importer's (:data:`LAYERS`), naming the edges.
 """
 
 from __future__ import annotations
@@ -16,6 +17,32 @@ from pathlib import Path
 import ff_otel
 
 PACKAGE = Path(ff_otel.__file__).parent
+
+ROOT_MODULES = "ff_otel.*"
+"""The layer of the modules directly in ``src/ff_otel/`` that no other entry names."""
+
+LAYERS: list[tuple[str, str]] = [
+    # Lowest first. A module may import its own layer and any layer before it.
+    ("ff_otel.environment_variables", "names only; every layer may read the environment"),
+    ("ff_otel.core", "the clock and the GC pause: the standard library only"),
+    ("ff_otel.spec", "the contract's data (DTOs, enums, config models, records): pure shapes"),
+    ("ff_otel.store", "files and records; knows the record shapes, not who writes them"),
+    ("ff_otel.settings", "configure()'s settings hold store types and name the running store"),
+    ("ff_otel.sql", "queries the store, sized and routed by the running settings"),
+    ("ff_otel.compliance", "the audit trail, retention and export: store files and SQL compaction"),
+    ("ff_otel.privacy", "consent changes are compliance records; erasure compacts through SQL"),
+    ("ff_otel.exporters", "every exporter scrubs with privacy before it writes the store"),
+    ("ff_otel.analytics", "user events: pseudonymised, written through the exporters' guard"),
+    ("ff_otel.instrumentation", "psutil and logging sources, reporting through the exporters"),
+    ("ff_otel.alerting", "rules over SQL and snapshots; its operations are audited"),
+    ("ff_otel.pipeline", "each tick drives alerting, analytics, compliance and the store"),
+    ("ff_otel.sdk", "configure() assembles every layer below, handing callbacks down"),
+    (ROOT_MODULES, "the public calls by topic, over the running configuration"),
+    ("ff_otel.dashboard", "a web view over the public calls and the layers below"),
+    ("ff_otel.cli", "the operator's commands over everything; nothing imports it"),
+]
+MAX_ROOT_MODULES = 8
+"""Modules directly in ``src/ff_otel/``, ``__init__.py`` counted."""
 
 
 def _modules() -> dict[str, Path]:
@@ -121,3 +148,65 @@ def test_the_check_sees_a_loop_hidden_in_a_function(tmp_path: Path) -> None:
     graph = _imports({f"p.{name}": path for name, path in modules.items()})
     assert graph == {"p.low": {"p.high"}, "p.high": {"p.low"}, "p.top": {"p.high"}}
     assert _cycles(graph) == [["p.high", "p.low"]]
+
+
+def _layer_of(module: str, layers: list[str]) -> int:
+    for index, layer in enumerate(layers):
+        if module == layer or module.startswith(layer + "."):
+            return index
+    if module.count(".") == 1 and ROOT_MODULES in layers:
+        return layers.index(ROOT_MODULES)
+    raise AssertionError(f"{module} is in no layer: add its package to LAYERS")
+
+
+def _upward(graph: dict[str, set[str]], layers: list[str]) -> list[str]:
+    """The imports of a layer above the importer's, as ``a -> b (layer a: layer b)``."""
+    found = []
+    for module in sorted(graph):
+        if "." not in module:
+            continue  # the package itself: it re-exports every layer's public names
+        level = _layer_of(module, layers)
+        for target in sorted(graph[module]):
+            above = _layer_of(target, layers)
+            if above > level:
+                found.append(f"{module} -> {target} ({layers[level]} below {layers[above]})")
+    return found
+
+
+def test_every_import_points_down_the_layers() -> None:
+    graph = _imports(_modules())
+    upward = _upward(graph, [layer for layer, _ in LAYERS])
+    assert upward == [], "imports of a higher layer (deferred imports counted):\n" + "\n".join(
+        upward
+    )
+
+
+def test_every_package_is_a_layer_and_the_root_holds_few_modules() -> None:
+    layers = {layer for layer, _ in LAYERS}
+    packages = {f"ff_otel.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")}
+    assert packages - layers == set(), "packages missing from LAYERS"
+    root = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(root) <= MAX_ROOT_MODULES, root
+
+
+def test_the_contract_sees_an_upward_import_hidden_in_a_function(tmp_path: Path) -> None:
+    package = tmp_path / "p"
+    (package / "low").mkdir(parents=True)
+    (package / "high").mkdir()
+    for folder in (package, package / "low", package / "high"):
+        (folder / "__init__.py").write_text("")
+    (package / "low" / "report.py").write_text("def report():\n    from p.high import api\n")
+    (package / "high" / "api.py").write_text("X = 1\n")
+    (package / "high" / "uses.py").write_text("from p.low.report import report\n")
+    modules = {
+        "p.low": package / "low" / "__init__.py",
+        "p.low.report": package / "low" / "report.py",
+        "p.high": package / "high" / "__init__.py",
+        "p.high.api": package / "high" / "api.py",
+        "p.high.uses": package / "high" / "uses.py",
+    }
+    graph = _imports(modules)
+    assert _cycles(graph) == []
+    assert _upward(graph, ["p.low", "p.high"]) == [
+        "p.low.report -> p.high.api (p.low below p.high)"
+    ]

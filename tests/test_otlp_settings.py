@@ -27,7 +27,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 import ff_otel
-from ff_otel.settings import resolve_settings
+from ff_otel.settings.resolution import resolve_settings
 
 from .conftest import Collector
 

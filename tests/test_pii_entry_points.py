@@ -17,7 +17,8 @@ import pyarrow.parquet
 import pytest
 
 import ff_otel
-from ff_otel import FFAnalyticsConfigDTO, FFAnalyticsPrivacyConfigDTO, _clock
+from ff_otel import FFAnalyticsConfigDTO, FFAnalyticsPrivacyConfigDTO
+from ff_otel.core import clock
 
 from .conftest import Collector, records
 
@@ -222,7 +223,7 @@ def test_erasure_leaves_nothing_erasable_in_any_file_of_the_store(
 
 
 def _days_ahead(days: int) -> str:
-    return (_clock.now() + timedelta(days=days)).isoformat()
+    return (clock.now() + timedelta(days=days)).isoformat()
 
 
 @pytest.mark.parametrize(

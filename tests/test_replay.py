@@ -22,7 +22,7 @@ import pytest
 from opentelemetry import trace
 
 import ff_otel
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.exporters.replay import replay_spans
 
 from .conftest import Collector, free_port, records
@@ -128,7 +128,7 @@ def assert_delivered_as_stored(record: dict[str, Any], received: dict[str, Any])
 
 def _ns(iso: str) -> int:
     return (
-        (_clock.parse_instant(iso) - _clock.parse_instant("1970-01-01T00:00:00Z"))
+        (clock.parse_instant(iso) - clock.parse_instant("1970-01-01T00:00:00Z"))
         // (timedelta(microseconds=1))
         * 1000
     )
@@ -160,7 +160,7 @@ def test_replayed_spans_arrive_as_they_were_recorded(
 def test_rotated_and_compressed_segments_are_replayed_too(
     collector: Collector, base_path: Path
 ) -> None:
-    now = _clock.now()
+    now = clock.now()
     _record_shop_spans(base_path, "shop")
     handle = ff_otel.configure(base_path=base_path, system_metrics=False)
     ff_otel.run_retention(now=now + timedelta(days=1))  # rotate the first day's file...
@@ -189,9 +189,9 @@ def test_rotated_and_compressed_segments_are_replayed_too(
 
 def test_since_and_until_select_spans_by_start_time(collector: Collector, base_path: Path) -> None:
     _record_shop_spans(base_path, "early")
-    since = _clock.now_iso()
+    since = clock.now_iso()
     _record_shop_spans(base_path, "middle")
-    until = _clock.now_iso()
+    until = clock.now_iso()
     _record_shop_spans(base_path, "late")
     stored = records(base_path / SPANS)
     middle = {r["span_id"] for r in stored if r["service"] == "middle"}
@@ -274,7 +274,7 @@ def test_torn_and_malformed_lines_are_counted_not_sent(
 ) -> None:
     _record_shop_spans(base_path, "shop")
     spans = base_path / SPANS
-    stamp = _clock.now_iso()
+    stamp = clock.now_iso()
     with spans.open("ab") as file:  # what a writer killed mid-line and a foreign line leave
         file.write(b'{"timestamp": "' + stamp.encode() + b'", "name": "no ids"}\n')
         file.write(b'{"timestamp": "' + stamp.encode() + b'", "trace_id": "ab')
@@ -298,7 +298,7 @@ def test_the_library_call_batches_and_reports_progress(
 
     report = replay_spans(
         collector.grpc_endpoint,
-        since=_clock.now() - timedelta(hours=1),
+        since=clock.now() - timedelta(hours=1),
         base_path=base_path,
         batch_size=4,
         progress=progress.append,

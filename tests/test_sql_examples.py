@@ -1,4 +1,4 @@
-"""The README's SQL examples (slow routes, DAU, a funnel, errors by release) run as written."""
+"""The documented SQL examples (slow routes, DAU, a funnel, errors by release) run as written."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from pathlib import Path
 
 import ff_otel
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REPOSITORY = Path(__file__).resolve().parent.parent
+# The README and the docs site: whichever page holds the examples block.
+PAGES = [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").rglob("*.md"))]
 DAY = datetime(2026, 5, 4, 10, tzinfo=UTC)
 
 
-def readme_examples() -> dict[str, str]:
+def documented_examples() -> dict[str, str]:
     """The statements of the SQL section's examples block, by their first comment line."""
-    text = README.read_text(encoding="utf-8")
-    block = re.search(r"\*\*Examples\.\*\*\s*```sql\n(.*?)```", text, re.DOTALL)
-    assert block is not None, "README has no SQL examples block"
+    text = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
+    block = re.search(r"(?:\*\*Examples\.\*\*|#+ Examples)\s*```sql\n(.*?)```", text, re.DOTALL)
+    assert block is not None, "no page of the README or docs/ has the SQL examples block"
     examples = {}
     for statement in block.group(1).split(";"):
         statement = statement.strip()
@@ -37,7 +39,7 @@ def event(user: str, kind: str, at: datetime, features: list[str] | None = None)
     ff_otel.record_user_event(user, f"s-{user}", kind, data, timestamp=at)
 
 
-def test_each_readme_example_answers_exactly(handle: ff_otel.FFOtel) -> None:
+def test_each_documented_example_answers_exactly(handle: ff_otel.FFOtel) -> None:
     request("/a", "1.0", 200)
     request("/a", "1.0", 503)
     request("/b", "1.1", 200)
@@ -49,7 +51,7 @@ def test_each_readme_example_answers_exactly(handle: ff_otel.FFOtel) -> None:
             event(user, "feature_usage", DAY + timedelta(minutes=2), ["export"])
     event("u1", "page_view", DAY + timedelta(days=1))
     assert ff_otel.force_flush()
-    examples = readme_examples()
+    examples = documented_examples()
     assert len(examples) == 4, list(examples)
     slow, dau, funnel, release = examples.values()
 

@@ -13,6 +13,12 @@ Importing the package is cheap: each public name is imported from its module
 the first time it is used (PEP 562), so a script or CLI call that needs only
 ``record_user_event`` does not pay for DuckDB, the alert notifiers or the
 pydantic configuration models until something asks for them.
+
+The modules beside this one are the public calls by topic (:mod:`~ff_otel.users`,
+:mod:`~ff_otel.query`, :mod:`~ff_otel.reporting`, the spec's facade
+:mod:`~ff_otel.manager`, the pytest plugin :mod:`~ff_otel.testing`) and the
+environment variables' names; the packages are the layers below them, each
+importing only from those under it (the order is ``tests/test_layers.py``'s).
 """
 
 from __future__ import annotations
@@ -23,9 +29,17 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ff_otel.alerting import AlertRule, AlertState, FFNotificationSettingsDTO
-    from ff_otel.alerting.api import silence_alerts
-    from ff_otel.compliance.api import (
+    from ff_otel.alerting import AlertState
+    from ff_otel.compliance.audit import AuditGap, VerificationResult
+    from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
+    from ff_otel.exporters.replay import ReplayReport, replay_spans
+    from ff_otel.manager import FFMetricsCollectionManager
+    from ff_otel.pipeline import register_health_check
+    from ff_otel.privacy import ScrubbingOptions, ScrubMatch
+    from ff_otel.query import query
+    from ff_otel.reporting import generate_report
+    from ff_otel.sdk.alerts import silence_alerts
+    from ff_otel.sdk.compliance import (
         audit,
         export_data,
         generate_regulatory_report,
@@ -33,8 +47,12 @@ if TYPE_CHECKING:
         run_retention,
         verify_audit_trail,
     )
-    from ff_otel.compliance.audit import AuditGap, VerificationResult
-    from ff_otel.config import (
+    from ff_otel.sdk.meters import counter, histogram, up_down_counter
+    from ff_otel.sdk.setup import FFOtel, configure, current, force_flush, shutdown
+    from ff_otel.sdk.tracing import instrument, span
+    from ff_otel.settings.resolution import ConfigError, FFOtelSettings
+    from ff_otel.spec.alerting_config import AlertRule, FFNotificationSettingsDTO
+    from ff_otel.spec.config import (
         AggregationPeriod,
         AlertSeverity,
         AnalyticsLevel,
@@ -45,26 +63,15 @@ if TYPE_CHECKING:
         FFConfigurationManagerConfigDTO,
         FFStorageConfigDTO,
     )
-    from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
-    from ff_otel.exporters.replay import ReplayReport, replay_spans
-    from ff_otel.manager import FFMetricsCollectionManager
-    from ff_otel.meters import counter, histogram, up_down_counter
-    from ff_otel.models import (
+    from ff_otel.spec.models import (
         FFAnalyticsAlertDTO,
         FFBusinessIntelligenceDTO,
         FFSystemMetricsDTO,
         FFUserAnalyticsDTO,
     )
-    from ff_otel.pipeline import register_health_check
-    from ff_otel.privacy import ScrubbingOptions, ScrubMatch
-    from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
-    from ff_otel.query import query
-    from ff_otel.reporting import generate_report
-    from ff_otel.settings import ConfigError, FFOtelSettings
-    from ff_otel.setup import FFOtel, configure, current, force_flush, shutdown
+    from ff_otel.spec.protocols import AnalyticsProtocol, MonitoringProtocol
     from ff_otel.sql import QueryError, sql, sql_arrow
     from ff_otel.store import ReadStats, RecordLimits, StoreError, StoreLayout, read_records
-    from ff_otel.tracing import instrument, span
     from ff_otel.users import (
         ErasureResult,
         erase_user,
@@ -75,33 +82,33 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
-    "AggregationPeriod": "ff_otel.config",
-    "AlertRule": "ff_otel.alerting",
+    "AggregationPeriod": "ff_otel.spec.config",
+    "AlertRule": "ff_otel.spec.alerting_config",
     "AlertState": "ff_otel.alerting",
-    "AlertSeverity": "ff_otel.config",
-    "AnalyticsLevel": "ff_otel.config",
-    "AnalyticsProtocol": "ff_otel.protocols",
+    "AlertSeverity": "ff_otel.spec.config",
+    "AnalyticsLevel": "ff_otel.spec.config",
+    "AnalyticsProtocol": "ff_otel.spec.protocols",
     "AuditGap": "ff_otel.compliance.audit",
-    "ConfigError": "ff_otel.settings",
+    "ConfigError": "ff_otel.settings.resolution",
     "ErasureResult": "ff_otel.users",
-    "FFAnalyticsAlertDTO": "ff_otel.models",
-    "FFAnalyticsAlertingConfigDTO": "ff_otel.config",
-    "FFAnalyticsConfigDTO": "ff_otel.config",
-    "FFAnalyticsPrivacyConfigDTO": "ff_otel.config",
-    "FFBusinessInputsDTO": "ff_otel.config",
-    "FFBusinessIntelligenceDTO": "ff_otel.models",
-    "FFConfigurationManagerConfigDTO": "ff_otel.config",
+    "FFAnalyticsAlertDTO": "ff_otel.spec.models",
+    "FFAnalyticsAlertingConfigDTO": "ff_otel.spec.config",
+    "FFAnalyticsConfigDTO": "ff_otel.spec.config",
+    "FFAnalyticsPrivacyConfigDTO": "ff_otel.spec.config",
+    "FFBusinessInputsDTO": "ff_otel.spec.config",
+    "FFBusinessIntelligenceDTO": "ff_otel.spec.models",
+    "FFConfigurationManagerConfigDTO": "ff_otel.spec.config",
     "FFMetricsCollectionManager": "ff_otel.manager",
-    "FFNotificationSettingsDTO": "ff_otel.alerting",
-    "FFOtel": "ff_otel.setup",
-    "FFOtelSettings": "ff_otel.settings",
-    "FFStorageConfigDTO": "ff_otel.config",
-    "FFSystemMetricsDTO": "ff_otel.models",
-    "FFUserAnalyticsDTO": "ff_otel.models",
+    "FFNotificationSettingsDTO": "ff_otel.spec.alerting_config",
+    "FFOtel": "ff_otel.sdk.setup",
+    "FFOtelSettings": "ff_otel.settings.resolution",
+    "FFStorageConfigDTO": "ff_otel.spec.config",
+    "FFSystemMetricsDTO": "ff_otel.spec.models",
+    "FFUserAnalyticsDTO": "ff_otel.spec.models",
     "FlatfileLogExporter": "ff_otel.exporters",
     "FlatfileMetricExporter": "ff_otel.exporters",
     "FlatfileSpanExporter": "ff_otel.exporters",
-    "MonitoringProtocol": "ff_otel.protocols",
+    "MonitoringProtocol": "ff_otel.spec.protocols",
     "QueryError": "ff_otel.sql",
     "ReadStats": "ff_otel.store",
     "RecordLimits": "ff_otel.store",
@@ -111,34 +118,34 @@ _LAZY: dict[str, str] = {
     "StoreError": "ff_otel.store",
     "StoreLayout": "ff_otel.store",
     "VerificationResult": "ff_otel.compliance.audit",
-    "audit": "ff_otel.compliance.api",
-    "configure": "ff_otel.setup",
-    "counter": "ff_otel.meters",
-    "current": "ff_otel.setup",
+    "audit": "ff_otel.sdk.compliance",
+    "configure": "ff_otel.sdk.setup",
+    "counter": "ff_otel.sdk.meters",
+    "current": "ff_otel.sdk.setup",
     "erase_user": "ff_otel.users",
-    "export_data": "ff_otel.compliance.api",
+    "export_data": "ff_otel.sdk.compliance",
     "export_user_data": "ff_otel.users",
-    "force_flush": "ff_otel.setup",
-    "generate_regulatory_report": "ff_otel.compliance.api",
+    "force_flush": "ff_otel.sdk.setup",
+    "generate_regulatory_report": "ff_otel.sdk.compliance",
     "generate_report": "ff_otel.reporting",
-    "histogram": "ff_otel.meters",
-    "instrument": "ff_otel.tracing",
+    "histogram": "ff_otel.sdk.meters",
+    "instrument": "ff_otel.sdk.tracing",
     "opt_in": "ff_otel.users",
     "opt_out": "ff_otel.users",
     "query": "ff_otel.query",
     "read_records": "ff_otel.store",
-    "record_security_event": "ff_otel.compliance.api",
+    "record_security_event": "ff_otel.sdk.compliance",
     "record_user_event": "ff_otel.users",
     "register_health_check": "ff_otel.pipeline",
     "replay_spans": "ff_otel.exporters.replay",
-    "run_retention": "ff_otel.compliance.api",
-    "shutdown": "ff_otel.setup",
-    "silence_alerts": "ff_otel.alerting.api",
-    "span": "ff_otel.tracing",
+    "run_retention": "ff_otel.sdk.compliance",
+    "shutdown": "ff_otel.sdk.setup",
+    "silence_alerts": "ff_otel.sdk.alerts",
+    "span": "ff_otel.sdk.tracing",
     "sql": "ff_otel.sql",
     "sql_arrow": "ff_otel.sql",
-    "up_down_counter": "ff_otel.meters",
-    "verify_audit_trail": "ff_otel.compliance.api",
+    "up_down_counter": "ff_otel.sdk.meters",
+    "verify_audit_trail": "ff_otel.sdk.compliance",
 }
 
 __version__ = "0.1.0"

@@ -74,12 +74,20 @@ FF_OTEL_METRIC_CARDINALITY_LIMIT = "FF_OTEL_METRIC_CARDINALITY_LIMIT"
 ``otel.metric.overflow=true`` series."""
 
 OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+"""The SDK's value length limit; read when ``FF_OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`` is unset."""
 OTEL_ATTRIBUTE_COUNT_LIMIT = "OTEL_ATTRIBUTE_COUNT_LIMIT"
+"""The SDK's attribute count limit; read when ``FF_OTEL_ATTRIBUTE_COUNT_LIMIT`` is unset."""
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
+"""The standard service name; read when ``FF_OTEL_SERVICE_NAME`` is unset."""
 OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+"""Standard resource attributes (``key=value,...``) of every signal; the store's records keep
+``service.name``, OTLP and the exporters beside the store get them all."""
 OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+"""The standard collector endpoint; read when ``FF_OTEL_OTLP_ENDPOINT`` is unset."""
 OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
+"""``grpc`` (the default) or ``http/protobuf``: how OTLP and ``ff-otel replay`` send."""
 OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
+"""The standard off switch: ``true`` has the effect of ``FF_OTEL_DISABLED=true``."""
 OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED = (
     "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
 )

@@ -15,22 +15,32 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from ff_otel import setup, users
+from ff_otel import users
 from ff_otel.alerting import operations
 from ff_otel.compliance.spool import write_fault
-from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
 from ff_otel.instrumentation.system_metrics import resource_sampler
-from ff_otel.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.runner import Pipeline
-from ff_otel.protocols import AnalyticsProtocol, MonitoringProtocol
+from ff_otel.sdk import setup
+from ff_otel.spec.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
+from ff_otel.spec.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
+from ff_otel.spec.protocols import AnalyticsProtocol, MonitoringProtocol
 from ff_otel.store.layout import StoreError, StoreLayout
 
 _logger = logging.getLogger("ff_otel.manager")
 
 
 class FFMetricsCollectionManager(AnalyticsProtocol, MonitoringProtocol):
-    """Metrics collection and aggregation manager following flatfile patterns."""
+    """The spec's async facade over ff-otel, for the store at ``config.storage.base_path``.
+
+    It implements ``AnalyticsProtocol`` and ``MonitoringProtocol`` as the spec
+    names them; each method is the library call of the same job (``configure``,
+    ``record_user_event``, the pipeline's snapshot, BI, health and alert
+    operations), so code written against the spec and code calling ``ff_otel``
+    directly share one store. The spec's path attributes (``analytics_path``,
+    ``system_metrics_path``, ``user_analytics_path``,
+    ``business_intelligence_path``, ``compliance_path``) are the store's folders.
+    """
 
     def __init__(self, config: FFConfigurationManagerConfigDTO) -> None:
         self.config = config

@@ -26,36 +26,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.pipeline.sketch import bin_sql, sketch_value
-from ff_otel.settings import store_layout
+from ff_otel.settings.running import store_layout
 from ff_otel.sql.clickhouse import VIEW_NAMES
 from ff_otel.sql.engine import dialect_for, resolve_query_url, sql
 from ff_otel.sql.schema import VIEWS_BY_NAME, View
 from ff_otel.sql.statement import Field, Statement
-from ff_otel.store.layout import StoreLayout
+from ff_otel.store.layout import STREAM_FILES, StoreLayout, stream_path
 
-_STREAMS = {
-    "spans": "system_metrics/spans.jsonl",
-    "metrics": "system_metrics/metrics.jsonl",
-    "logs": "system_metrics/logs.jsonl",
-    "alerts": "system_metrics/alerts.jsonl",
-    "performance": "system_metrics/performance.jsonl",
-    "health_checks": "system_metrics/health_checks.jsonl",
-    "resource_usage": "system_metrics/resource_usage.jsonl",
-    "error_rates": "system_metrics/error_rates.jsonl",
-    "events": "user_analytics/behavior_patterns.jsonl",
-    "feature_usage": "user_analytics/feature_usage.jsonl",
-    "sessions": "user_analytics/session_analytics.jsonl",
-    "engagement": "user_analytics/engagement_metrics.jsonl",
-    "usage_trends": "business_intelligence/usage_trends.jsonl",
-    "optimization_insights": "business_intelligence/optimization_insights.jsonl",
-    "capacity_planning": "business_intelligence/capacity_planning.jsonl",
-    "roi_analytics": "business_intelligence/roi_analytics.jsonl",
-    "audit_logs": "compliance/audit_logs.jsonl",
-    "privacy_events": "compliance/privacy_events.jsonl",
-    "security_events": "compliance/security_events.jsonl",
-}
 _FILTERED_STREAMS = ("requests",)
 _TIME_GROUPS = {
     "minute": "%Y-%m-%dT%H:%M",
@@ -71,7 +50,7 @@ _FIELD_AGGREGATES = (*_SUMMARY_KINDS, "distinct", *_QUANTILES)
 
 def streams() -> list[str]:
     """The stream names ``query`` knows (a stream's relative ``.jsonl`` path works too)."""
-    return [*_STREAMS, *_FILTERED_STREAMS]
+    return [*STREAM_FILES, *_FILTERED_STREAMS]
 
 
 def query(
@@ -102,12 +81,12 @@ def query(
             raise ValueError(f"unknown time group {group!r}; use time:{'|'.join(_TIME_GROUPS)}")
     for spec in aggregates:
         _check_aggregate(spec)
-    first = _clock.parse_instant(start) if start is not None else None
-    last = _clock.parse_instant(end) if end is not None else None
+    first = clock.parse_instant(start) if start is not None else None
+    last = clock.parse_instant(end) if end is not None else None
     if first is not None and last is not None and first > last:
         raise ValueError(
-            f"time range is reversed: start {_clock.format_iso(first)} is after end "
-            f"{_clock.format_iso(last)}"
+            f"time range is reversed: start {clock.format_iso(first)} is after end "
+            f"{clock.format_iso(last)}"
         )
     statement = Statement(view, dialect_for(url))
     statement.keep_range(first, last)
@@ -125,19 +104,19 @@ def query(
 
 
 def _view_of(layout: StoreLayout, stream: str) -> View:
-    if stream in VIEWS_BY_NAME and stream in (*_STREAMS, *_FILTERED_STREAMS):
+    if stream in VIEWS_BY_NAME and stream in (*STREAM_FILES, *_FILTERED_STREAMS):
         return VIEWS_BY_NAME[stream]
     path = stream_path(layout, stream)
-    for name, relative in _STREAMS.items():
+    for name, relative in STREAM_FILES.items():
         if (layout.analytics_path / relative).resolve() == path:
             return VIEWS_BY_NAME[name]
-    raise ValueError(f"unknown stream {stream!r}; known: {', '.join(_STREAMS)}")
+    raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAM_FILES)}")
 
 
 def _fleet_view(stream: str) -> View:
     if stream in VIEW_NAMES:
         return VIEWS_BY_NAME[stream]
-    if stream in _STREAMS or stream.endswith(".jsonl"):
+    if stream in STREAM_FILES or stream.endswith(".jsonl"):
         raise ValueError(
             f"stream {stream!r} is kept per host, in each host's store, not in ClickHouse; "
             f"over a query URL: {', '.join(VIEW_NAMES)}"
@@ -339,13 +318,5 @@ def _key_value(key: Field, value: Any) -> Any:
     if key.type in _TIME_GROUPS:
         return value.strftime(_TIME_GROUPS[key.type])
     if key.type == "timestamp":
-        return _clock.format_iso(value)
+        return clock.format_iso(value)
     return tuple(value) if isinstance(value, list) else value
-
-
-def stream_path(layout: StoreLayout, stream: str) -> Path:
-    relative = _STREAMS.get(stream, stream)
-    path = (layout.analytics_path / relative).resolve()
-    if not relative.endswith(".jsonl") or layout.analytics_path.resolve() not in path.parents:
-        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(_STREAMS)}")
-    return path

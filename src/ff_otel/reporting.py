@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.pipeline import reports
-from ff_otel.settings import active_settings, store_layout
+from ff_otel.settings.running import active_settings, store_layout
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.sql.engine import resolve_query_url
 
 

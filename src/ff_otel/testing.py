@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 import pytest
 
-from ff_otel.models import LogRecordRecord, MetricPointRecord, SpanRecord
-from ff_otel.setup import FFOtel, configure, shutdown
+from ff_otel.sdk.setup import FFOtel, configure, shutdown
+from ff_otel.spec.models import LogRecordRecord, MetricPointRecord, SpanRecord
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
 

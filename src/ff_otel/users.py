@@ -17,15 +17,16 @@ from typing import Any, Self
 
 import orjson
 
-from ff_otel import _clock, setup
 from ff_otel.analytics.recorder import validate_event
 from ff_otel.compliance.spool import append_compliance, write_fault
 from ff_otel.compliance.trails import audit_act
+from ff_otel.core import clock
 from ff_otel.privacy.consent import ConsentState
 from ff_otel.privacy.erasure import erase_lines, lines_with
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
-from ff_otel.settings import store_layout
+from ff_otel.sdk import setup
+from ff_otel.settings.running import store_layout
 from ff_otel.store.layout import StoreLayout
 
 _logger = logging.getLogger("ff_otel.privacy")
@@ -215,7 +216,7 @@ def _record_request(
     append_compliance(
         layout.privacy_events,
         {
-            "timestamp": _clock.now_iso(),
+            "timestamp": clock.now_iso(),
             "event_type": kind,
             ref_field: reference,
             **details,

@@ -26,18 +26,19 @@ silences written by any process reach the engine at its next evaluation.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
-from ff_otel.alerting.anomaly import AnomalyDetector
+from ff_otel.alerting.anomaly_watch import (
+    AnomalyWatch,
+    anomaly_details,
+    anomaly_rule,
+    anomaly_rule_name,
+    worth_alert,
+)
 from ff_otel.alerting.notifiers import NotificationDispatcher
-from ff_otel.alerting.rules import PER_COMPONENT_SERIES, AlertRule
-from ff_otel.alerting.scoring import ALERT_SCORE
 from ff_otel.alerting.state import (
     OPEN_STATES,
     AlertState,
@@ -47,24 +48,16 @@ from ff_otel.alerting.state import (
     series_values,
     silence_of,
 )
-from ff_otel.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
-from ff_otel.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO, stamped_id
+from ff_otel.core import clock
+from ff_otel.spec.alerting_config import PER_COMPONENT_SERIES, AlertRule
+from ff_otel.spec.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO, stamped_id
 from ff_otel.store.appender import append_records
 from ff_otel.store.reader import read_records
 from ff_otel.store.tail import StreamTail
 
 SEVERITIES = ("info", "warning", "error", "critical")
-ANOMALY_SERIES = ("response_time_ms", "throughput_requests_per_second", "error_rate_percent")
-# The smallest move from the baseline worth an anomaly alert, per series: a
-# sub-millisecond latency change or a fraction of a request per second is
-# statistically unusual on a quiet series but nobody's problem.
-ANOMALY_FLOORS = {
-    "response_time_ms": 5.0,
-    "throughput_requests_per_second": 1.0,
-    "error_rate_percent": 1.0,
-}
 _HOUR = 3600.0
-_logger = logging.getLogger("ff_otel.alerting")
 _OPERATOR_FIELDS = (
     "acknowledged",
     "assigned_to",
@@ -96,7 +89,7 @@ class AlertEngine:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.by_key: dict[tuple[str, str], str] = {}
         self.silences: list[Silence] = []
-        self.detectors: dict[str, AnomalyDetector] = {}
+        self.anomalies = AnomalyWatch()
         self._fired_times: deque[float] = deque()
         self._storm_hour: float | None = None
         self._pending: list[dict[str, Any]] = []
@@ -110,23 +103,6 @@ class AlertEngine:
         self._fired_times.clear()
         self._tail = StreamTail(self.path)
         self._load()
-
-    def detector_states(self) -> dict[str, dict[str, Any]]:
-        """What each anomaly detector has learned, JSON-able, for the collector's checkpoint."""
-        return {series: detector.to_state() for series, detector in self.detectors.items()}
-
-    def restore_detectors(self, states: Mapping[str, Any]) -> None:
-        """Continue from a checkpoint's detectors, so a new collector needs no second warm-up.
-
-        A state that cannot be read is skipped (that series learns afresh).
-        """
-        for series, state in states.items():
-            if series not in ANOMALY_SERIES or not isinstance(state, dict):
-                continue
-            try:
-                self.detectors[series] = AnomalyDetector.from_state(state)
-            except (KeyError, TypeError, ValueError) as exc:
-                _logger.warning("ff-otel: anomaly detector for %s starts afresh: %s", series, exc)
 
     def _load(self) -> None:
         alerts, silences = replay(read_records(self.path))
@@ -275,7 +251,7 @@ class AlertEngine:
             now,
             value=value,
             notify=True,
-            fired_at=_clock.epoch_to_iso(now),
+            fired_at=clock.epoch_to_iso(now),
             fired_at_epoch=now,
         )
 
@@ -344,27 +320,15 @@ class AlertEngine:
             )
 
     def _anomalies(self, values: dict[tuple[str, str], float], now: float) -> None:
-        for series in ANOMALY_SERIES:
-            value = values.get((series, ""))
-            if value is None:
-                continue
-            detector = self.detectors.get(series)
-            if detector is None:
-                detector = self.detectors[series] = AnomalyDetector()
-            anomaly = detector.update(value, now)
-            key = (f"anomaly:{series}", "")
-            alert_id = self.by_key.get(key)
+        for series, value, anomaly in self.anomalies.readings(values, now):
+            alert_id = self.by_key.get((anomaly_rule_name(series), ""))
             alert = self.alerts.get(alert_id) if alert_id else None
             open_alert = alert is not None and alert.get("state") == AlertState.FIRING
             if anomaly is None:
-                if open_alert:
-                    self._resolve(alert, now, value)  # type: ignore[arg-type]
+                if alert is not None and open_alert:
+                    self._resolve(alert, now, value)
                 continue
-            worth_alert = (
-                anomaly.score >= ALERT_SCORE
-                and abs(value - anomaly.baseline) >= ANOMALY_FLOORS[series]
-            )
-            if not worth_alert or open_alert:
+            if open_alert or not worth_alert(series, value, anomaly):
                 continue
             if alert is not None and self._cooling(alert, now):
                 # A relapse within the cooldown re-fires the same alert, unnotified.
@@ -373,28 +337,8 @@ class AlertEngine:
                         alert, "refired", AlertState.FIRING, now, value=value, resolved=False
                     )
             else:
-                rule = AlertRule(
-                    name=f"anomaly:{series}",
-                    series=series,
-                    comparison="!=",
-                    threshold=anomaly.baseline,
-                    alert_type="anomaly",
-                    recommended_actions=[f"{series} left its usual band: look at what changed"],
-                )
-                created = self._new(rule, "", value, now)
-                created["historical_context"] = {
-                    "kind": anomaly.kind,
-                    "expected_low": anomaly.expected_low,
-                    "expected_high": anomaly.expected_high,
-                    "baseline": anomaly.baseline,
-                    "deviation": anomaly.deviation,
-                    "points_seen": anomaly.points_seen,
-                    "score": anomaly.score,
-                }
-                created["message"] = (
-                    f"{series} is {value:g}, outside its expected band "
-                    f"{anomaly.expected_low:g}..{anomaly.expected_high:g} ({anomaly.kind})"
-                )
+                created = self._new(anomaly_rule(series, anomaly), "", value, now)
+                created.update(anomaly_details(series, value, anomaly))
                 self._fire(created, value, now)
 
     def _cooling(self, alert: dict[str, Any], now: float) -> bool:
@@ -422,7 +366,7 @@ class AlertEngine:
         alert["state"] = state.value
         alert["event"] = event
         alert["updated_epoch"] = now
-        alert["timestamp"] = _clock.epoch_to_iso(now)
+        alert["timestamp"] = clock.epoch_to_iso(now)
         labels = alert.get("labels") or {}
         alert["silenced"] = any(
             s.covers({**labels, "severity": str(alert.get("severity"))}, now) for s in self.silences

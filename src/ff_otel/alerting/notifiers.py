@@ -24,33 +24,17 @@ import time
 import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
 from ff_otel.alerting.state import AlertState
-from ff_otel.config import FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.alerting_config import FFNotificationSettingsDTO
+from ff_otel.spec.config import FFAnalyticsAlertingConfigDTO
 
 _logger = logging.getLogger("ff_otel.alerts")
 _QUEUE_LIMIT = 1000
 _NEVER = "0001-01-01T00:00:00Z"
-
-
-class FFNotificationSettingsDTO(BaseModel):
-    """Where and how notifications go (env ``FF_OTEL_SMTP_HOST``, ``FF_OTEL_WEBHOOK_FORMAT``...)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    smtp_host: str = "localhost"
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    smtp_from: str = "ff-otel@localhost"
-    webhook_format: Literal["alertmanager_webhook", "alertmanager_api"] = "alertmanager_webhook"
-    notify_timeout_seconds: float = Field(default=5.0, gt=0)
-    notify_retries: int = Field(default=2, ge=0, le=10)
 
 
 DeliveryResult = Callable[[dict[str, Any], str, str, bool, str | None, int], None]

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.alerting.state import OPEN_STATES, AlertState, Silence, replay
 from ff_otel.compliance.trails import audit_act
-from ff_otel.models import FFAnalyticsAlertDTO, stamped_id
+from ff_otel.core import clock
+from ff_otel.spec.models import FFAnalyticsAlertDTO, stamped_id
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_records
@@ -110,9 +110,9 @@ def silence(
     """
     if not matchers:
         raise ValueError("a silence needs at least one matcher, e.g. {'rule': 'slow_responses'}")
-    start = _clock.now() if starts_at is None else _clock.parse_instant(starts_at)
+    start = clock.now() if starts_at is None else clock.parse_instant(starts_at)
     if ends_at is not None:
-        end = _clock.parse_instant(ends_at)
+        end = clock.parse_instant(ends_at)
     elif duration_minutes is not None:
         end = start + timedelta(minutes=duration_minutes)
     else:
@@ -124,12 +124,12 @@ def silence(
         path,
         [
             {
-                "timestamp": _clock.now_iso(),
+                "timestamp": clock.now_iso(),
                 "event": "silence_created",
                 "silence_id": silence_id,
                 "matchers": {str(k): str(v) for k, v in matchers.items()},
-                "starts_at": _clock.format_iso(start),
-                "ends_at": _clock.format_iso(end),
+                "starts_at": clock.format_iso(start),
+                "ends_at": clock.format_iso(end),
                 "created_by": created_by,
                 "comment": comment,
             }
@@ -141,7 +141,7 @@ def silence(
         silence_id,
         actor=created_by,
         matchers=matchers,
-        ends_at=_clock.format_iso(end),
+        ends_at=clock.format_iso(end),
         comment=comment,
     )
     return silence_id
@@ -158,4 +158,4 @@ def active_silences(path: Path) -> list[Silence]:
 
 
 def _append(path: Path, record: dict[str, Any], event: str, **changes: Any) -> None:
-    append_records(path, [{**record, **changes, "event": event, "timestamp": _clock.now_iso()}])
+    append_records(path, [{**record, **changes, "event": event, "timestamp": clock.now_iso()}])

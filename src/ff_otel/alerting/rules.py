@@ -1,4 +1,4 @@
-"""Alert rules: a series, a comparison, a threshold, how long, and what to tell people.
+"""The built-in alert rules, and the series an :class:`~ff_otel.AlertRule` may watch.
 
 A rule watches one *series* of the interval snapshot (``FFSystemMetricsDTO``
 fields such as ``memory_usage_percent`` or ``response_time_ms``; ``error_rate_percent``
@@ -11,56 +11,8 @@ hold for ``for_seconds`` before the alert fires (Prometheus' ``for``).
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from ff_otel.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
-
-Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-PER_COMPONENT_SERIES = ("component_error_rate_percent", "component_response_time_ms")
-
-
-class AlertRule(BaseModel):
-    """One alerting rule (``configure(alert_rules=[AlertRule(...)])``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
-
-    name: str = Field(min_length=1)
-    series: str = Field(min_length=1)
-    comparison: Comparison = ">"
-    threshold: float
-    for_seconds: float = Field(default=0.0, ge=0)
-    severity: AlertSeverity = AlertSeverity.WARNING
-    alert_type: str = "performance"
-    component: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    recommended_actions: list[str] = Field(default_factory=list)
-    runbook_url: str | None = None
-
-    @field_validator("series")
-    @classmethod
-    def _known_kind_of_series(cls, value: str) -> str:
-        if value.startswith("metric:") and len(value) <= len("metric:"):
-            raise ValueError("metric: series needs a metric name, e.g. metric:llm.latency")
-        return value
-
-    @property
-    def per_component(self) -> bool:
-        return self.series in PER_COMPONENT_SERIES
-
-    def holds(self, value: float) -> bool:
-        return COMPARISONS[self.comparison](value, self.threshold)
+from ff_otel.spec.alerting_config import AlertRule
+from ff_otel.spec.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
 
 
 def builtin_rules(alerting: FFAnalyticsAlertingConfigDTO, interval_seconds: int) -> list[AlertRule]:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ff_otel import _clock
-from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.core import clock
+from ff_otel.spec.models import FFSystemMetricsDTO
 
 
 class AlertState(StrEnum):
-    """Every state an alert can be in: the one set every command shows (README, Alerting).
+    """Every state an alert can be in: the one set every command and page shows.
 
     ``acknowledged`` and ``silenced`` are not states but marks on an alert in
     one of these (an acknowledged alert is still ``firing``).
@@ -137,8 +137,8 @@ def silence_of(record: dict[str, Any]) -> Silence:
     return Silence(
         silence_id=str(record["silence_id"]),
         matchers={str(k): str(v) for k, v in (record.get("matchers") or {}).items()},
-        starts_at=_clock.parse_instant(record["starts_at"]).timestamp(),
-        ends_at=_clock.parse_instant(record["ends_at"]).timestamp(),
+        starts_at=clock.parse_instant(record["starts_at"]).timestamp(),
+        ends_at=clock.parse_instant(record["ends_at"]).timestamp(),
         created_by=str(record.get("created_by") or ""),
         comment=str(record.get("comment") or ""),
     )

@@ -15,9 +15,6 @@ from typing import Any
 
 from ff_otel.store.layout import StoreLayout
 
-USER_EVENT = "ff.user_event"
-"""The OTel log event name user events carry to OTLP collectors (``event_name``)."""
-
 SPEC_EVENT_TYPES = ("session_start", "session_end", "feature_usage", "content_interaction")
 
 # (DTO field, event data keys that may carry it, type)

@@ -25,11 +25,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.analytics.writer import UserEventWriter
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 
 _logger = logging.getLogger("ff_otel.analytics")
 _TRUTHY = (True, 1, "1", "true", "yes", "on")
@@ -62,7 +62,7 @@ def validate_event(
         if not isinstance(timestamp, (datetime, str)):
             raise TypeError(f"timestamp must be a datetime or ISO-8601 string, got {timestamp!r}")
         try:
-            instant = _clock.parse_instant(timestamp)
+            instant = clock.parse_instant(timestamp)
         except ValueError as exc:
             raise ValueError(f"timestamp: {exc}") from None
         epoch_ns = int(instant.timestamp() * 1_000_000) * 1000

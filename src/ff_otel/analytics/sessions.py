@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from ff_otel import _clock
+from ff_otel.core import clock
 
 _NOT_ACTIONS = frozenset({"session_start", "session_end"})
 _COUNTED = ("messages_sent", "documents_processed", "tools_executed", "searches_performed")
@@ -319,7 +319,7 @@ class SessionTracker:
 
 
 def _seconds_between(earlier: str, later: str) -> float:
-    return max(0.0, (_clock.parse_instant(later) - _clock.parse_instant(earlier)).total_seconds())
+    return max(0.0, (clock.parse_instant(later) - clock.parse_instant(earlier)).total_seconds())
 
 
 _DAY_NUMBERS: dict[str, int] = {}

@@ -27,11 +27,12 @@ from typing import Any
 
 from opentelemetry._logs import Logger, SeverityNumber
 
-from ff_otel import _gc
-from ff_otel.analytics.mapping import USER_EVENT, user_event_lines
-from ff_otel.exporters._guard import ExportGuard
-from ff_otel.exporters._mapping import IsoCache
+from ff_otel.analytics.mapping import user_event_lines
+from ff_otel.core.gc import gc_paused
+from ff_otel.exporters.guard import ExportGuard
+from ff_otel.exporters.mapping import IsoCache
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.spec.models import USER_EVENT
 from ff_otel.store.appender import Placed, append_records, append_records_placed
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.limits import DROPPED_FIELD, Notes, RecordLimits, bound_value
@@ -158,9 +159,9 @@ class UserEventWriter:
                 batch = [take() for _ in range(min(len(queue), BATCH_SIZE))]
                 try:
                     # A batch's lines make no cycles and are freed with it (see
-                    # ff_otel._gc): with the collector running, it walked them
+                    # ff_otel.core.gc): with the collector running, it walked them
                     # as they were built, a fifth of the writer's time.
-                    with _gc.paused():
+                    with gc_paused():
                         self._write(batch)
                 except Exception as exc:  # never let the thread die with events queued
                     self.guard.failed(exc, dropped=len(batch))

@@ -2,7 +2,8 @@
 
 Every command takes ``--base-path`` (default ``./ff_data`` or
 ``FF_OTEL_BASE_PATH``) and, where it prints data, ``--json``. See
-:mod:`ff_otel.cli._common` for the exit codes.
+:mod:`ff_otel.cli._common` for the exit codes. The top layer: it may import
+anything in ff-otel, and nothing imports it.
 """
 
 from __future__ import annotations

@@ -31,9 +31,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ff_otel import _clock
 from ff_otel import environment_variables as env
-from ff_otel.settings import FFOtelSettings, query_url_problem, resolve_settings
+from ff_otel.core import clock
+from ff_otel.settings.resolution import FFOtelSettings, query_url_problem, resolve_settings
 from ff_otel.store.layout import StoreError, StoreLayout
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -198,10 +198,10 @@ def parse_duration(text: str) -> timedelta:
 def parse_time(text: str) -> datetime:
     """An instant: ``now``, a duration ago (``15m``, ``2h``, ``7d``) or ISO-8601 (naive = UTC)."""
     if text.strip().lower() == "now":
-        return _clock.now()
+        return clock.now()
     if _DURATION.match(text):
-        return _clock.now() - parse_duration(text)
-    return _clock.parse_instant(text.strip())
+        return clock.now() - parse_duration(text)
+    return clock.parse_instant(text.strip())
 
 
 def _time_value(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -248,8 +248,8 @@ def check_range(since: datetime | None, until: datetime | None) -> None:
     """A one-line error when ``--since`` is not before ``--until``."""
     if since is not None and until is not None and since >= until:
         fail(
-            f"bad time range: --since {_clock.format_iso(since)} is not before "
-            f"--until {_clock.format_iso(until)}"
+            f"bad time range: --since {clock.format_iso(since)} is not before "
+            f"--until {clock.format_iso(until)}"
         )
 
 

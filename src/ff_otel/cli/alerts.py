@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from ff_otel import _clock
 from ff_otel.alerting import operations
 from ff_otel.alerting.state import OPEN_STATES, AlertState, Silence, count_by_state
 from ff_otel.cli._common import (
@@ -33,7 +32,8 @@ from ff_otel.cli._common import (
     table,
     time_option,
 )
-from ff_otel.config import AlertSeverity
+from ff_otel.core import clock
+from ff_otel.spec.config import AlertSeverity
 from ff_otel.store.layout import StoreLayout
 
 
@@ -209,7 +209,7 @@ def silence(
     console.print(
         plain(
             f"Silenced alerts matching {_matchers(labels)} until "
-            f"{_clock.epoch_to_iso(created.ends_at)} ({silence_id})."
+            f"{clock.epoch_to_iso(created.ends_at)} ({silence_id})."
         )
     )
 
@@ -232,7 +232,7 @@ def silences(base_path: Path, as_json: bool) -> None:
         rows.add_row(
             plain(s.silence_id),
             plain(_matchers(s.matchers)),
-            plain(_clock.epoch_to_iso(s.ends_at)),
+            plain(clock.epoch_to_iso(s.ends_at)),
             plain(s.created_by),
             plain(s.comment),
         )
@@ -277,8 +277,8 @@ def _silence_dict(s: Silence) -> dict[str, Any]:
     return {
         "silence_id": s.silence_id,
         "matchers": s.matchers,
-        "starts_at": _clock.epoch_to_iso(s.starts_at),
-        "ends_at": _clock.epoch_to_iso(s.ends_at),
+        "starts_at": clock.epoch_to_iso(s.starts_at),
+        "ends_at": clock.epoch_to_iso(s.ends_at),
         "created_by": s.created_by,
         "comment": s.comment,
     }

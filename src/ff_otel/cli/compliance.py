@@ -26,7 +26,7 @@ from ff_otel.cli._common import (
     table,
     time_option,
 )
-from ff_otel.compliance.api import run_retention, verify_audit_trail
+from ff_otel.sdk.compliance import run_retention, verify_audit_trail
 from ff_otel.users import erase_user as erase
 
 

@@ -24,9 +24,9 @@ from ff_otel.cli._common import (
     table,
     time_option,
 )
-from ff_otel.compliance.api import export_data
 from ff_otel.query import query as run_query
 from ff_otel.query import streams
+from ff_otel.sdk.compliance import export_data
 
 _FORMATS = {"json": "jsonl", "jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
 

@@ -9,9 +9,6 @@ from types import FrameType
 
 import click
 
-from ff_otel import _clock
-from ff_otel.alerting.fleet import FleetMonitor
-from ff_otel.assembly import alert_engine
 from ff_otel.cli._common import (
     EXIT_BAD_NEWS,
     base_path_option,
@@ -26,6 +23,9 @@ from ff_otel.cli._common import (
     styled,
     table,
 )
+from ff_otel.core import clock
+from ff_otel.pipeline.fleet import FleetMonitor
+from ff_otel.sdk.assembly import alert_engine
 from ff_otel.sql.safety import QueryError
 from ff_otel.store.layout import StoreLayout
 
@@ -67,7 +67,7 @@ def monitor(base_path: Path, query_url: str | None, as_json: bool, once: bool) -
     fleet = FleetMonitor(layout, settings, alert_engine(settings, layout), query_url)
     try:
         if once:
-            changes = fleet.tick(_clock.now())
+            changes = fleet.tick(clock.now())
             if changes is None:
                 fail(
                     f"another process evaluates the alerts of {layout.analytics_path} "

@@ -24,7 +24,6 @@ from typing import Any
 import click
 from rich.text import Text
 
-from ff_otel import _clock
 from ff_otel.alerting import operations
 from ff_otel.alerting.state import AlertState, count_by_state
 from ff_otel.cli._common import (
@@ -42,6 +41,7 @@ from ff_otel.cli._common import (
     styled,
     table,
 )
+from ff_otel.core import clock
 from ff_otel.pipeline.bi_figures import span_activity
 from ff_otel.pipeline.reports import performance_figures
 from ff_otel.sql.engine import sql
@@ -134,7 +134,7 @@ def _report(
     interval = _interval_seconds(layout)
     checked_at = health.get("timestamp") if health else None
     age = (
-        (_clock.now() - _clock.parse_instant(checked_at)).total_seconds()
+        (clock.now() - clock.parse_instant(checked_at)).total_seconds()
         if isinstance(checked_at, str)
         else None
     )
@@ -181,7 +181,7 @@ def _alert_figures(current: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def _fleet_report(base_path: Path, query_url: str, max_age: float | None) -> dict[str, Any]:
     """The fleet over the last collection interval, and the store's (the monitor's) alerts."""
     seconds = load_settings(base_path).analytics.collection_interval_seconds
-    stop = _clock.now().astimezone(UTC).replace(tzinfo=None)
+    stop = clock.now().astimezone(UTC).replace(tzinfo=None)
     start = stop - timedelta(seconds=seconds)
     figures = performance_figures(span_activity(base_path, start, stop, query_url))
     for component in figures["components"].values():
@@ -209,8 +209,8 @@ def _fleet_report(base_path: Path, query_url: str, max_age: float | None) -> dic
         "scope": "fleet",
         "reasons": reasons,
         "interval": {
-            "start": _clock.format_iso(start),
-            "end": _clock.format_iso(stop),
+            "start": clock.format_iso(start),
+            "end": clock.format_iso(stop),
             "seconds": seconds,
         },
         **figures,

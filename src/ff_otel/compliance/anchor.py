@@ -27,8 +27,8 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
 from ff_otel.compliance.chain import seal
+from ff_otel.core import clock
 from ff_otel.store.documents import read_json
 
 
@@ -73,7 +73,7 @@ def anchor_document(trail: Path, head: Anchor, key: bytes | None) -> dict[str, A
         "trail": trail.name,
         "records": head.records,
         "last_hash": head.last_hash,
-        "updated_at": _clock.now_iso(),
+        "updated_at": clock.now_iso(),
     }
     if key is not None:
         document["seal"] = seal(key, _sealed_text(head))

@@ -40,7 +40,6 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
 from ff_otel.compliance.anchor import (
     Anchor,
     AnchorUnusable,
@@ -59,6 +58,7 @@ from ff_otel.compliance.chain import (
     sealed_line,
 )
 from ff_otel.compliance.verification import AuditGap, VerificationResult, verify
+from ff_otel.core import clock
 from ff_otel.store.appender import ChainedAppender
 from ff_otel.store.reader import segment_paths
 
@@ -188,7 +188,7 @@ class AuditTrail:
         self, actor: str, action: str, resource: str, outcome: str, details: dict[str, Any]
     ) -> dict[str, Any]:
         return {
-            "timestamp": _clock.now_iso(),
+            "timestamp": clock.now_iso(),
             "actor": actor,
             "action": action,
             "resource": resource,

@@ -30,12 +30,11 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
-from ff_otel.query import stream_path
+from ff_otel.core import clock
 from ff_otel.sql.compaction import export_parquet
 from ff_otel.store.documents import write_json_atomic
-from ff_otel.store.layout import SPEC_STREAMS, StoreLayout
+from ff_otel.store.layout import SPEC_STREAMS, StoreLayout, stream_path
 from ff_otel.store.reader import read_records
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -103,11 +102,11 @@ def export_data(
             )
     names = [str(p.relative_to(root)) for p in paths]
     manifest = {
-        "created_at": _clock.now_iso(),
+        "created_at": clock.now_iso(),
         "store": str(root),
         "streams": names,
-        "start": _clock.to_iso(start) if start is not None else None,
-        "end": _clock.to_iso(end) if end is not None else None,
+        "start": clock.to_iso(start) if start is not None else None,
+        "end": clock.to_iso(end) if end is not None else None,
         "files": files,
     }
     write_json_atomic(destination / "manifest.json", manifest)

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.compliance.audit import verify
 from ff_otel.compliance.retention import data_class, retention_days
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.sql.inventory import stream_counts
 from ff_otel.store.documents import write_json_atomic
 from ff_otel.store.layout import StoreLayout
@@ -49,7 +49,7 @@ def build(layout: StoreLayout, analytics: FFAnalyticsConfigDTO) -> dict[str, Any
     days = retention_days(analytics)
     chain = verify(layout.audit_logs)
     return {
-        "generated_at": _clock.now_iso(),
+        "generated_at": clock.now_iso(),
         "store": str(layout.analytics_path),
         "retention_policy_days": days,
         "compression_after_days": analytics.compression_age_days

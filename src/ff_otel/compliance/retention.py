@@ -33,9 +33,9 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
 from ff_otel.compliance.trails import audit_act
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.store.layout import StoreLayout
 
 ROTATE_BYTES = 64 * 1024 * 1024
@@ -76,7 +76,7 @@ def run_retention(
     # module) should not load DuckDB, which only compaction needs.
     from ff_otel.sql.compaction import compactable_stream
 
-    moment = _clock.now() if now is None else _clock.parse_instant(now)
+    moment = clock.now() if now is None else clock.parse_instant(now)
     summary: dict[str, Any] = {"rotated": [], "compacted": [], "compressed": [], "deleted": []}
     streams = [
         p
@@ -128,7 +128,7 @@ def run_retention(
         compacted=len(summary["compacted"]),
         compressed=len(summary["compressed"]),
         deleted=len(summary["deleted"]),
-        at=_clock.format_iso(moment),
+        at=clock.format_iso(moment),
     )
     return summary
 
@@ -161,7 +161,7 @@ def _rotate_if_due(path: Path, moment: datetime) -> bool:
         return False
     first_day = _first_record_day(path)
     due = status.st_size >= ROTATE_BYTES or (
-        first_day is not None and first_day < _clock.format_iso(moment)[:10]
+        first_day is not None and first_day < clock.format_iso(moment)[:10]
     )
     if not due:
         return False
@@ -223,7 +223,7 @@ def _segment_stamp(path: Path) -> datetime | None:
     if not dot or not stem:
         return None
     try:
-        return _clock.parse_instant(datetime.strptime(stamp, _STAMP))
+        return clock.parse_instant(datetime.strptime(stamp, _STAMP))
     except ValueError:
         return None
 

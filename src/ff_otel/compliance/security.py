@@ -1,6 +1,6 @@
 """Security events as alert metrics: each interval's events counted by type.
 
-``record_security_event`` (:mod:`ff_otel.compliance.api`) appends them to
+``record_security_event`` (:mod:`ff_otel.sdk.compliance`) appends them to
 ``compliance/security_events.jsonl``; the collector counts each interval's
 events by type here, so alert rules can watch ``metric:security.<type>`` (the
 built-in ``auth_failure_burst`` fires on 10 or more ``auth_failure`` events in

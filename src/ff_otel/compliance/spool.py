@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.compliance.audit import AuditTrail
+from ff_otel.core import clock
 from ff_otel.store.appender import append_records
 from ff_otel.store.limits import DROPPED_FIELD, Notes, RecordLimits, bound_value
 
@@ -59,7 +59,7 @@ class _Pending:
     describe: str
     write: Callable[[str | None], None]
     """Writes the record; given the moment it was first tried when it is late."""
-    made_at: str = field(default_factory=_clock.now_iso)
+    made_at: str = field(default_factory=clock.now_iso)
     late: bool = False
 
 

@@ -24,6 +24,7 @@ from ff_otel.dashboard.compliance import compliance_status
 from ff_otel.dashboard.context import PER_HOST, StoreView
 from ff_otel.dashboard.security import Guard, Verdict
 from ff_otel.dashboard.slow_figures import BI_MAX_AGE_SECONDS, SlowFigures, business_intelligence
+from ff_otel.dashboard.slow_operations import slow_operations
 from ff_otel.pipeline.bi import PERIOD_DAYS
 from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.sql.clickhouse_client import redacted
@@ -96,7 +97,7 @@ class DashboardApp:
             "/api/overview": lambda q: data.overview(self.view),
             "/api/alerts": lambda q: data.alerts(self.view),
             "/api/series": lambda q: data.series(self.view, _one(q, "range", "1h")),
-            "/api/operations": lambda q: traces.slow_operations(self.view),
+            "/api/operations": lambda q: slow_operations(self.view),
             "/api/errors": lambda q: traces.recent_errors(self.view),
             "/api/bi": lambda q: self._bi(_one(q, "period", "week")),
             "/api/compliance": lambda q: compliance_status(self.view, self.figures),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.dashboard.context import StoreView
 from ff_otel.dashboard.slow_figures import (
     AUDIT_MAX_AGE_SECONDS,
@@ -66,7 +66,7 @@ def _regulatory_report(view: StoreView) -> dict[str, Any] | None:
 
 
 def _retention(view: StoreView, report: dict[str, Any] | None) -> dict[str, Any]:
-    now = _clock.now()
+    now = clock.now()
     policy = view.retention_days()
     runs, deletions = [], 0
     for record in read_recent(view.layout.audit_logs, now - _LOOK_BACK, max_bytes=_AUDIT_BYTES):
@@ -80,7 +80,7 @@ def _retention(view: StoreView, report: dict[str, Any] | None) -> dict[str, Any]
     if last is None:
         problems.append("no retention run in the audit trail in the last 48 h")
     else:
-        age = now - _clock.parse_instant(last["timestamp"])
+        age = now - clock.parse_instant(last["timestamp"])
         if age > _RUN_EVERY:
             problems.append(f"last retention run {age.total_seconds() / 3600:.1f} h ago")
         if last.get("outcome") != "success":
@@ -122,8 +122,8 @@ def _oldest_by_class(report: dict[str, Any], now: Any) -> dict[str, float]:
         ):
             oldest[data_class] = stamp
     generated = report.get("generated_at")
-    as_of = _clock.parse_instant(generated) if isinstance(generated, str) else now
+    as_of = clock.parse_instant(generated) if isinstance(generated, str) else now
     return {
-        name: (as_of - _clock.parse_instant(stamp)).total_seconds() / 86400
+        name: (as_of - clock.parse_instant(stamp)).total_seconds() / 86400
         for name, stamp in oldest.items()
     }

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
-from ff_otel.settings import FFOtelSettings, resolve_settings
+from ff_otel.core import clock
+from ff_otel.settings.resolution import FFOtelSettings, resolve_settings
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_recent
@@ -100,8 +100,8 @@ def latest(path: Path) -> dict[str, Any] | None:
 
 def epoch_ms(stamp: str) -> float:
     """A store timestamp as milliseconds since the epoch (what the page's charts use)."""
-    return _clock.parse_instant(stamp).timestamp() * 1000.0
+    return clock.parse_instant(stamp).timestamp() * 1000.0
 
 
 def iso(moment: datetime) -> str:
-    return _clock.format_iso(moment)
+    return clock.format_iso(moment)

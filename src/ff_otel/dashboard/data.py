@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.alerting import operations
 from ff_otel.alerting.state import AlertState, count_by_state
+from ff_otel.core import clock
 from ff_otel.dashboard.context import PER_HOST, StoreView, epoch_ms, iso, latest
 from ff_otel.query import query
 from ff_otel.sql.clickhouse_client import redacted
@@ -67,7 +67,7 @@ def overview(view: StoreView) -> dict[str, Any]:
 
     Over the fleet: no health (per host) and a snapshot of the fleet's requests over the
     last :data:`FLEET_SNAPSHOT_SECONDS`, in SQL."""
-    now = _clock.now()
+    now = clock.now()
     result: dict[str, Any] = {
         "now": iso(now),
         "store": str(view.layout.base_path),
@@ -84,7 +84,7 @@ def overview(view: StoreView) -> dict[str, Any]:
     health = latest(view.layout.health_checks)
     snapshot = latest(view.layout.performance)
     if health is not None:
-        checked = _clock.parse_instant(health["timestamp"])
+        checked = clock.parse_instant(health["timestamp"])
         age = (now - checked).total_seconds()
         result["health"] = {
             "status": health.get("status"),
@@ -149,7 +149,7 @@ def alerts(view: StoreView) -> dict[str, Any]:
     the last 24 h, how many alerts are in each state, and the silences in force."""
     path = view.layout.alerts
     current = operations.current_alerts(path)
-    since = iso(_clock.now() - _RECENTLY_RESOLVED)
+    since = iso(clock.now() - _RECENTLY_RESOLVED)
     firing = [_alert(r) for r in operations.in_state(current, AlertState.FIRING)]
     firing.sort(key=lambda a: _SEVERITY_RANK.get(str(a.get("severity")), 9))
     resolved = [
@@ -168,7 +168,7 @@ def alerts(view: StoreView) -> dict[str, Any]:
             {
                 "silence_id": s.silence_id,
                 "matchers": s.matchers,
-                "ends_at": _clock.epoch_to_iso(s.ends_at),
+                "ends_at": clock.epoch_to_iso(s.ends_at),
                 "created_by": s.created_by,
                 "comment": s.comment,
             }
@@ -228,7 +228,7 @@ class _Steps:
 
 
 def _from_intervals(view: StoreView, seconds: int) -> dict[str, Any]:
-    now = _clock.now()
+    now = clock.now()
     since = now - timedelta(seconds=seconds)
     snapshots = read_recent(view.layout.performance, since)
     readings = read_recent(view.layout.resource_usage, since)
@@ -298,8 +298,8 @@ def _in_sql(view: StoreView, seconds: int, unit: str) -> dict[str, Any]:
     """The chart points per ``unit`` (minute or hour) over the last ``seconds``, in SQL: over
     the fleet the request and component lines only (resource readings are per host)."""
     step = _UNIT_SECONDS[unit]
-    now = _clock.now()
-    end = _clock.parse_instant(now.strftime(_UNIT_FORMATS[unit])) + timedelta(seconds=step)
+    now = clock.now()
+    end = clock.parse_instant(now.strftime(_UNIT_FORMATS[unit])) + timedelta(seconds=step)
     start = end - timedelta(seconds=seconds)
     base = view.layout.base_path
     key = f"time:{unit}"

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.dashboard.context import StoreView
 from ff_otel.sql.engine import dialect_for, sql
 
@@ -111,7 +111,7 @@ def traces(base: Path, query: Query, query_url: str = "") -> dict[str, Any]:
         "traces": [
             {
                 "trace_id": row["trace_id"],
-                "start": _clock.format_iso(row["start"]),
+                "start": clock.format_iso(row["start"]),
                 "root_name": row["root_name"],
                 "service": row["service"],
                 "services": sorted(s for s in row["services"] if s is not None),
@@ -129,7 +129,7 @@ def _listing(
 ) -> dict[str, Any]:
     """What every paged listing says about itself: its window, its match count, its page."""
     return {
-        "since": _clock.format_iso(since),
+        "since": clock.format_iso(since),
         "minutes": minutes,
         "matching": int(rows[0]["matching"]) if rows else 0,
         "offset": offset,
@@ -180,7 +180,7 @@ def logs(base: Path, query: Query, query_url: str = "") -> dict[str, Any]:
         **_listing(since, minutes, rows, offset, limit),
         "logs": [
             {
-                "timestamp": _clock.format_iso(row["timestamp"]),
+                "timestamp": clock.format_iso(row["timestamp"]),
                 "severity": row["severity"],
                 "severity_number": row["severity_number"],
                 "component": (row["attributes"] or {}).get("component") or row["scope"],
@@ -211,14 +211,14 @@ def metrics(base: Path, query: Query, query_url: str = "") -> dict[str, Any]:
         query_url=query_url,
     )
     answer: dict[str, Any] = {
-        "since": _clock.format_iso(since),
+        "since": clock.format_iso(since),
         "minutes": minutes,
         "instruments": [
             {
                 **row,
                 "points": int(row["points"]),
                 "series": int(row["series"]),
-                "last": _clock.format_iso(row["last"]),
+                "last": clock.format_iso(row["last"]),
             }
             for row in instruments
         ],
@@ -279,7 +279,7 @@ def _instrument(
         shown = "value (gauge)" if kind == "gauge" else "value (up-down counter)"
     return {
         **found,
-        "last": _clock.format_iso(found["last"]),
+        "last": clock.format_iso(found["last"]),
         "shown_as": shown,
         "bucket_seconds": width,
         "start": start_ms,
@@ -342,7 +342,7 @@ def _since(query: Query) -> tuple[datetime, int]:
     minutes = SINCE.get(text)
     if minutes is None:
         raise ValueError(f"since must be one of {', '.join(SINCE)}; got {text[:20]!r}")
-    moment = _clock.now() - timedelta(minutes=minutes)
+    moment = clock.now() - timedelta(minutes=minutes)
     return moment.replace(tzinfo=None), minutes
 
 

@@ -32,6 +32,7 @@ from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 TOKEN_ENV = "FF_OTEL_DASHBOARD_TOKEN"
+"""The dashboard's access token (at least 16 characters); needed to listen beyond loopback."""
 CSRF_HEADER = "X-CSRF-Token"
 _MAX_SESSIONS = 10_000
 

@@ -18,8 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.compliance.audit import verify
+from ff_otel.core import clock
 from ff_otel.dashboard.context import StoreView
 from ff_otel.pipeline import bi
 from ff_otel.store.reader import segment_paths
@@ -92,7 +92,7 @@ class SlowFigures:
             _logger.exception("ff-otel dashboard: computing %s failed", name)
             value, error = None, f"{type(exc).__name__}: {exc}"
         seconds = round(time.monotonic() - began, 3)
-        result = Result(value, _clock.now_iso(), seconds, key, error, began)
+        result = Result(value, clock.now_iso(), seconds, key, error, began)
         with self._lock:
             self._results[name] = result
             self._running.pop(name, None)

@@ -19,7 +19,7 @@ from uuid import UUID
 import duckdb
 import orjson
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.sql.clickhouse import json_columns
 from ff_otel.sql.engine import clickhouse_statement, engine_for, sql_arrow
 from ff_otel.sql.safety import QueryError
@@ -121,7 +121,7 @@ def _plain(value: Any, is_json: bool = False) -> Any:
     if is_json and isinstance(value, str):
         return orjson.loads(value)
     if isinstance(value, datetime):
-        return _clock.format_iso(value)
+        return clock.format_iso(value)
     if isinstance(value, (date, time_of_day, UUID)):
         return value.isoformat() if not isinstance(value, UUID) else str(value)
     if isinstance(value, Decimal):

@@ -1,4 +1,5 @@
-"""Slow operations, their traces as span trees, and recent errors.
+"""Traces as span trees, and recent errors; the slow operations that link to the
+traces are :mod:`~ff_otel.dashboard.slow_operations`.
 
 These views are about what just happened: they read the newest spans and
 error records backwards from the end of their streams (the last hour, and at
@@ -9,25 +10,21 @@ are SQL over its ``spans`` and ``logs``, with the same answers' shapes.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.dashboard.context import StoreView, epoch_ms, iso
-from ff_otel.query import query
 from ff_otel.sql.engine import dialect_for, sql
 from ff_otel.store.reader import read_recent
 
 WINDOW = timedelta(hours=1)
-_SPAN_BYTES = 24 * 1024 * 1024
-"""The most of ``spans.jsonl`` one view reads (about 40,000 spans)."""
+"""How far back the views of what just happened look."""
 _TRACE_BYTES = 64 * 1024 * 1024
 _ERROR_BYTES = 8 * 1024 * 1024
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
-_KEEP_TRACES = 3
 _MAX_ATTRIBUTES = 40
 _MAX_TEXT = 300
 _MAX_FRAMES = 30
@@ -35,164 +32,6 @@ _FRAME = re.compile(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func
 # The frames OpenTelemetry's and ff-otel's own context managers add around the
 # user's code: where the exception was recorded, not where it was raised.
 _INSTRUMENTATION_PATHS = ("/opentelemetry/", "/ff_otel/", "/contextlib.py")
-
-
-def slow_operations(view: StoreView, limit: int = 10) -> dict[str, Any]:
-    """Operations (span name and component) of the last hour, slowest p95 first,
-    each with its slowest and its latest traces."""
-    since = _clock.now() - WINDOW
-    if view.fleet:
-        return _fleet_operations(view, since, limit)
-    spans = read_recent(view.layout.spans, since, max_bytes=_SPAN_BYTES)
-    operations: dict[tuple[str, str], _Operation] = {}
-    for span in spans:
-        key = (str(span.get("name")), str(span.get("component")))
-        operation = operations.get(key)
-        if operation is None:
-            operation = operations[key] = _Operation(*key)
-        operation.add(span)
-    ranked = sorted(operations.values(), key=lambda o: o.p95(), reverse=True)
-    return {
-        "window_start": iso(since),
-        "covers_from": spans[0]["timestamp"] if spans else None,
-        "spans": len(spans),
-        "operations": [operation.to_dict() for operation in ranked[:limit]],
-    }
-
-
-class _Operation:
-    def __init__(self, name: str, component: str) -> None:
-        self.name, self.component = name, component
-        self.durations: list[float] = []
-        self.errors = 0
-        self.slowest: list[dict[str, Any]] = []
-        self.latest: list[dict[str, Any]] = []
-
-    def add(self, span: dict[str, Any]) -> None:
-        duration = float(span.get("duration_ms") or 0.0)
-        self.durations.append(duration)
-        failed = span.get("status") == "error"
-        self.errors += failed
-        call = {
-            "trace_id": span.get("trace_id"),
-            "timestamp": span.get("timestamp"),
-            "duration_ms": round(duration, 3),
-            "status": "error" if failed else "ok",
-        }
-        self.latest.append(call)
-        if len(self.latest) > _KEEP_TRACES:
-            del self.latest[0]
-        if len(self.slowest) < _KEEP_TRACES or duration > self.slowest[-1]["duration_ms"]:
-            self.slowest.append(call)
-            self.slowest.sort(key=lambda c: c["duration_ms"], reverse=True)
-            del self.slowest[_KEEP_TRACES:]
-
-    def p95(self) -> float:
-        return _nearest_rank(sorted(self.durations), 0.95)
-
-    def to_dict(self) -> dict[str, Any]:
-        ordered = sorted(self.durations)
-        return {
-            "name": self.name,
-            "component": self.component,
-            "calls": len(ordered),
-            "errors": self.errors,
-            "p50_ms": round(_nearest_rank(ordered, 0.5), 3),
-            "p95_ms": round(_nearest_rank(ordered, 0.95), 3),
-            "max_ms": round(ordered[-1], 3),
-            "slowest": self.slowest,
-            "latest": self.latest[::-1],
-        }
-
-
-def _fleet_operations(view: StoreView, since: datetime, limit: int) -> dict[str, Any]:
-    """:func:`slow_operations` over the fleet, in SQL: the percentiles from the latency
-    sketch (:func:`ff_otel.query`), errors as failed spans
-    (:func:`ff_otel.sql.schema.span_failed`)."""
-    figures = query(
-        "spans",
-        start=since,
-        group_by=["name", "component"],
-        aggregates=["count", "errors", "p50:duration_ms", "p95:duration_ms", "max:duration_ms"],
-        query_url=view.query_url,
-    )
-    ranked = sorted(figures, key=lambda row: row["p95:duration_ms"] or 0.0, reverse=True)[:limit]
-    calls = _fleet_calls(view, since, [(row["name"], row["component"]) for row in ranked])
-    covers = sql(
-        "SELECT min(timestamp) AS first FROM spans WHERE timestamp >= $since",
-        {"since": since.replace(tzinfo=None)},
-        query_url=view.query_url,
-    )
-    first = covers[0]["first"] if covers else None
-    return {
-        "window_start": iso(since),
-        "covers_from": _clock.format_iso(first) if figures and first else None,
-        "spans": sum(int(row["count"]) for row in figures),
-        "operations": [
-            {
-                "name": str(row["name"]),
-                "component": str(row["component"]),
-                "calls": int(row["count"]),
-                "errors": int(row["errors"]),
-                "p50_ms": round(row["p50:duration_ms"] or 0.0, 3),
-                "p95_ms": round(row["p95:duration_ms"] or 0.0, 3),
-                "max_ms": round(row["max:duration_ms"] or 0.0, 3),
-                **calls.get((row["name"], row["component"]), {"slowest": [], "latest": []}),
-            }
-            for row in ranked
-        ],
-    }
-
-
-def _fleet_calls(
-    view: StoreView, since: datetime, operations: list[tuple[Any, Any]]
-) -> dict[tuple[Any, Any], dict[str, list[dict[str, Any]]]]:
-    """The slowest and the latest calls of each operation, in one statement."""
-    ranked: dict[tuple[Any, Any], dict[str, list[tuple[int, dict[str, Any]]]]] = {}
-    if not operations:
-        return {}
-    rows = sql(
-        f"""
-        SELECT * FROM (
-          SELECT name, component, trace_id, timestamp, duration_ms, status,
-            row_number() OVER (PARTITION BY name, component
-                               ORDER BY duration_ms DESC, timestamp DESC) AS slow_rank,
-            row_number() OVER (PARTITION BY name, component ORDER BY timestamp DESC) AS new_rank
-          FROM spans WHERE timestamp >= $since
-        ) AS ranked WHERE slow_rank <= {_KEEP_TRACES} OR new_rank <= {_KEEP_TRACES}
-        """,
-        {"since": since.replace(tzinfo=None)},
-        query_url=view.query_url,
-    )
-    wanted = set(operations)
-    for row in rows:
-        key = (row["name"], row["component"])
-        if key not in wanted:
-            continue
-        entry = ranked.setdefault(key, {"slowest": [], "latest": []})
-        call = {
-            "trace_id": row["trace_id"],
-            "timestamp": _clock.format_iso(row["timestamp"]),
-            "duration_ms": round(float(row["duration_ms"] or 0.0), 3),
-            "status": "error" if row["status"] == "error" else "ok",
-        }
-        if row["slow_rank"] <= _KEEP_TRACES:
-            entry["slowest"].append((row["slow_rank"], call))
-        if row["new_rank"] <= _KEEP_TRACES:
-            entry["latest"].append((row["new_rank"], call))
-    return {
-        key: {
-            name: [call for _, call in sorted(calls, key=lambda p: p[0])]
-            for name, calls in entry.items()
-        }
-        for key, entry in ranked.items()
-    }
-
-
-def _nearest_rank(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return 0.0
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def trace(view: StoreView, trace_id: str, around: str | None = None) -> dict[str, Any] | None:
@@ -203,9 +42,9 @@ def trace(view: StoreView, trace_id: str, around: str | None = None) -> dict[str
     """
     if not _TRACE_ID.fullmatch(trace_id):
         raise ValueError(f"not a trace id (32 lowercase hex digits): {trace_id[:40]!r}")
-    since = _clock.now() - WINDOW
+    since = clock.now() - WINDOW
     if around is not None:
-        since = min(since, _clock.parse_instant(around) - timedelta(minutes=2))
+        since = min(since, clock.parse_instant(around) - timedelta(minutes=2))
     if view.fleet:
         spans = _fleet_trace(view, trace_id, since)
     else:
@@ -251,7 +90,7 @@ def _fleet_trace(view: StoreView, trace_id: str, since: datetime) -> list[dict[s
         {"trace_id": trace_id, "since": since.replace(tzinfo=None)},
         query_url=view.query_url,
     )
-    return [{**row, "timestamp": _clock.format_iso(row["timestamp"])} for row in rows]
+    return [{**row, "timestamp": clock.format_iso(row["timestamp"])} for row in rows]
 
 
 def _span_row(span: dict[str, Any], depth: int, begin_ms: float) -> dict[str, Any]:
@@ -329,7 +168,7 @@ def _short(value: Any) -> Any:
 
 def recent_errors(view: StoreView, limit: int = 10) -> dict[str, Any]:
     """The last hour's failures (failed spans, error logs) by component, operation and type."""
-    since = _clock.now() - WINDOW
+    since = clock.now() - WINDOW
     if view.fleet:
         return _fleet_errors(view, since, limit)
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -399,7 +238,7 @@ def _fleet_errors(view: StoreView, since: datetime, limit: int) -> dict[str, Any
                 "operation": row["operation"],
                 "error_type": row["error_type"],
                 "count": int(row["n"]),
-                "last_seen": _clock.format_iso(row["last_seen"]),
+                "last_seen": clock.format_iso(row["last_seen"]),
                 "message": _short(row["message"]),
                 **({"trace_id": row["trace_id"]} if row["trace_id"] else {}),
             }

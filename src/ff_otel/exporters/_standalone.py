@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.privacy.tools import privacy_tools
-from ff_otel.settings import resolve_settings
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.store.layout import SPEC_STREAMS, StoreLayout
 from ff_otel.store.limits import RecordLimits
 

@@ -43,7 +43,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.exporters.ledger import DeliveryLedger
 
 FIRST_PAUSE_SECONDS = 1.0
@@ -142,7 +142,7 @@ class CollectorCircuit:
             self._skipped_this_outage = 0
             self._gap_start = None
             self.stats.down_since = None
-            self.stats.last_success = _clock.now_iso()
+            self.stats.last_success = clock.now_iso()
         if gap_start is not None:
             _logger.warning(
                 "ff-otel: the collector at %s accepts telemetry again; %d record(s) were "
@@ -162,7 +162,7 @@ class CollectorCircuit:
             self.stats.failed_batches += 1
             self._skipped_this_outage += records
             if first:
-                self.stats.down_since = _clock.now_iso()
+                self.stats.down_since = clock.now_iso()
                 # Spans that ended after the last delivery may not have reached
                 # the collector: the gap to replay starts there.
                 self._gap_start = self.stats.last_success or self.stats.down_since

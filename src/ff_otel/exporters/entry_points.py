@@ -22,7 +22,7 @@ from ff_otel.exporters.metrics import FlatfileMetricExporter
 from ff_otel.exporters.spans import FlatfileSpanExporter
 from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.privacy.tools import privacy_tools
-from ff_otel.settings import resolve_settings
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.store.layout import StoreLayout
 
 FLATFILE_EXPORTER = "ff_flatfile"

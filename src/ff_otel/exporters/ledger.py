@@ -21,7 +21,7 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.store.appender import append_records
 from ff_otel.store.reader import read_records
 
@@ -54,13 +54,13 @@ class DeliveryLedger:
             return
         starts = [span.start_time or 0 for span in spans]
         entry = {
-            "timestamp": _clock.now_iso(),
+            "timestamp": clock.now_iso(),
             "endpoint": self.endpoint,
             "outcome": "accepted" if accepted else "failed",
             "source": self.source,
             "spans": len(spans),
-            "first_start": _clock.ns_to_iso(min(starts)),
-            "last_start": _clock.ns_to_iso(max(starts)),
+            "first_start": clock.ns_to_iso(min(starts)),
+            "last_start": clock.ns_to_iso(max(starts)),
             "span_ids": [f"{span.context.span_id:016x}" for span in spans if span.context],
         }
         try:

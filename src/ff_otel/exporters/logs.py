@@ -24,11 +24,11 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from ff_otel.exporters._guard import ExportGuard
-from ff_otel.exporters._mapping import IsoCache, attributes_dict, each_alone, service_of
 from ff_otel.exporters._standalone import StoreTarget, exporter_store
-from ff_otel.models import LogRecordRecord
+from ff_otel.exporters.guard import ExportGuard
+from ff_otel.exporters.mapping import IsoCache, attributes_dict, each_alone, service_of
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.spec.models import LogRecordRecord
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.limits import Notes, RecordLimits, bound_attributes, bound_value

@@ -35,11 +35,11 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 
-from ff_otel.exporters._guard import ExportGuard
-from ff_otel.exporters._mapping import IsoCache, attributes_dict, service_of
 from ff_otel.exporters._standalone import StoreTarget, exporter_store
-from ff_otel.models import MetricPointRecord
+from ff_otel.exporters.guard import ExportGuard
+from ff_otel.exporters.mapping import IsoCache, attributes_dict, service_of
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.spec.models import MetricPointRecord
 from ff_otel.store.appender import append_records
 from ff_otel.store.limits import DEFAULT_LIMITS, RecordLimits, bound_attributes
 

@@ -42,7 +42,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.exporters.ledger import (
     DeliveryLedger,
     accepted_span_ids,
@@ -50,7 +50,7 @@ from ff_otel.exporters.ledger import (
     ledger_path,
 )
 from ff_otel.exporters.otlp import otlp_protocol, otlp_span_exporter
-from ff_otel.settings import store_layout
+from ff_otel.settings.running import store_layout
 from ff_otel.store.reader import read_records
 
 DEFAULT_BATCH_SIZE = 512
@@ -261,7 +261,7 @@ def _iso_to_ns(value: Any) -> int:
     if not isinstance(value, str):
         raise TypeError(f"not a timestamp: {value!r}")
     # Integer arithmetic: a float epoch would round the microseconds.
-    return (_clock.parse_instant(value) - _EPOCH) // _MICROSECOND * 1000
+    return (clock.parse_instant(value) - _EPOCH) // _MICROSECOND * 1000
 
 
 class _LastError(logging.Handler):

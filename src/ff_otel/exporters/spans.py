@@ -20,8 +20,9 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.util.types import Attributes
 
-from ff_otel.exporters._guard import ExportGuard
-from ff_otel.exporters._mapping import (
+from ff_otel.exporters._standalone import StoreTarget, exporter_store
+from ff_otel.exporters.guard import ExportGuard
+from ff_otel.exporters.mapping import (
     COMPONENT_ATTRIBUTE,
     IsoCache,
     attributes_dict,
@@ -29,9 +30,8 @@ from ff_otel.exporters._mapping import (
     limit_text,
     service_of,
 )
-from ff_otel.exporters._standalone import StoreTarget, exporter_store
-from ff_otel.models import SpanRecord
 from ff_otel.privacy.scrubber import Scrubber
+from ff_otel.spec.models import SpanRecord
 from ff_otel.store.appender import Oversize, append_records
 from ff_otel.store.limits import Notes, RecordLimits, bound_attributes
 
@@ -130,7 +130,7 @@ def limit_span_record(record: SpanRecord, limits: RecordLimits) -> bool:
 
 
 def span_records(spans: Sequence[ReadableSpan], scrubber: Scrubber) -> list[SpanRecord]:
-    """Map finished spans onto store records (see :class:`~ff_otel.models.SpanRecord`)."""
+    """Map finished spans onto store records (see :class:`~ff_otel.spec.models.SpanRecord`)."""
     iso = IsoCache()
     records: list[SpanRecord] = []
     append = records.append

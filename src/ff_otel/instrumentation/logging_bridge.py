@@ -38,7 +38,7 @@ from opentelemetry._logs import LoggerProvider
 from opentelemetry.sdk._logs import LoggingHandler
 from opentelemetry.util.types import Attributes
 
-from ff_otel.exporters._guard import ExportGuard
+from ff_otel.exporters.guard import ExportGuard
 
 _OWN_LOGGERS = frozenset({"ff_otel", "opentelemetry"})
 # Values the SDK stores as they are; anything else becomes its str() here,

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 
 _MIB = 1024 * 1024
 _Read = Callable[["ResourceReading"], float | int]

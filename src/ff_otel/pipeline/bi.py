@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ff_otel import _clock
-from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
-from ff_otel.models import FFBusinessIntelligenceDTO
+from ff_otel.core import clock
 from ff_otel.pipeline import bi_figures as figures
 from ff_otel.pipeline import cohorts, insights
 from ff_otel.pipeline.levels import withheld_bi_fields
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
+from ff_otel.spec.models import FFBusinessIntelligenceDTO
 from ff_otel.sql.engine import resolve_query_url
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
@@ -81,7 +81,7 @@ class BIResult:
 def window_of(period: str, end: datetime | str | None) -> tuple[datetime, datetime]:
     if period not in PERIOD_DAYS:
         raise ValueError(f"period must be one of {list(PERIOD_DAYS)}, got {period!r}")
-    stop = _clock.now() if end is None else _clock.parse_instant(end)
+    stop = clock.now() if end is None else clock.parse_instant(end)
     return stop - timedelta(days=PERIOD_DAYS[period]), stop
 
 
@@ -111,7 +111,7 @@ def generate(
     else:
         sessions = figures.session_figures(base, windows)
         resources = figures.resource_figures(base, windows, hourly=period == "day")
-    start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
+    start_iso, stop_iso = clock.format_iso(start), clock.format_iso(stop)
 
     counts = users["users"]
     active, before = counts["active"], counts["before"]

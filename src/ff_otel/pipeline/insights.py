@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.models import FFBusinessIntelligenceDTO
+from ff_otel.spec.config import FFAnalyticsConfigDTO
+from ff_otel.spec.models import FFBusinessIntelligenceDTO
 
 CPU_THRESHOLD = 90.0
 ABANDONMENT_WORTH_NOTING = 50.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ff_otel.config import AnalyticsLevel, FFAnalyticsConfigDTO
+from ff_otel.spec.config import AnalyticsLevel, FFAnalyticsConfigDTO
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from ff_otel import _clock
+from ff_otel.core import clock
 
 
 def bucket_key(period: str, stamp: str) -> str:
@@ -31,14 +31,14 @@ def bucket_key(period: str, stamp: str) -> str:
 def bucket_bounds(period: str, key: str) -> tuple[datetime, datetime]:
     """Start (inclusive) and end (exclusive) of the period ``key``, in UTC."""
     if period == "minute":
-        start = _clock.parse_instant(key + ":00")
+        start = clock.parse_instant(key + ":00")
         return start, start + timedelta(minutes=1)
     if period == "hour":
-        start = _clock.parse_instant(key + ":00:00")
+        start = clock.parse_instant(key + ":00:00")
         return start, start + timedelta(hours=1)
     if period in ("day", "week"):
-        start = _clock.parse_instant(key + "T00:00:00")
+        start = clock.parse_instant(key + "T00:00:00")
         return start, start + timedelta(days=1 if period == "day" else 7)
-    start = _clock.parse_instant(key + "-01T00:00:00")
+    start = clock.parse_instant(key + "-01T00:00:00")
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return start, start.replace(year=year, month=month)

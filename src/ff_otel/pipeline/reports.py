@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
 from ff_otel.alerting.state import replay
 from ff_otel.compliance.trails import audit_act
-from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
+from ff_otel.core import clock
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.bi_figures import SpanFigures, spans_between
 from ff_otel.pipeline.periods import bucket_bounds, bucket_key
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.sql.engine import sql
 from ff_otel.sql.inventory import has_records_between
 from ff_otel.store.documents import write_bytes_atomic, write_json_atomic
@@ -51,8 +51,8 @@ def report_window(period: str, end: datetime | str | None) -> tuple[datetime, da
     """The calendar period (UTC day, ISO week, month) containing ``end`` - 1 µs."""
     if period not in _SCHEDULE:
         raise ValueError(f"report period must be one of {list(_SCHEDULE)}, got {period!r}")
-    stop = _clock.now() if end is None else _clock.parse_instant(end)
-    key = bucket_key(period, _clock.format_iso(stop - timedelta(microseconds=1)))
+    stop = clock.now() if end is None else clock.parse_instant(end)
+    key = bucket_key(period, clock.format_iso(stop - timedelta(microseconds=1)))
     return bucket_bounds(period, key)
 
 
@@ -67,7 +67,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report of ``[start, stop)``: from the store, or (``query_url``) the fleet's
     performance and users from ClickHouse beside the store's health and alerts."""
-    start_iso, stop_iso = _clock.format_iso(start), _clock.format_iso(stop)
+    start_iso, stop_iso = clock.format_iso(start), clock.format_iso(stop)
     # BI windows have fixed lengths (a "month" is 30 days); for a calendar
     # month the report's users are those of the 30 days before its end.
     intelligence = bi.generate(layout, analytics, period, stop, business, query_url=query_url)
@@ -76,7 +76,7 @@ def build_report(
         "period": period,
         "start": start_iso,
         "end": stop_iso,
-        "generated_at": _clock.now_iso(),
+        "generated_at": clock.now_iso(),
         "health": _health(layout, start, stop),
         "performance": performance_figures(spans_between(layout.base_path, start, stop, query_url)),
         "alerts": _alerts(layout, start_iso, stop_iso),
@@ -152,7 +152,7 @@ def due_reports(
             continue
         start, stop = report_window(period, now - delay)
         start, stop = report_window(period, start)  # the period before the open one
-        path = layout.analytics_path / "reports" / period / f"{_clock.format_iso(start)[:10]}.json"
+        path = layout.analytics_path / "reports" / period / f"{clock.format_iso(start)[:10]}.json"
         known_empty = without_data is not None and (period, start) in without_data
         if stop + delay <= now and not path.exists() and not known_empty:
             candidates.append((period, start, stop))
@@ -188,7 +188,7 @@ def _range(start: datetime, stop: datetime) -> dict[str, datetime]:
 
 
 def _naive(instant: datetime) -> datetime:
-    return _clock.parse_instant(instant).replace(tzinfo=None)
+    return clock.parse_instant(instant).replace(tzinfo=None)
 
 
 _IN_RANGE = '"timestamp" >= $start AND "timestamp" < $stop'

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ff_otel import _clock, _gc
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.compliance import regulatory, retention, security
-from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
-from ff_otel.exporters._guard import ExportStats
+from ff_otel.core import clock
+from ff_otel.core.gc import gc_paused
+from ff_otel.exporters.guard import ExportStats
 from ff_otel.instrumentation.system_metrics import ResourceReading, SystemSampler
-from ff_otel.models import FFSystemMetricsDTO
 from ff_otel.pipeline import reports, snapshot
 from ff_otel.pipeline.health import (
     CheckResult,
@@ -39,11 +38,15 @@ from ff_otel.pipeline.health import (
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
 from ff_otel.pipeline.levels import policy_for
 from ff_otel.pipeline.status import (
+    DataQuality,
     SystemHealth,
     component_health,
     exporter_health,
+    record_types_health,
     store_health,
 )
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
+from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.store.appender import Placed, append_records
 from ff_otel.store.documents import read_json, write_json_atomic
 from ff_otel.store.layout import StoreLayout
@@ -56,14 +59,6 @@ _logger = logging.getLogger("ff_otel.pipeline")
 _WINDOW_INTERVALS = 5
 _RETENTION_EVERY_SECONDS = 3600.0
 _REGULATORY_EVERY_SECONDS = 86_400.0
-
-
-@dataclass
-class _QualityBaseline:
-    exported: int = 0
-    dropped: int = 0
-    torn: int = 0
-    records: int = 0
 
 
 @dataclass
@@ -111,7 +106,7 @@ class Pipeline:
         self._periods_without_data: dict[tuple[str, datetime], datetime] = {}
         self.sessions = sessions
         self._window: deque[dict[str, ComponentActivity]] = deque(maxlen=_WINDOW_INTERVALS)
-        self._quality = _QualityBaseline()
+        self._quality = DataQuality()
         # The counter is process-wide: a pipeline reports what was skipped
         # since it started, not what an earlier configuration's readers met.
         self._invalid_at_start = invalid_fields()
@@ -179,7 +174,7 @@ class Pipeline:
         if self.alerts is not None:
             self.alerts.reload()
             if isinstance(checkpoint.get("anomaly"), dict):
-                self.alerts.restore_detectors(checkpoint["anomaly"])
+                self.alerts.anomalies.restore(checkpoint["anomaly"])
         if self.sessions is not None:
             for session in read_records(self.layout.session_analytics):
                 self.sessions.learn(session)
@@ -192,12 +187,12 @@ class Pipeline:
 
     def collect(self, *, store: bool) -> FFSystemMetricsDTO:
         """Summarise the interval since the last collection; write its records when ``store``."""
-        # The collector stays paused for the whole tick (see ff_otel._gc): the
+        # The collector stays paused for the whole tick (see ff_otel.core.gc): the
         # interval's parsed records and closed sessions are all freed, by
         # their counts, when ``_collect`` returns, before it runs again. Paused
         # only around the parse and the fold, its first collection after them
         # walked every record still held (0.4 s per 200,000 events, twice).
-        with self._lock, _gc.paused():
+        with self._lock, gc_paused():
             return self._collect(store)
 
     def _collect(self, store: bool) -> FFSystemMetricsDTO:
@@ -219,7 +214,7 @@ class Pipeline:
             metrics.user_satisfaction_score = round(sum(ratings) / len(ratings), 3)
         health = SystemHealth(
             status=worst([r.status for r in results]),
-            checked_at=_clock.format_iso(metrics.timestamp),
+            checked_at=clock.format_iso(metrics.timestamp),
             components=results,
             metrics=metrics,
         )
@@ -264,7 +259,7 @@ class Pipeline:
     def _write_due_reports(self) -> None:
         analytics = self.analytics
         for period, start, stop in reports.due_reports(
-            self.layout, analytics, _clock.now(), self._periods_without_data
+            self.layout, analytics, clock.now(), self._periods_without_data
         ):
             report = reports.build_report(
                 self.layout, analytics, period, start, stop, self.business
@@ -276,7 +271,7 @@ class Pipeline:
         if self.sessions is not None:
             checkpoint["sessions"] = self.sessions.state()
         if self.alerts is not None:
-            checkpoint["anomaly"] = self.alerts.detector_states()
+            checkpoint["anomaly"] = self.alerts.anomalies.states()
         if self.sessions is None or self.alerts is None:
             # A pipeline without session tracking or alerting (the facade's
             # collector in a process of its own) keeps the open
@@ -319,7 +314,7 @@ class Pipeline:
         # unless a span or user event of it arrived since (a backfill).
         if not self._periods_without_data:
             return
-        until = _clock.format_iso(max(self._periods_without_data.values()))
+        until = clock.format_iso(max(self._periods_without_data.values()))
         for records in new:
             for record in records:
                 stamp = record.get("timestamp")
@@ -352,24 +347,17 @@ class Pipeline:
                 self.sessions.forget_user(user_hash)
 
     def _data_quality(self) -> float:
-        exported = dropped = 0
-        for stats in self._export_stats().values():
-            exported += stats.exported
-            dropped += stats.dropped
-        torn = self._spans.stats.torn_lines + self._logs.stats.torn_lines
-        read = self._spans.stats.records + self._logs.stats.records
-        base = self._quality
-        d_exported, d_dropped = exported - base.exported, dropped - base.dropped
-        d_torn, d_read = torn - base.torn, read - base.records
-        self._quality = _QualityBaseline(exported, dropped, torn, read)
-        written_share = d_exported / (d_exported + d_dropped) if d_exported + d_dropped else 1.0
-        valid_share = d_read / (d_read + d_torn) if d_read + d_torn else 1.0
-        return round(written_share * valid_share, 4)
+        read = (self._spans.stats, self._logs.stats)
+        return self._quality.next_interval(
+            self._export_stats(),
+            torn=sum(stats.torn_lines for stats in read),
+            records=sum(stats.records for stats in read),
+        )
 
     def _health_results(self, reading: ResourceReading | None) -> list[CheckResult]:
         results = registry.latest()
         results.append(store_health(self.layout, self.analytics))
-        results.append(_record_types_health(self._invalid_at_start))
+        results.append(record_types_health(self._invalid_at_start))
         for signal, stats in self._export_stats().items():
             results.append(exporter_health(signal, stats))
         results.extend(component_health(self._window, self.analytics))
@@ -389,26 +377,3 @@ class Pipeline:
             stats.last_error,
             exc_info=exc,
         )
-
-
-def _record_types_health(at_start: dict[str, int]) -> CheckResult:
-    # Stored fields of the wrong type that readers in this process skipped
-    # (see store/schema.py) since the pipeline started: degraded, since some
-    # answers lack those values.
-    invalid = {
-        name: n - at_start.get(name, 0)
-        for name, n in invalid_fields().items()
-        if n > at_start.get(name, 0)
-    }
-    if not invalid:
-        return CheckResult(
-            "store.records", "healthy", "every field read had its type", None, "builtin"
-        )
-    worst_fields = ", ".join(f"{name} {n}" for name, n in sorted(invalid.items())[:5])
-    return CheckResult(
-        "store.records",
-        "degraded",
-        f"{sum(invalid.values())} stored field(s) of the wrong type skipped ({worst_fields})",
-        None,
-        "builtin",
-    )

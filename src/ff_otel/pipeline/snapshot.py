@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from ff_otel.instrumentation.system_metrics import ResourceReading
-from ff_otel.models import FFSystemMetricsDTO
 from ff_otel.pipeline.health import CheckResult
 from ff_otel.pipeline.interval import IntervalActivity, percentile
 from ff_otel.pipeline.levels import LevelPolicy
 from ff_otel.pipeline.status import SystemHealth, reliability
+from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 

@@ -4,8 +4,9 @@ The store is ``unhealthy`` when it is not writable or has under 100 MiB free,
 ``degraded`` past the disk threshold; an exporter is ``unhealthy`` when its last
 export failed; a span component is ``degraded`` above the error-rate or p95
 thresholds and ``unhealthy`` above twice the error-rate threshold, over the
-last intervals. ``system_reliability_score`` = request success ratio times the
-checks' mean score.
+last intervals; the store's records are ``degraded`` when readers skipped
+fields of the wrong type. ``system_reliability_score`` = request success ratio
+times the checks' mean score; ``data_quality_score`` is :class:`DataQuality`'s.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ff_otel.config import FFAnalyticsConfigDTO
-from ff_otel.exporters._guard import ExportStats
-from ff_otel.models import FFSystemMetricsDTO
+from ff_otel.exporters.guard import ExportStats
 from ff_otel.pipeline.health import STATUS_SCORE, CheckResult, HealthStatus, worst
 from ff_otel.pipeline.interval import ComponentActivity, IntervalActivity
+from ff_otel.spec.config import FFAnalyticsConfigDTO
+from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.store.layout import StoreLayout
+from ff_otel.store.schema import invalid_fields
 
 _LOW_DISK_BYTES = 100 * 1024 * 1024
 
@@ -124,3 +126,53 @@ def reliability(activity: IntervalActivity, results: list[CheckResult]) -> float
     checks = [STATUS_SCORE[r.status] for r in results if r.source != "component"]
     check_score = sum(checks) / len(checks) if checks else 1.0
     return round(activity.success_rate_percent / 100 * check_score, 4)
+
+
+@dataclass
+class DataQuality:
+    """The counts at the previous interval, from which the next interval's quality is taken.
+
+    An interval's quality is the share of its records the exporters stored (not
+    dropped) times the share of the lines read back that were whole (not torn).
+    """
+
+    exported: int = 0
+    dropped: int = 0
+    torn: int = 0
+    records: int = 0
+
+    def next_interval(
+        self, export_stats: dict[str, ExportStats], *, torn: int, records: int
+    ) -> float:
+        """The quality since the previous call, given the totals so far."""
+        exported = sum(stats.exported for stats in export_stats.values())
+        dropped = sum(stats.dropped for stats in export_stats.values())
+        d_exported, d_dropped = exported - self.exported, dropped - self.dropped
+        d_torn, d_read = torn - self.torn, records - self.records
+        self.exported, self.dropped, self.torn, self.records = exported, dropped, torn, records
+        written_share = d_exported / (d_exported + d_dropped) if d_exported + d_dropped else 1.0
+        valid_share = d_read / (d_read + d_torn) if d_read + d_torn else 1.0
+        return round(written_share * valid_share, 4)
+
+
+def record_types_health(at_start: dict[str, int]) -> CheckResult:
+    """The stored fields of the wrong type that readers in this process skipped (see
+    store/schema.py) since ``at_start`` (:func:`~ff_otel.store.schema.invalid_fields`
+    when the pipeline started): degraded, since some answers lack those values."""
+    invalid = {
+        name: n - at_start.get(name, 0)
+        for name, n in invalid_fields().items()
+        if n > at_start.get(name, 0)
+    }
+    if not invalid:
+        return CheckResult(
+            "store.records", "healthy", "every field read had its type", None, "builtin"
+        )
+    worst_fields = ", ".join(f"{name} {n}" for name, n in sorted(invalid.items())[:5])
+    return CheckResult(
+        "store.records",
+        "degraded",
+        f"{sum(invalid.values())} stored field(s) of the wrong type skipped ({worst_fields})",
+        None,
+        "builtin",
+    )

@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Any, Literal
 
-from ff_otel import _clock
 from ff_otel.compliance.spool import append_compliance
+from ff_otel.core import clock
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.tail import StreamTail
 
@@ -63,7 +63,7 @@ class ConsentRegistry:
         return append_compliance(
             self._layout.privacy_events,
             {
-                "timestamp": _clock.now_iso(),
+                "timestamp": clock.now_iso(),
                 "event_type": event,
                 "consent_ref": reference,
                 **details,

@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.sql.schema import VIEWS, Column, View, json_twin, map_columns
 from ff_otel.sql.views import (
     duckdb_type,
@@ -182,7 +182,7 @@ def export_parquet(
             "`ff-otel sql --tables` lists"
         )
     bounds = [
-        f"timestamp {operator} TIMESTAMP {quote_literal(_clock.to_iso(moment).rstrip('Z'))}"
+        f"timestamp {operator} TIMESTAMP {quote_literal(clock.to_iso(moment).rstrip('Z'))}"
         for operator, moment in ((">=", start), ("<", end))
         if moment is not None
     ]

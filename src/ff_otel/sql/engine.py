@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 import orjson
 
-from ff_otel.settings import active_settings, resolve_settings, store_layout
+from ff_otel.settings.resolution import resolve_settings
+from ff_otel.settings.running import active_settings, store_layout
 from ff_otel.sql.dialect import QueryDialect
 from ff_otel.sql.safety import QueryError, _message, check_read_only
 from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.sql.engine import engine_for
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.parquet import TIMESTAMP_FORMAT, quote_literal
@@ -146,7 +146,7 @@ def _has_records(
 ) -> list[bool]:
     jsonl = [p for p in files if not p.name.endswith(".parquet")]
     parquet = [p for p in files if p.name.endswith(".parquet")]
-    bounds = [(_clock.format_iso(start), _clock.format_iso(stop)) for start, stop in ranges]
+    bounds = [(clock.format_iso(start), clock.format_iso(stop)) for start, stop in ranges]
     text_tests = [f"{quote_literal(a)} <= stamp AND stamp < {quote_literal(b)}" for a, b in bounds]
     instant_tests = [
         f"TIMESTAMP {quote_literal(a[:-1])} <= stamp AND stamp < TIMESTAMP {quote_literal(b[:-1])}"

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.sql.dialect import QueryDialect
 from ff_otel.sql.schema import VIEWS_BY_NAME, View, span_failed
 
@@ -122,7 +122,7 @@ class Statement:
             if not isinstance(value, str):
                 return "false"
             try:
-                return f"{field.sql} = {self.param(_naive(_clock.parse_instant(value)))}"
+                return f"{field.sql} = {self.param(_naive(clock.parse_instant(value)))}"
             except ValueError:
                 return "false"
         if field.type in _NUMERIC_TYPES:
@@ -164,7 +164,7 @@ def _map_path(d: QueryDialect, column: str, segments: Sequence[str]) -> str:
 
 
 def _naive(instant: datetime) -> datetime:
-    return _clock.parse_instant(instant).replace(tzinfo=None)
+    return clock.parse_instant(instant).replace(tzinfo=None)
 
 
 def _text(value: Any) -> str:

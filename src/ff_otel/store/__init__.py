@@ -1,4 +1,8 @@
-"""The flatfile store: layout, the one appender, the one reader, atomic documents."""
+"""The flatfile store: the layout of ``analytics/`` and the stream names, the one
+appender, the one reader, rotation, Parquet segments, record limits and atomic
+documents. It may import :mod:`ff_otel.spec` and :mod:`ff_otel.core` only: the
+store knows files and records, not who writes them.
+"""
 
 from ff_otel.store.appender import append_records
 from ff_otel.store.documents import read_json, write_bytes_atomic, write_json_atomic

@@ -11,8 +11,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.store.documents import read_json, write_json_atomic
 
 SPEC_STREAMS: dict[str, tuple[str, ...]] = {
@@ -50,6 +50,30 @@ EXTRA_STREAMS: dict[str, tuple[str, ...]] = {
 
 EXTRA_FOLDERS = ("reports",)
 """Folders the spec leaves unnamed: generated reports."""
+
+
+STREAM_FILES = {
+    "spans": "system_metrics/spans.jsonl",
+    "metrics": "system_metrics/metrics.jsonl",
+    "logs": "system_metrics/logs.jsonl",
+    "alerts": "system_metrics/alerts.jsonl",
+    "performance": "system_metrics/performance.jsonl",
+    "health_checks": "system_metrics/health_checks.jsonl",
+    "resource_usage": "system_metrics/resource_usage.jsonl",
+    "error_rates": "system_metrics/error_rates.jsonl",
+    "events": "user_analytics/behavior_patterns.jsonl",
+    "feature_usage": "user_analytics/feature_usage.jsonl",
+    "sessions": "user_analytics/session_analytics.jsonl",
+    "engagement": "user_analytics/engagement_metrics.jsonl",
+    "usage_trends": "business_intelligence/usage_trends.jsonl",
+    "optimization_insights": "business_intelligence/optimization_insights.jsonl",
+    "capacity_planning": "business_intelligence/capacity_planning.jsonl",
+    "roi_analytics": "business_intelligence/roi_analytics.jsonl",
+    "audit_logs": "compliance/audit_logs.jsonl",
+    "privacy_events": "compliance/privacy_events.jsonl",
+    "security_events": "compliance/security_events.jsonl",
+}
+"""Each stream's file by the name ``ff_otel.query`` and the exports know it by."""
 
 
 class StoreError(OSError):
@@ -116,8 +140,8 @@ class StoreLayout:
             previous = self._read_metadata()
             metadata = {
                 "analytics_system_id": previous.get("analytics_system_id") or secrets.token_hex(8),
-                "initialized_at": previous.get("initialized_at") or _clock.now_iso(),
-                "updated_at": _clock.now_iso(),
+                "initialized_at": previous.get("initialized_at") or clock.now_iso(),
+                "updated_at": clock.now_iso(),
                 "analytics_level": analytics.analytics_level,
                 "privacy_config": analytics.privacy_config.to_dict(),
                 "collection_config": {
@@ -148,3 +172,13 @@ class StoreLayout:
         except (FileNotFoundError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+
+def stream_path(layout: StoreLayout, stream: str) -> Path:
+    """The file of ``stream`` (a name of :data:`STREAM_FILES` or a ``.jsonl`` path under
+    ``analytics/``), resolved; ``ValueError`` for anything else."""
+    relative = STREAM_FILES.get(stream, stream)
+    path = (layout.analytics_path / relative).resolve()
+    if not relative.endswith(".jsonl") or layout.analytics_path.resolve() not in path.parents:
+        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAM_FILES)}")
+    return path

@@ -36,14 +36,38 @@ class RecordLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_value_length: int = Field(default=32_768, ge=1)
-    """Characters of one string value (also each string in an array); longer ones are truncated."""
-    max_attributes: int = Field(default=128, ge=1)
-    """Attributes of one span, span event, log record or metric point; the rest are left out."""
-    max_depth: int = Field(default=16, ge=1)
-    """Nesting of a structured value (log body, user event data); deeper parts are cut."""
-    max_series_per_instrument: int = Field(default=2000, ge=2)
-    """Distinct attribute sets per metric instrument; later ones join the overflow series."""
+    max_value_length: int = Field(
+        default=32_768,
+        ge=1,
+        description=(
+            "Characters of one string value (also each string in an array, a span name, a status "
+            "message, a log body); longer ones are truncated."
+        ),
+    )
+    max_attributes: int = Field(
+        default=128,
+        ge=1,
+        description=(
+            "Attributes of one span, span event, log record or metric point (and keys of one "
+            "mapping in a body); the rest are left out."
+        ),
+    )
+    max_depth: int = Field(
+        default=16,
+        ge=1,
+        description=(
+            "Nesting of a structured value (log body, user event data, audit and security "
+            "details); deeper parts are replaced by a marker."
+        ),
+    )
+    max_series_per_instrument: int = Field(
+        default=2000,
+        ge=2,
+        description=(
+            "Distinct attribute sets per metric instrument in one process; points of later ones "
+            "join the `otel.metric.overflow=true` series."
+        ),
+    )
 
 
 DEFAULT_LIMITS = RecordLimits()

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import orjson
 
-from ff_otel import _clock
+from ff_otel.core import clock
 from ff_otel.store.parquet import parquet_records, parquet_twin
 from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
@@ -68,8 +68,8 @@ class RecordStream:
         time_field: str = "timestamp",
     ) -> None:
         self.path = Path(path)
-        self.start = _clock.to_iso(start) if start is not None else None
-        self.end = _clock.to_iso(end) if end is not None else None
+        self.start = clock.to_iso(start) if start is not None else None
+        self.end = clock.to_iso(end) if end is not None else None
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"time range is reversed: start {self.start} is after end {self.end}")
         self.time_field = time_field
@@ -170,9 +170,9 @@ def read_recent(
     also bounds a read with ``since`` (the newest records are kept). A torn
     last line (a write in progress) is left out.
     """
-    since_iso = _clock.to_iso(since) if since is not None else None
+    since_iso = clock.to_iso(since) if since is not None else None
     stop = (
-        _clock.format_iso(_clock.parse_instant(since_iso) - timedelta(seconds=disorder_seconds))
+        clock.format_iso(clock.parse_instant(since_iso) - timedelta(seconds=disorder_seconds))
         if since_iso is not None
         else None
     )
@@ -284,7 +284,7 @@ def _rotated_at(segment: Path) -> str | None:
         moment = datetime.strptime(parts[-2], _SEGMENT)
     except ValueError:
         return None
-    return _clock.format_iso(moment.replace(tzinfo=UTC))
+    return clock.format_iso(moment.replace(tzinfo=UTC))
 
 
 _SEGMENT = "%Y%m%dT%H%M%S"

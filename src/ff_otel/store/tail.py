@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from ff_otel import _gc
+from ff_otel.core.gc import gc_paused
 from ff_otel.store.reader import segment_paths
 from ff_otel.store.schema import drop_invalid, fields_of, stream_of
 
@@ -235,7 +235,7 @@ class StreamTail:
         base: int,
         adopted: list[tuple[int, list[int], list[dict[str, Any]]]],
     ) -> list[tuple[int, dict[str, Any]]]:
-        with _gc.paused():  # see ff_otel._gc: the parse makes no cycles
+        with gc_paused():  # see ff_otel.core.gc: the parse makes no cycles
             if not adopted:
                 return self._parse_lines(block, base)
             records: list[tuple[int, dict[str, Any]]] = []

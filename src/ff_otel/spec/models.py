@@ -18,13 +18,13 @@ from typing import Annotated, Any, Literal, Self, TypedDict
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from ff_otel import _clock
-from ff_otel.config import AggregationPeriod, AlertSeverity
+from ff_otel.core import clock
+from ff_otel.spec.config import AggregationPeriod, AlertSeverity
 
 UtcDatetime = Annotated[
     datetime,
-    AfterValidator(_clock.parse_instant),
-    PlainSerializer(_clock.format_iso, return_type=str, when_used="json"),
+    AfterValidator(clock.parse_instant),
+    PlainSerializer(clock.format_iso, return_type=str, when_used="json"),
 ]
 """A datetime that is always aware UTC and serialises in the store's ISO form."""
 
@@ -53,7 +53,7 @@ class FFSystemMetricsDTO(_DataModel):
     """System performance and health metrics."""
 
     metric_id: str = Field(default_factory=lambda: stamped_id("sys"))
-    timestamp: UtcDatetime = Field(default_factory=_clock.now)
+    timestamp: UtcDatetime = Field(default_factory=clock.now)
     collection_period_seconds: int = 60
 
     response_time_ms: float = 0.0
@@ -87,7 +87,7 @@ class FFUserAnalyticsDTO(_DataModel):
 
     user_hash: str = ""
     session_id: str = ""
-    timestamp: UtcDatetime = Field(default_factory=_clock.now)
+    timestamp: UtcDatetime = Field(default_factory=clock.now)
 
     session_duration_seconds: int = 0
     pages_viewed: int = 0
@@ -118,11 +118,15 @@ class FFUserAnalyticsDTO(_DataModel):
     usage_pattern: str = ""
 
 
+USER_EVENT = "ff.user_event"
+"""The OTel log event name user events carry to OTLP collectors (``event_name``)."""
+
+
 class FFBusinessIntelligenceDTO(_DataModel):
     """Business intelligence and insights data."""
 
     insight_id: str = Field(default_factory=lambda: stamped_id("bi"))
-    timestamp: UtcDatetime = Field(default_factory=_clock.now)
+    timestamp: UtcDatetime = Field(default_factory=clock.now)
     analysis_period: str = AggregationPeriod.DAY.value
 
     total_users: int = 0
@@ -157,7 +161,7 @@ class FFAnalyticsAlertDTO(_DataModel):
     """Alert notification for monitoring system."""
 
     alert_id: str = Field(default_factory=lambda: stamped_id("alert"))
-    timestamp: UtcDatetime = Field(default_factory=_clock.now)
+    timestamp: UtcDatetime = Field(default_factory=clock.now)
     severity: AlertSeverity = AlertSeverity.INFO
 
     alert_type: str = ""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ff_otel import setup
 from ff_otel.alerting import operations
+from ff_otel.sdk import setup
 
 
 def silence_alerts(

@@ -15,16 +15,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _globals, _runtime
-from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
-from ff_otel.alerting.rules import AlertRule
 from ff_otel.compliance.spool import SPOOL
 from ff_otel.compliance.trails import audit_act
-from ff_otel.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
-from ff_otel.handle import FFOtel
 from ff_otel.instrumentation import logging_bridge
 from ff_otel.privacy.scrubber import ScrubbingOptions
-from ff_otel.settings import activate, deactivate, resolve_settings
+from ff_otel.sdk import global_providers, runtime
+from ff_otel.sdk.handle import FFOtel
+from ff_otel.settings.resolution import resolve_settings
+from ff_otel.settings.running import activate, deactivate
+from ff_otel.spec.alerting_config import AlertRule, FFNotificationSettingsDTO
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFBusinessInputsDTO
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.limits import RecordLimits
 
@@ -92,11 +92,13 @@ def configure(
     else:
         layout.initialize(settings.analytics)
         layout.check_writable()
-        # Here, not at the top: the assembly imports the pipeline, whose
-        # modules import this one (``current()``). The fork hook below is
-        # registered after it, so that it runs after the hooks of the modules
-        # it loads (lease, appender, health) have reset their inherited locks.
-        from ff_otel import assembly
+        # Here, not at the top: the assembly loads the pipeline, the alert
+        # engine and the notifiers, which code that only asks for
+        # ``current()`` or ``shutdown()`` (the pytest plugin) need not pay
+        # for. The fork hook below is registered after it, so that it runs
+        # after the hooks of the modules it loads (lease, appender, health)
+        # have reset their inherited locks.
+        from ff_otel.sdk import assembly
 
         _reconfigure_forked_children()
 
@@ -107,8 +109,8 @@ def configure(
         activate(layout, settings)
         if handle.tracer_provider is not None:
             assert handle.meter_provider and handle.logger_provider
-            _runtime.tracer = handle.tracer_provider.get_tracer("ff_otel")
-            _globals.switch_providers(
+            runtime.tracer = handle.tracer_provider.get_tracer("ff_otel")
+            global_providers.switch_providers(
                 handle.tracer_provider, handle.meter_provider, handle.logger_provider
             )
             if settings.logging:
@@ -116,8 +118,8 @@ def configure(
                     handle.logger_provider, settings.logging_level
                 )
         else:
-            _runtime.tracer = None
-            _globals.release_providers()
+            runtime.tracer = None
+            global_providers.release_providers()
     if previous is not None:
         previous.shutdown()
     if handle.enabled:
@@ -145,9 +147,9 @@ def shutdown() -> None:
     with _lock:
         handle, _current = _current, None
         deactivate()
-        _runtime.tracer = None
+        runtime.tracer = None
         if handle is not None:
-            _globals.release_providers()
+            global_providers.release_providers()
     if handle is not None:
         handle.shutdown()
     # Compliance records still waiting for the disk get a last try; what is
@@ -181,11 +183,11 @@ def _configure_forked_child() -> None:
         return
     inherited._abandon()
     deactivate()
-    _runtime.tracer = None
+    runtime.tracer = None
     try:
         configure(**inherited._configured_with)
     except Exception:
-        _globals.release_providers()
+        global_providers.release_providers()
         _logger.exception("ff-otel: process %d (forked) could not configure itself", os.getpid())
 
 

@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ff_otel import _clock, setup
 from ff_otel.compliance import export as exporting
 from ff_otel.compliance import regulatory, retention
 from ff_otel.compliance.audit import VerificationResult, verify
@@ -24,9 +23,12 @@ from ff_otel.compliance.spool import (
     write_fault,
 )
 from ff_otel.compliance.trails import trail_for
-from ff_otel.config import AlertSeverity, FFAnalyticsConfigDTO
+from ff_otel.core import clock
 from ff_otel.privacy.subjects import SubjectScrubber
-from ff_otel.settings import resolve_settings, store_layout
+from ff_otel.sdk import setup
+from ff_otel.settings.resolution import resolve_settings
+from ff_otel.settings.running import store_layout
+from ff_otel.spec.config import AlertSeverity, FFAnalyticsConfigDTO
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 
@@ -148,7 +150,7 @@ def _export_restrictions(layout: StoreLayout) -> list[str]:
 
 
 def _instant(value: datetime | str) -> datetime:
-    return _clock.parse_instant(value)
+    return clock.parse_instant(value)
 
 
 def _analytics() -> FFAnalyticsConfigDTO:
@@ -177,7 +179,7 @@ def record_security_event(event_type: str, severity: str = "warning", **details:
     try:
         subjects = handle.scrubber.twin(SubjectScrubber)
         record = {
-            "timestamp": _clock.now_iso(),
+            "timestamp": clock.now_iso(),
             "event_type": subjects.free_text(event_type),
             "severity": severity,
             "service": handle.settings.service_name,

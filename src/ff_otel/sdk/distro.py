@@ -57,7 +57,6 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.util._importlib_metadata import entry_points
 
-from ff_otel.assembly import ExtraExports, set_extra_exporters
 from ff_otel.exporters.entry_points import FLATFILE_EXPORTER
 from ff_otel.exporters.scrubbing import (
     ScrubbingLogExporter,
@@ -65,8 +64,9 @@ from ff_otel.exporters.scrubbing import (
     ScrubbingSpanExporter,
 )
 from ff_otel.privacy.scrubber import Scrubber
-from ff_otel.settings import ConfigError, FFOtelSettings
-from ff_otel.setup import configure, shutdown
+from ff_otel.sdk.assembly import ExtraExports, set_extra_exporters
+from ff_otel.sdk.setup import configure, shutdown
+from ff_otel.settings.resolution import ConfigError, FFOtelSettings
 from ff_otel.store.layout import StoreError
 
 DISTRO_NAME = "ff_otel"

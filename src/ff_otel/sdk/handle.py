@@ -15,13 +15,13 @@ from ff_otel.analytics.recorder import UserEventRecorder
 from ff_otel.analytics.writer import UserEventWriter
 from ff_otel.compliance.spool import SPOOL
 from ff_otel.exporters import FlatfileLogExporter, FlatfileMetricExporter, FlatfileSpanExporter
-from ff_otel.exporters._guard import ExportStats
 from ff_otel.exporters.circuit import CollectorCircuit
+from ff_otel.exporters.guard import ExportStats
 from ff_otel.instrumentation import logging_bridge
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber
-from ff_otel.settings import FFOtelSettings
+from ff_otel.settings.resolution import FFOtelSettings
 from ff_otel.store.layout import StoreLayout
 
 if TYPE_CHECKING:
@@ -120,8 +120,9 @@ class FFOtel:
             except Exception:
                 _logger.exception("ff-otel: shutting down %s failed", type(provider).__name__)
         if self.pipeline is not None:
-            # Here, not at the top: the pipeline's modules import ff_otel.setup,
-            # which imports this one.
+            # Here, not at the top: importing ff_otel.pipeline loads the whole
+            # pipeline, which importing the handle (and setup) need not; a
+            # handle with a pipeline has loaded it already.
             from ff_otel.pipeline.health import registry as health_registry
 
             self.pipeline.close()

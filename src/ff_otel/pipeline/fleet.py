@@ -31,10 +31,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ff_otel.alerting.engine import AlertEngine
-from ff_otel.models import FFSystemMetricsDTO
 from ff_otel.pipeline.bi_figures import span_activity
 from ff_otel.pipeline.snapshot import application_metric_values
-from ff_otel.settings import FFOtelSettings
+from ff_otel.settings.resolution import FFOtelSettings
+from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.sql.engine import sql
 from ff_otel.sql.safety import QueryError
 from ff_otel.store.layout import StoreLayout

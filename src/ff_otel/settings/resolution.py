@@ -1,15 +1,9 @@
-"""Resolve ``configure()``'s settings from code, environment and a TOML file;
-the running configuration's store and settings.
+"""Resolve ``configure()``'s settings from code, environment and a TOML file.
 
 Precedence is field by field: a value passed in code beats the environment,
 which beats the file named by ``FF_OTEL_CONFIG``. Only fields that were set
 explicitly take part, so ``FFAnalyticsConfigDTO(sampling_rate=0.5)`` in code
 does not hide ``FF_OTEL_COLLECTION_INTERVAL_SECONDS`` from the environment.
-
-``configure()`` hands its store and settings over with :func:`activate` (and
-``shutdown()`` takes them back), so that what runs below it (the query
-engine, the ClickHouse client) reads the running configuration from here
-instead of reaching up to the module that configures everything.
 """
 
 from __future__ import annotations
@@ -25,15 +19,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ff_otel import environment_variables as env
-from ff_otel.alerting.notifiers import FFNotificationSettingsDTO
-from ff_otel.alerting.rules import AlertRule
-from ff_otel.config import (
+from ff_otel.spec.alerting_config import AlertRule, FFNotificationSettingsDTO
+from ff_otel.spec.config import (
     FFAnalyticsAlertingConfigDTO,
     FFAnalyticsConfigDTO,
     FFAnalyticsPrivacyConfigDTO,
     FFBusinessInputsDTO,
 )
-from ff_otel.store.layout import StoreError, StoreLayout
 from ff_otel.store.limits import RecordLimits
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -107,27 +99,113 @@ class FFOtelSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    base_path: Path = Path("./ff_data")
-    service_name: str | None = Field(default=None, min_length=1)
-    analytics: FFAnalyticsConfigDTO = Field(default_factory=FFAnalyticsConfigDTO)
-    otlp_endpoint: str | None = None
-    audit_anchor_to_otlp: bool = False
-    """Send the audit chain's head to the collector with every append (needs ``otlp_endpoint``)."""
-    system_metrics: bool = True
-    session_idle_timeout_minutes: int = Field(default=30, ge=1)
-    sql_memory_limit_mb: int = Field(default=256, ge=32)
-    sql_threads: int = Field(default=2, ge=1)
-    query_url: str = ""
-    """Where ``ff_otel.sql``, BI and the fleet monitor query: "" for the local store."""
-    query_timeout_seconds: float = Field(default=10.0, gt=0)
-    """Longest a remote query backend may take to connect or answer."""
-    business: FFBusinessInputsDTO = Field(default_factory=FFBusinessInputsDTO)
-    alert_rules: list[AlertRule] = Field(default_factory=list)
-    notifications: FFNotificationSettingsDTO = Field(default_factory=FFNotificationSettingsDTO)
-    logging: bool = False
-    logging_level: str = "INFO"
-    limits: RecordLimits = Field(default_factory=RecordLimits)
-    disabled: bool = False
+    base_path: Path = Field(
+        default=Path("./ff_data"),
+        description="Store root: the store's files are under `<base_path>/analytics/`.",
+    )
+    service_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "`service.name` of every record; else the resource's (`OTEL_SERVICE_NAME`, the SDK's "
+            "default)."
+        ),
+    )
+    analytics: FFAnalyticsConfigDTO = Field(
+        default_factory=FFAnalyticsConfigDTO,
+        description=(
+            "What is collected, stored, alerted on and reported (the spec's analytics "
+            "configuration)."
+        ),
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "An OpenTelemetry Collector's base URL: spans, metrics and logs also go there over "
+            "OTLP, scrubbed, beside the store."
+        ),
+    )
+    audit_anchor_to_otlp: bool = Field(
+        default=False,
+        description=(
+            "Send the audit chain's head to the collector as an `ff.audit_anchor` log record with "
+            "every audit append (needs `otlp_endpoint`)."
+        ),
+    )
+    system_metrics: bool = Field(
+        default=True,
+        description=(
+            "Read the host and the process with psutil every interval (`system.*` and `process.*` "
+            "metrics, `resource_usage.jsonl`)."
+        ),
+    )
+    session_idle_timeout_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="Minutes without an event after which a user session counts as ended.",
+    )
+    sql_memory_limit_mb: int = Field(
+        default=256,
+        ge=32,
+        description=(
+            "Memory limit of the embedded DuckDB engine in MiB; larger work spills to a temporary "
+            "folder."
+        ),
+    )
+    sql_threads: int = Field(
+        default=2, ge=1, description="Threads the embedded DuckDB engine may use."
+    )
+    query_url: str = Field(
+        default="",
+        description=(
+            "Where `ff_otel.sql`, `query`, BI, reports, the monitor and the dashboard query: empty"
+            " (or `local`) for the store, `chdb:///path?database=otel`, "
+            "`clickhouse://user:password@host:8123/database` or `clickhouses://...`."
+        ),
+    )
+    query_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a remote query backend may take to connect or answer, in seconds.",
+    )
+    business: FFBusinessInputsDTO = Field(
+        default_factory=FFBusinessInputsDTO,
+        description="Business inputs for BI's cost and ROI figures.",
+    )
+    alert_rules: list[AlertRule] = Field(
+        default_factory=list,
+        description=(
+            "Alert rules added to the built-in ones (`[[ff_otel.alert_rules]]` in the TOML file)."
+        ),
+    )
+    notifications: FFNotificationSettingsDTO = Field(
+        default_factory=FFNotificationSettingsDTO,
+        description=(
+            "How alert notifications reach people: SMTP server, webhook format, timeouts and "
+            "retries."
+        ),
+    )
+    logging: bool = Field(
+        default=False,
+        description=(
+            "Send standard `logging` records at `logging_level` and above to the store, with the "
+            "active span's trace context."
+        ),
+    )
+    logging_level: str = Field(
+        default="INFO", description="Lowest level of `logging` records sent to the store."
+    )
+    limits: RecordLimits = Field(
+        default_factory=RecordLimits,
+        description=(
+            "What one stored record may hold (value length, attribute count, nesting depth, series"
+            " per instrument)."
+        ),
+    )
+    disabled: bool = Field(
+        default=False,
+        description="`configure()` installs nothing and creates no store; decorators stay no-ops.",
+    )
 
     @field_validator("logging_level")
     @classmethod
@@ -340,37 +418,3 @@ def _describe(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "settings"
         problems.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
     return "invalid ff-otel configuration: " + "; ".join(problems)
-
-
-_active: tuple[StoreLayout, FFOtelSettings] | None = None
-
-
-def activate(layout: StoreLayout, settings: FFOtelSettings) -> None:
-    """``layout`` and ``settings`` are the running configuration's from now on."""
-    global _active
-    _active = (layout, settings)
-
-
-def deactivate() -> None:
-    """Nothing is configured any more (``shutdown()``)."""
-    global _active
-    _active = None
-
-
-def active_settings() -> FFOtelSettings | None:
-    """The running configuration's settings; None when nothing is configured."""
-    active = _active
-    return active[1] if active is not None else None
-
-
-def store_layout(base_path: str | Path | None = None) -> StoreLayout:
-    """The store at ``base_path``, or the configured one; clear errors when there is none."""
-    if base_path is not None:
-        layout = StoreLayout(base_path)
-    elif _active is not None:
-        layout = _active[0]
-    else:
-        raise RuntimeError("ff-otel is not configured: call configure() or pass base_path")
-    if not layout.analytics_path.is_dir():
-        raise StoreError(f"no ff-otel store at {layout.base_path}")
-    return layout

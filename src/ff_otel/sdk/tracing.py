@@ -23,8 +23,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from ff_otel import _runtime
-from ff_otel.exporters._mapping import COMPONENT_ATTRIBUTE
+from ff_otel.exporters.mapping import COMPONENT_ATTRIBUTE
+from ff_otel.sdk import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,7 +121,7 @@ def _wrap_function(
 
         @functools.wraps(func)
         def traced_with_args(*args: Any, **kwargs: Any) -> Any:
-            tracer = _runtime.tracer
+            tracer = runtime.tracer
             if tracer is None:
                 return func(*args, **kwargs)
             with tracer.start_as_current_span(span_name, attributes=attributes_for(args, kwargs)):
@@ -131,7 +131,7 @@ def _wrap_function(
 
     @functools.wraps(func)
     def traced(*args: Any, **kwargs: Any) -> Any:
-        tracer = _runtime.tracer
+        tracer = runtime.tracer
         if tracer is None:
             return func(*args, **kwargs)
         with tracer.start_as_current_span(span_name, attributes=static):
@@ -147,7 +147,7 @@ def _wrap_coroutine(
 ) -> Callable[..., Any]:
     @functools.wraps(func)
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        tracer = _runtime.tracer
+        tracer = runtime.tracer
         if tracer is None:
             return await func(*args, **kwargs)
         with tracer.start_as_current_span(span_name, attributes=attributes_for(args, kwargs)):
@@ -166,7 +166,7 @@ def _wrap_generator(
     # must stay the caller's.
     @functools.wraps(func)
     def traced(*args: Any, **kwargs: Any) -> Any:
-        tracer = _runtime.tracer
+        tracer = runtime.tracer
         if tracer is None:
             return (yield from func(*args, **kwargs))
         span = tracer.start_span(span_name, attributes=attributes_for(args, kwargs))
@@ -209,7 +209,7 @@ def _wrap_async_generator(
 ) -> Callable[..., Any]:
     @functools.wraps(func)
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        tracer = _runtime.tracer
+        tracer = runtime.tracer
         if tracer is None:
             async for item in func(*args, **kwargs):
                 yield item
@@ -264,7 +264,7 @@ def span(
     attributes (``span("db.query", table="messages")``). Exceptions are
     recorded on the span and re-raised unchanged.
     """
-    tracer = _runtime.tracer
+    tracer = runtime.tracer
     if tracer is None:
         yield trace.INVALID_SPAN
         return

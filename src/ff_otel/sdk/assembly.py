@@ -21,7 +21,6 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from ff_otel import _clock
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.alerting.notifiers import NotificationDispatcher
 from ff_otel.alerting.rules import builtin_rules
@@ -29,14 +28,13 @@ from ff_otel.analytics.recorder import UserEventRecorder, recording_off_reason
 from ff_otel.analytics.sessions import SessionTracker
 from ff_otel.analytics.writer import UserEventWriter
 from ff_otel.compliance.audit import AnchorPublisher, publish_anchors
-from ff_otel.config import FFAnalyticsConfigDTO
+from ff_otel.core import clock
 from ff_otel.exporters import (
     FlatfileLogExporter,
     FlatfileMetricExporter,
     FlatfileSpanExporter,
     otlp_exporters,
 )
-from ff_otel.exporters._mapping import service_of
 from ff_otel.exporters.circuit import (
     CircuitLogExporter,
     CircuitMetricExporter,
@@ -45,13 +43,13 @@ from ff_otel.exporters.circuit import (
 )
 from ff_otel.exporters.ledger import DeliveryLedger, ledger_path
 from ff_otel.exporters.logs import register_event_route
+from ff_otel.exporters.mapping import service_of
 from ff_otel.exporters.otlp import OtlpExporters
 from ff_otel.exporters.scrubbing import (
     ScrubbingLogExporter,
     ScrubbingMetricExporter,
     ScrubbingSpanExporter,
 )
-from ff_otel.handle import FFOtel
 from ff_otel.instrumentation.system_metrics import (
     SystemSampler,
     register_host_instruments,
@@ -65,7 +63,9 @@ from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.external import WithoutUserEvents, gate_user_events, sends_user_events
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
 from ff_otel.privacy.tools import privacy_tools
-from ff_otel.settings import ConfigError, FFOtelSettings
+from ff_otel.sdk.handle import FFOtel
+from ff_otel.settings.resolution import ConfigError, FFOtelSettings
+from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout
 
@@ -280,7 +280,7 @@ def alert_engine(settings: FFOtelSettings, layout: StoreLayout) -> AlertEngine:
             layout.alerts,
             [
                 {
-                    "timestamp": _clock.now_iso(),
+                    "timestamp": clock.now_iso(),
                     "event": "notified" if ok else "notification_failed",
                     "alert_id": record.get("alert_id"),
                     "alert_event": record.get("event"),
@@ -315,7 +315,7 @@ def _record_privacy_settings(layout: StoreLayout, settings: FFOtelSettings) -> N
     if not privacy.hash_user_identifiers:
         events.append("identifier_hashing_disabled")
     if events:
-        stamp = _clock.now_iso()
+        stamp = clock.now_iso()
         append_records(
             layout.privacy_events,
             [

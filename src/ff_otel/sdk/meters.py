@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
 
-from ff_otel._globals import switch_meter_provider
+from ff_otel.sdk.global_providers import switch_meter_provider
 
 _METER_NAME = "ff_otel"
 _instruments: dict[tuple[str, str, str, str], Any] = {}

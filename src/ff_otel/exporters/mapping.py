@@ -14,8 +14,8 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import Attributes
 
-from ff_otel import _clock
-from ff_otel.exporters._guard import ExportGuard
+from ff_otel.core import clock
+from ff_otel.exporters.guard import ExportGuard
 from ff_otel.store.limits import Notes
 
 COMPONENT_ATTRIBUTE = "ff.component"
@@ -69,7 +69,7 @@ _THREE_DIGITS = tuple(f"{number:03d}" for number in range(1000))
 
 
 class IsoCache:
-    """``_clock.ns_to_iso`` with the second it last formatted remembered.
+    """``clock.ns_to_iso`` with the second it last formatted remembered.
 
     A batch holds many timestamps within the same second; the date and time
     are formatted once per second and only the microseconds once per stamp.
@@ -88,7 +88,7 @@ class IsoCache:
         if not second_start <= epoch_ns < self._second_end:
             second_start = epoch_ns - epoch_ns % 1_000_000_000
             self._second_start, self._second_end = second_start, second_start + 1_000_000_000
-            self._second_prefix = _clock.ns_to_iso(second_start)[:20]  # "YYYY-MM-DDTHH:MM:SS."
+            self._second_prefix = clock.ns_to_iso(second_start)[:20]  # "YYYY-MM-DDTHH:MM:SS."
         micros = (epoch_ns - second_start) // 1000
         digits = _THREE_DIGITS
         return f"{self._second_prefix}{digits[micros // 1000]}{digits[micros % 1000]}Z"
