@@ -47,7 +47,8 @@ from ff_otel import (
     environment_variables,
 )
 from ff_otel.dashboard import security
-from ff_otel.settings.resolution import FFOtelSettings, resolve_settings
+from ff_otel.settings.model import FFOtelSettings
+from ff_otel.settings.resolution import resolve_settings
 
 PAGE = Path(__file__).with_name("configuration.md")
 
@@ -263,18 +264,16 @@ def render() -> str:
         parts.append(_SECTION_TEXT[heading].format(prefix=prefix, model=model.__name__))
         parts.append(_HEADER)
         parts.extend(_rows(model, path, variables, _nested_models(model)))
-    parts.append("\n## Record limits\n\n")
-    parts.append(_SECTION_TEXT["Record limits"])
-    parts.append(_HEADER)
-    parts.extend(_rows(RecordLimits, "limits", variables, set()))
-    parts.append("\n## Business inputs\n\n")
-    parts.append(_SECTION_TEXT["Business inputs"])
-    parts.append(_HEADER)
-    parts.extend(_rows(FFBusinessInputsDTO, "business", variables, set()))
-    parts.append("\n## Alert rules\n\n")
-    parts.append(_SECTION_TEXT["Alert rules"])
-    parts.append(_HEADER)
-    parts.extend(_rows(AlertRule, "alert_rules[]", variables, set()))
+    flat_sections: tuple[tuple[str, type[BaseModel], str], ...] = (
+        ("Record limits", RecordLimits, "limits"),
+        ("Business inputs", FFBusinessInputsDTO, "business"),
+        ("Alert rules", AlertRule, "alert_rules[]"),
+    )
+    for heading, flat_model, path in flat_sections:
+        parts.append(f"\n## {heading}\n\n")
+        parts.append(_SECTION_TEXT[heading])
+        parts.append(_HEADER)
+        parts.extend(_rows(flat_model, path, variables, set()))
     parts.append("\n## The facade's configuration\n\n")
     parts.append(_SECTION_TEXT["The facade's configuration"])
     parts.append(_HEADER)

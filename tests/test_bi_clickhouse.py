@@ -21,7 +21,7 @@ from chdb import session
 
 import ff_otel
 from ff_otel.pipeline import bi
-from ff_otel.settings.resolution import FFOtelSettings
+from ff_otel.settings.model import FFOtelSettings
 
 from .clickhouse_fleet import by_host, create_tables, fill_in_another_process, insert
 from .test_cli_sql import run

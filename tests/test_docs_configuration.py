@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from ff_otel.settings.resolution import FFOtelSettings
+from ff_otel.settings.model import FFOtelSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "docs" / "gen_configuration.py"

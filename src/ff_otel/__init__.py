@@ -50,25 +50,26 @@ if TYPE_CHECKING:
     from ff_otel.sdk.meters import counter, histogram, up_down_counter
     from ff_otel.sdk.setup import FFOtel, configure, current, force_flush, shutdown
     from ff_otel.sdk.tracing import instrument, span
-    from ff_otel.settings.resolution import ConfigError, FFOtelSettings
-    from ff_otel.spec.alerting_config import AlertRule, FFNotificationSettingsDTO
-    from ff_otel.spec.config import (
-        AggregationPeriod,
-        AlertSeverity,
-        AnalyticsLevel,
+    from ff_otel.settings.model import ConfigError, FFOtelSettings
+    from ff_otel.spec.alerting_config import (
+        AlertRule,
         FFAnalyticsAlertingConfigDTO,
+        FFNotificationSettingsDTO,
+    )
+    from ff_otel.spec.config import (
         FFAnalyticsConfigDTO,
-        FFAnalyticsPrivacyConfigDTO,
         FFBusinessInputsDTO,
         FFConfigurationManagerConfigDTO,
         FFStorageConfigDTO,
     )
+    from ff_otel.spec.enums import AggregationPeriod, AlertSeverity, AnalyticsLevel
     from ff_otel.spec.models import (
         FFAnalyticsAlertDTO,
         FFBusinessIntelligenceDTO,
         FFSystemMetricsDTO,
         FFUserAnalyticsDTO,
     )
+    from ff_otel.spec.privacy_config import FFAnalyticsPrivacyConfigDTO
     from ff_otel.spec.protocols import AnalyticsProtocol, MonitoringProtocol
     from ff_otel.sql import QueryError, sql, sql_arrow
     from ff_otel.store import ReadStats, RecordLimits, StoreError, StoreLayout, read_records
@@ -82,26 +83,26 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
-    "AggregationPeriod": "ff_otel.spec.config",
+    "AggregationPeriod": "ff_otel.spec.enums",
     "AlertRule": "ff_otel.spec.alerting_config",
     "AlertState": "ff_otel.alerting",
-    "AlertSeverity": "ff_otel.spec.config",
-    "AnalyticsLevel": "ff_otel.spec.config",
+    "AlertSeverity": "ff_otel.spec.enums",
+    "AnalyticsLevel": "ff_otel.spec.enums",
     "AnalyticsProtocol": "ff_otel.spec.protocols",
     "AuditGap": "ff_otel.compliance.audit",
-    "ConfigError": "ff_otel.settings.resolution",
+    "ConfigError": "ff_otel.settings.model",
     "ErasureResult": "ff_otel.users",
     "FFAnalyticsAlertDTO": "ff_otel.spec.models",
-    "FFAnalyticsAlertingConfigDTO": "ff_otel.spec.config",
+    "FFAnalyticsAlertingConfigDTO": "ff_otel.spec.alerting_config",
     "FFAnalyticsConfigDTO": "ff_otel.spec.config",
-    "FFAnalyticsPrivacyConfigDTO": "ff_otel.spec.config",
+    "FFAnalyticsPrivacyConfigDTO": "ff_otel.spec.privacy_config",
     "FFBusinessInputsDTO": "ff_otel.spec.config",
     "FFBusinessIntelligenceDTO": "ff_otel.spec.models",
     "FFConfigurationManagerConfigDTO": "ff_otel.spec.config",
     "FFMetricsCollectionManager": "ff_otel.manager",
     "FFNotificationSettingsDTO": "ff_otel.spec.alerting_config",
     "FFOtel": "ff_otel.sdk.setup",
-    "FFOtelSettings": "ff_otel.settings.resolution",
+    "FFOtelSettings": "ff_otel.settings.model",
     "FFStorageConfigDTO": "ff_otel.spec.config",
     "FFSystemMetricsDTO": "ff_otel.spec.models",
     "FFUserAnalyticsDTO": "ff_otel.spec.models",

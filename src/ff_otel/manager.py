@@ -22,7 +22,8 @@ from ff_otel.instrumentation.system_metrics import resource_sampler
 from ff_otel.pipeline import bi
 from ff_otel.pipeline.runner import Pipeline
 from ff_otel.sdk import setup
-from ff_otel.spec.config import AlertSeverity, FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
+from ff_otel.spec.config import FFAnalyticsConfigDTO, FFConfigurationManagerConfigDTO
+from ff_otel.spec.enums import AlertSeverity
 from ff_otel.spec.models import FFAnalyticsAlertDTO, FFBusinessIntelligenceDTO, FFSystemMetricsDTO
 from ff_otel.spec.protocols import AnalyticsProtocol, MonitoringProtocol
 from ff_otel.store.layout import StoreError, StoreLayout

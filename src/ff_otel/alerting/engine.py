@@ -49,8 +49,12 @@ from ff_otel.alerting.state import (
     silence_of,
 )
 from ff_otel.core import clock
-from ff_otel.spec.alerting_config import PER_COMPONENT_SERIES, AlertRule
-from ff_otel.spec.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.alerting_config import (
+    PER_COMPONENT_SERIES,
+    AlertRule,
+    FFAnalyticsAlertingConfigDTO,
+)
+from ff_otel.spec.enums import AlertSeverity
 from ff_otel.spec.models import FFAnalyticsAlertDTO, FFSystemMetricsDTO, stamped_id
 from ff_otel.store.appender import append_records
 from ff_otel.store.reader import read_records

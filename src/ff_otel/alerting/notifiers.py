@@ -29,8 +29,7 @@ from typing import Any
 import orjson
 
 from ff_otel.alerting.state import AlertState
-from ff_otel.spec.alerting_config import FFNotificationSettingsDTO
-from ff_otel.spec.config import FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.alerting_config import FFAnalyticsAlertingConfigDTO, FFNotificationSettingsDTO
 
 _logger = logging.getLogger("ff_otel.alerts")
 _QUEUE_LIMIT = 1000

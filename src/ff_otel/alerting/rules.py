@@ -11,8 +11,8 @@ hold for ``for_seconds`` before the alert fires (Prometheus' ``for``).
 
 from __future__ import annotations
 
-from ff_otel.spec.alerting_config import AlertRule
-from ff_otel.spec.config import AlertSeverity, FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.alerting_config import AlertRule, FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.enums import AlertSeverity
 
 
 def builtin_rules(alerting: FFAnalyticsAlertingConfigDTO, interval_seconds: int) -> list[AlertRule]:

@@ -33,7 +33,8 @@ from rich.text import Text
 
 from ff_otel import environment_variables as env
 from ff_otel.core import clock
-from ff_otel.settings.resolution import FFOtelSettings, query_url_problem, resolve_settings
+from ff_otel.settings.model import FFOtelSettings, query_url_problem
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.store.layout import StoreError, StoreLayout
 
 F = TypeVar("F", bound=Callable[..., Any])

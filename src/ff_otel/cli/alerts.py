@@ -33,7 +33,7 @@ from ff_otel.cli._common import (
     time_option,
 )
 from ff_otel.core import clock
-from ff_otel.spec.config import AlertSeverity
+from ff_otel.spec.enums import AlertSeverity
 from ff_otel.store.layout import StoreLayout
 
 

@@ -18,7 +18,7 @@ from ff_otel.cli._common import (
     query_url_option,
 )
 from ff_otel.dashboard import TOKEN_ENV, BindRefused, create_server
-from ff_otel.settings.resolution import ConfigError
+from ff_otel.settings.model import ConfigError
 from ff_otel.sql.clickhouse_client import redacted
 from ff_otel.store.layout import StoreLayout
 

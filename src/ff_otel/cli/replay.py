@@ -36,7 +36,7 @@ from ff_otel.cli._common import (
     time_option,
 )
 from ff_otel.exporters.replay import DEFAULT_BATCH_SIZE, ReplayReport, replay_spans
-from ff_otel.settings.resolution import otlp_endpoint_problem
+from ff_otel.settings.model import otlp_endpoint_problem
 
 
 @click.command(

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.core import clock
-from ff_otel.settings.resolution import FFOtelSettings, resolve_settings
+from ff_otel.settings.model import FFOtelSettings
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 from ff_otel.store.reader import read_recent

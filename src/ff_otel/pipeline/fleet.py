@@ -33,7 +33,7 @@ from typing import Any
 from ff_otel.alerting.engine import AlertEngine
 from ff_otel.pipeline.bi_figures import span_activity
 from ff_otel.pipeline.snapshot import application_metric_values
-from ff_otel.settings.resolution import FFOtelSettings
+from ff_otel.settings.model import FFOtelSettings
 from ff_otel.spec.models import FFSystemMetricsDTO
 from ff_otel.sql.engine import sql
 from ff_otel.sql.safety import QueryError

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ff_otel.spec.config import AnalyticsLevel, FFAnalyticsConfigDTO
+from ff_otel.spec.config import FFAnalyticsConfigDTO
+from ff_otel.spec.enums import AnalyticsLevel
 
 
 @dataclass(frozen=True)

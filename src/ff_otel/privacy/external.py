@@ -26,8 +26,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from ff_otel.spec.config import FFAnalyticsPrivacyConfigDTO, parse_service
 from ff_otel.spec.models import USER_EVENT
+from ff_otel.spec.privacy_config import FFAnalyticsPrivacyConfigDTO, parse_service
 
 
 def sends_user_events(privacy: FFAnalyticsPrivacyConfigDTO, endpoint: str | None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ff_otel.privacy.keys import load_hash_key
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
-from ff_otel.spec.config import FFAnalyticsPrivacyConfigDTO
+from ff_otel.spec.privacy_config import FFAnalyticsPrivacyConfigDTO
 from ff_otel.store.layout import StoreLayout
 
 

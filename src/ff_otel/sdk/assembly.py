@@ -64,7 +64,7 @@ from ff_otel.privacy.external import WithoutUserEvents, gate_user_events, sends_
 from ff_otel.privacy.scrubber import Scrubber, ScrubbingOptions
 from ff_otel.privacy.tools import privacy_tools
 from ff_otel.sdk.handle import FFOtel
-from ff_otel.settings.resolution import ConfigError, FFOtelSettings
+from ff_otel.settings.model import ConfigError, FFOtelSettings
 from ff_otel.spec.config import FFAnalyticsConfigDTO
 from ff_otel.store.appender import append_records
 from ff_otel.store.layout import StoreLayout

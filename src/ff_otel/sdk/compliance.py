@@ -28,7 +28,8 @@ from ff_otel.privacy.subjects import SubjectScrubber
 from ff_otel.sdk import setup
 from ff_otel.settings.resolution import resolve_settings
 from ff_otel.settings.running import store_layout
-from ff_otel.spec.config import AlertSeverity, FFAnalyticsConfigDTO
+from ff_otel.spec.config import FFAnalyticsConfigDTO
+from ff_otel.spec.enums import AlertSeverity
 from ff_otel.store.documents import read_json
 from ff_otel.store.layout import StoreLayout
 

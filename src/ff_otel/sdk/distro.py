@@ -66,7 +66,7 @@ from ff_otel.exporters.scrubbing import (
 from ff_otel.privacy.scrubber import Scrubber
 from ff_otel.sdk.assembly import ExtraExports, set_extra_exporters
 from ff_otel.sdk.setup import configure, shutdown
-from ff_otel.settings.resolution import ConfigError, FFOtelSettings
+from ff_otel.settings.model import ConfigError, FFOtelSettings
 from ff_otel.store.layout import StoreError
 
 DISTRO_NAME = "ff_otel"

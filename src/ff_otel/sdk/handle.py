@@ -21,7 +21,7 @@ from ff_otel.instrumentation import logging_bridge
 from ff_otel.privacy.consent import ConsentRegistry
 from ff_otel.privacy.pseudonym import Pseudonymizer
 from ff_otel.privacy.scrubber import Scrubber
-from ff_otel.settings.resolution import FFOtelSettings
+from ff_otel.settings.model import FFOtelSettings
 from ff_otel.store.layout import StoreLayout
 
 if TYPE_CHECKING:

@@ -28,8 +28,9 @@ from opentelemetry.instrumentation.environment_variables import (
 
 from ff_otel import environment_variables as env
 from ff_otel.sdk.distro import DISTRO_NAME
-from ff_otel.settings.resolution import ConfigError, resolve_settings
-from ff_otel.spec.config import AnalyticsLevel
+from ff_otel.settings.model import ConfigError
+from ff_otel.settings.resolution import resolve_settings
+from ff_otel.spec.enums import AnalyticsLevel
 from ff_otel.store.layout import StoreError, StoreLayout
 
 PROG = "ff-otel-instrument"

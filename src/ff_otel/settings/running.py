@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ff_otel.settings.resolution import FFOtelSettings
+from ff_otel.settings.model import FFOtelSettings
 from ff_otel.store.layout import StoreError, StoreLayout
 
 _active: tuple[StoreLayout, FFOtelSettings] | None = None

@@ -1,23 +1,26 @@
-"""ff-otel's own alerting configuration beside the spec's ``FFAnalyticsAlertingConfigDTO``.
+"""Alerting configuration: the spec's ``FFAnalyticsAlertingConfigDTO`` and ff-otel's own beside it.
 
-:class:`AlertRule` is one rule (``configure(alert_rules=[...])``): a series, a
-comparison, a threshold, how long, and what to tell people; see
+:class:`FFAnalyticsAlertingConfigDTO` holds the spec's thresholds, channels and
+escalation. :class:`AlertRule` is one rule (``configure(alert_rules=[...])``):
+a series, a comparison, a threshold, how long, and what to tell people; see
 :mod:`ff_otel.alerting.rules` for the series a rule may watch and the built-in
 rules. :class:`FFNotificationSettingsDTO` says how notifications reach people.
-Both are configuration, validated with the rest of ``configure()``'s
-settings, so they live here with the config models and not in the alerting
-package that acts on them.
+All are configuration, validated with the rest of ``configure()``'s settings,
+so they live here with the config models and not in the alerting package that
+acts on them.
 """
 
 from __future__ import annotations
 
+import logging
 import operator
 from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ff_otel.spec.config import AlertSeverity
+from ff_otel.spec.config_model import ConfigModel
+from ff_otel.spec.enums import AlertSeverity
 
 Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -155,3 +158,124 @@ class FFNotificationSettingsDTO(BaseModel):
             "Further attempts after a failed delivery, with backoff, on the notifier thread."
         ),
     )
+
+
+class FFAnalyticsAlertingConfigDTO(ConfigModel):
+    """Alerting configuration for monitoring."""
+
+    error_rate_threshold_percent: float = Field(
+        default=5.0,
+        gt=0,
+        le=100,
+        description=(
+            "`high_error_rate` and `component_error_rate` fire above this error rate (failed "
+            "requests ÷ requests); also a component's health threshold (degraded above it, "
+            "unhealthy above twice it) and BI's bottleneck threshold."
+        ),
+    )
+    response_time_threshold_ms: float = Field(
+        default=5000.0,
+        gt=0,
+        description=(
+            "`slow_responses` and `component_slow` fire when the interval's p95 exceeds this; also"
+            " a component's health threshold and BI's bottleneck threshold."
+        ),
+    )
+    memory_usage_threshold_percent: float = Field(
+        default=85.0,
+        gt=0,
+        le=100,
+        description=(
+            "`high_memory_usage` fires above this share of host memory; BI's scaling "
+            "recommendations use it too."
+        ),
+    )
+    disk_usage_threshold_percent: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description=(
+            "`high_disk_usage` fires above this share of the store's volume; the `store` health "
+            "check is degraded above it."
+        ),
+    )
+
+    alert_cooldown_minutes: int = Field(
+        default=15,
+        ge=0,
+        description=(
+            "After an alert resolves, the same rule and component open no new alert for this long;"
+            " a relapse re-fires the same alert without notifying again."
+        ),
+    )
+    max_alerts_per_hour: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "New alerts beyond this many in an hour are recorded as `suppressed` (not notified) "
+            "and one critical `alert_storm` alert says so."
+        ),
+    )
+    escalation_delay_minutes: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "A firing alert nobody acknowledged escalates after each delay: severity up one level,"
+            " `escalated=True`, notified again."
+        ),
+    )
+
+    enable_email_alerts: bool = Field(
+        default=False,
+        description=(
+            "Send alert notifications by e-mail over SMTP to `email_recipients` (server settings: "
+            "the notifications settings)."
+        ),
+    )
+    enable_webhook_alerts: bool = Field(
+        default=False,
+        description=(
+            "Post alert notifications to `webhook_urls` as Alertmanager's webhook payload (or its "
+            "`/api/v2/alerts`, per `webhook_format`)."
+        ),
+    )
+    enable_log_alerts: bool = Field(
+        default=True,
+        description="Write each alert notification as a log line at `alert_log_level`.",
+    )
+
+    email_recipients: list[str] = Field(
+        default_factory=list, description="Addresses that alert e-mails go to."
+    )
+    webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="`http://` or `https://` URLs that alert notifications are posted to.",
+    )
+    alert_log_level: str = Field(
+        default="WARNING", description="Logging level of the log-line notifications."
+    )
+
+    @field_validator("email_recipients")
+    @classmethod
+    def _emails_have_a_domain(cls, value: list[str]) -> list[str]:
+        for address in value:
+            local, _, domain = address.partition("@")
+            if not local or "." not in domain:
+                raise ValueError(f"not an email address: {address!r}")
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhooks_are_http(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"webhook URL must start with http:// or https://: {url!r}")
+        return value
+
+    @field_validator("alert_log_level")
+    @classmethod
+    def _is_a_logging_level(cls, value: str) -> str:
+        level = value.upper()
+        if not isinstance(logging.getLevelName(level), int):
+            raise ValueError(f"unknown logging level {value!r}")
+        return level

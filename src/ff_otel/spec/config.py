@@ -8,309 +8,19 @@ thread where nobody sees it.
 
 from __future__ import annotations
 
-import logging
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-
-class AnalyticsLevel(StrEnum):
-    """Analytics collection levels."""
-
-    MINIMAL = "minimal"
-    STANDARD = "standard"
-    DETAILED = "detailed"
-    FULL = "full"
-
-
-class AggregationPeriod(StrEnum):
-    """Data aggregation time periods."""
-
-    MINUTE = "minute"
-    HOUR = "hour"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-
-class AlertSeverity(StrEnum):
-    """Alert severity levels."""
-
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-    CRITICAL = "critical"
-
+from ff_otel.spec.alerting_config import FFAnalyticsAlertingConfigDTO
+from ff_otel.spec.config_model import ConfigModel
+from ff_otel.spec.enums import AggregationPeriod, AnalyticsLevel
+from ff_otel.spec.privacy_config import FFAnalyticsPrivacyConfigDTO
 
 REPORT_FORMATS = ("json", "csv")
 
 
-class _ConfigModel(BaseModel):
-    """Base of every config DTO: unknown fields are errors, assignment is validated."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        validate_assignment=True,
-        validate_default=True,
-        use_enum_values=True,
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The DTO as plain JSON-compatible data (the spec calls this ``to_dict``)."""
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        """Build and validate the DTO from plain data."""
-        return cls.model_validate(data)
-
-
-def parse_service(entry: str) -> tuple[str, int | None]:
-    """An ``allowed_external_services`` entry as (lower-case host, port or None).
-
-    Raises ``ValueError`` naming the entry when it names no host.
-    """
-    text = entry.strip()
-    url = text if "://" in text else f"//{text}"
-    try:
-        parsed = urlsplit(url)
-        host, port = parsed.hostname, parsed.port
-    except ValueError:
-        host = None
-    if not host or ("://" not in text and parsed.path):
-        raise ValueError(f"not a host, host:port or URL: {entry!r}")
-    return host, port
-
-
-class FFAnalyticsPrivacyConfigDTO(_ConfigModel):
-    """Privacy configuration for analytics collection."""
-
-    anonymize_user_data: bool = Field(
-        default=True,
-        description=(
-            "Store user ids as keyed pseudonyms (HMAC with the store's key). Off stores raw user "
-            "ids, as the spec's sketch did, and records an `anonymization_disabled` privacy event "
-            "whenever a process starts with it."
-        ),
-    )
-    hash_user_identifiers: bool = Field(
-        default=True,
-        description=(
-            "Replace identifier attributes (`user.id`, `user_id`, `email`, `session.id`, ...) and "
-            "session ids with their pseudonyms, so data stays joinable. Off leaves them as they "
-            "are and records an `identifier_hashing_disabled` privacy event."
-        ),
-    )
-    exclude_sensitive_content: bool = Field(
-        default=True,
-        description=(
-            "Redact content keys (`content`, `body`, `text`, `prompt`, `completion`, `transcript`)"
-            " as `[REDACTED:content excluded]` in every scrubbed record."
-        ),
-    )
-
-    raw_data_retention_days: int = Field(
-        default=30,
-        ge=1,
-        description=(
-            "Days the raw class (`system_metrics/`, `user_analytics/`) is kept; older segments are"
-            " deleted whole by the hourly retention run."
-        ),
-    )
-    aggregated_data_retention_days: int = Field(
-        default=365,
-        ge=1,
-        description="Days the aggregated class (`business_intelligence/`, `reports/`) is kept.",
-    )
-    compliance_data_retention_days: int = Field(
-        default=2555,
-        ge=1,
-        description=(
-            "Days the compliance class (`compliance/`: audit trail, privacy and security events) "
-            "is kept."
-        ),
-    )
-
-    allow_user_opt_out: bool = Field(
-        default=True,
-        description=(
-            "Let `opt_out(user_id)` stop a user's events being stored; off makes `opt_out` return "
-            "False."
-        ),
-    )
-    require_explicit_consent: bool = Field(
-        default=False, description="Store nothing for a user until `opt_in(user_id)`."
-    )
-    honor_do_not_track: bool = Field(
-        default=True,
-        description='Do not store an event whose data has `"dnt": true` (or `do_not_track`).',
-    )
-
-    enable_external_analytics: bool = Field(
-        default=False,
-        description=(
-            "Let user events (`ff.user_event` log records) reach exporters beside the store (the "
-            "OTLP collector, `OTEL_LOGS_EXPORTER`'s). Off: they stay in the store; spans, metrics "
-            "and other logs still go."
-        ),
-    )
-    allowed_external_services: list[str] = Field(
-        default_factory=list,
-        description=(
-            "With external analytics on: the collectors that may receive user events (`host`, "
-            "`host:port`, `*.example.com` or a URL); empty means every collector."
-        ),
-    )
-    data_export_restrictions: list[str] = Field(
-        default_factory=list,
-        description=(
-            "Streams (by name or path under `analytics/`) and categories that `export_data` / `ff-"
-            "otel export` refuse, each refusal audited."
-        ),
-    )
-    # ff-otel's own, after the spec's fields:
-    ip_address_handling: Literal["truncate", "keep", "drop"] = Field(
-        default="truncate",
-        description=(
-            "IP addresses in client-address attributes and free text: `truncate` zeroes the last "
-            "IPv4 octet and the last 80 IPv6 bits, `drop` redacts them, `keep` keeps them."
-        ),
-    )
-
-    @field_validator("allowed_external_services")
-    @classmethod
-    def _services_name_a_host(cls, value: list[str]) -> list[str]:
-        # An entry that names no host would silently match nothing.
-        for entry in value:
-            parse_service(entry)
-        return value
-
-
-class FFAnalyticsAlertingConfigDTO(_ConfigModel):
-    """Alerting configuration for monitoring."""
-
-    error_rate_threshold_percent: float = Field(
-        default=5.0,
-        gt=0,
-        le=100,
-        description=(
-            "`high_error_rate` and `component_error_rate` fire above this error rate (failed "
-            "requests ÷ requests); also a component's health threshold (degraded above it, "
-            "unhealthy above twice it) and BI's bottleneck threshold."
-        ),
-    )
-    response_time_threshold_ms: float = Field(
-        default=5000.0,
-        gt=0,
-        description=(
-            "`slow_responses` and `component_slow` fire when the interval's p95 exceeds this; also"
-            " a component's health threshold and BI's bottleneck threshold."
-        ),
-    )
-    memory_usage_threshold_percent: float = Field(
-        default=85.0,
-        gt=0,
-        le=100,
-        description=(
-            "`high_memory_usage` fires above this share of host memory; BI's scaling "
-            "recommendations use it too."
-        ),
-    )
-    disk_usage_threshold_percent: float = Field(
-        default=90.0,
-        gt=0,
-        le=100,
-        description=(
-            "`high_disk_usage` fires above this share of the store's volume; the `store` health "
-            "check is degraded above it."
-        ),
-    )
-
-    alert_cooldown_minutes: int = Field(
-        default=15,
-        ge=0,
-        description=(
-            "After an alert resolves, the same rule and component open no new alert for this long;"
-            " a relapse re-fires the same alert without notifying again."
-        ),
-    )
-    max_alerts_per_hour: int = Field(
-        default=10,
-        ge=1,
-        description=(
-            "New alerts beyond this many in an hour are recorded as `suppressed` (not notified) "
-            "and one critical `alert_storm` alert says so."
-        ),
-    )
-    escalation_delay_minutes: int = Field(
-        default=30,
-        ge=1,
-        description=(
-            "A firing alert nobody acknowledged escalates after each delay: severity up one level,"
-            " `escalated=True`, notified again."
-        ),
-    )
-
-    enable_email_alerts: bool = Field(
-        default=False,
-        description=(
-            "Send alert notifications by e-mail over SMTP to `email_recipients` (server settings: "
-            "the notifications settings)."
-        ),
-    )
-    enable_webhook_alerts: bool = Field(
-        default=False,
-        description=(
-            "Post alert notifications to `webhook_urls` as Alertmanager's webhook payload (or its "
-            "`/api/v2/alerts`, per `webhook_format`)."
-        ),
-    )
-    enable_log_alerts: bool = Field(
-        default=True,
-        description="Write each alert notification as a log line at `alert_log_level`.",
-    )
-
-    email_recipients: list[str] = Field(
-        default_factory=list, description="Addresses that alert e-mails go to."
-    )
-    webhook_urls: list[str] = Field(
-        default_factory=list,
-        description="`http://` or `https://` URLs that alert notifications are posted to.",
-    )
-    alert_log_level: str = Field(
-        default="WARNING", description="Logging level of the log-line notifications."
-    )
-
-    @field_validator("email_recipients")
-    @classmethod
-    def _emails_have_a_domain(cls, value: list[str]) -> list[str]:
-        for address in value:
-            local, _, domain = address.partition("@")
-            if not local or "." not in domain:
-                raise ValueError(f"not an email address: {address!r}")
-        return value
-
-    @field_validator("webhook_urls")
-    @classmethod
-    def _webhooks_are_http(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"webhook URL must start with http:// or https://: {url!r}")
-        return value
-
-    @field_validator("alert_log_level")
-    @classmethod
-    def _is_a_logging_level(cls, value: str) -> str:
-        level = value.upper()
-        if not isinstance(logging.getLevelName(level), int):
-            raise ValueError(f"unknown logging level {value!r}")
-        return level
-
-
-class FFAnalyticsConfigDTO(_ConfigModel):
+class FFAnalyticsConfigDTO(ConfigModel):
     """Configuration for analytics and monitoring system."""
 
     analytics_level: AnalyticsLevel = Field(
@@ -515,7 +225,7 @@ class FFAnalyticsConfigDTO(_ConfigModel):
         return value
 
 
-class FFStorageConfigDTO(_ConfigModel):
+class FFStorageConfigDTO(ConfigModel):
     """Where the flatfile store lives: ``analytics/`` is created under ``base_path``."""
 
     base_path: Path = Field(
@@ -524,7 +234,7 @@ class FFStorageConfigDTO(_ConfigModel):
     )
 
 
-class FFBusinessInputsDTO(_ConfigModel):
+class FFBusinessInputsDTO(ConfigModel):
     """Money figures for the BI cost and ROI fields, per 30 days; absent gives absent outputs."""
 
     monthly_cost: float | None = Field(
@@ -545,7 +255,7 @@ class FFBusinessInputsDTO(_ConfigModel):
     )
 
 
-class FFConfigurationManagerConfigDTO(_ConfigModel):
+class FFConfigurationManagerConfigDTO(ConfigModel):
     """The host application's configuration, as the spec's manager receives it."""
 
     storage: FFStorageConfigDTO = Field(

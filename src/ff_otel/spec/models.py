@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Self, TypedDict
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from ff_otel.core import clock
-from ff_otel.spec.config import AggregationPeriod, AlertSeverity
+from ff_otel.spec.enums import AggregationPeriod, AlertSeverity
 
 UtcDatetime = Annotated[
     datetime,

@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ff_otel.settings.resolution import query_url_problem, resolve_settings
+from ff_otel.settings.model import query_url_problem
+from ff_otel.settings.resolution import resolve_settings
 from ff_otel.settings.running import active_settings
 from ff_otel.sql.clickhouse import with_views
 from ff_otel.sql.safety import QueryError
