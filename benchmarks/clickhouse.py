@@ -27,14 +27,18 @@ once the session is open; a second call in the same process is reported as warm:
 Baseline, same run, each in a fresh process too: the same aggregate written by hand directly
 against ``otel_traces``/``otel_logs`` in chdb, with ClickHouse's own functions.
 
-Run: ``.venv/bin/python benchmarks/clickhouse.py [--spans N] [--events N] [--json PATH]``.
-Always exits 0: a benchmark on a shared machine is evidence, not a gate.
+Run: ``.venv/bin/python benchmarks/clickhouse.py [--spans N] [--events N] [--data DIR]
+[--json PATH]``. ``--data`` keeps the generated data set in ``DIR`` (with the hour it ends
+at) and reuses it on the next run with the same sizes, instead of a temporary one built
+anew (over a minute). Always exits 0: a benchmark on a shared machine is evidence, not a gate.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -148,7 +152,7 @@ def _dashboard_statements() -> dict[str, str]:
 
     failed = span_failed(CLICKHOUSE)
     bin_ = bin_sql("duration_ms")
-    hour = "formatDateTime(toStartOfHour(\"timestamp\"), '%Y-%m-%dT%H')"
+    hour = "date_trunc('hour', \"timestamp\")"
     in_range = '"timestamp" >= $start AND "timestamp" < $end'
     errors = f"sum(CASE WHEN {failed} THEN 1 ELSE 0 END)"
     requests = (
@@ -292,10 +296,36 @@ def _child(name: str, path: str, end: datetime) -> dict[str, Any]:
     return result
 
 
+def _data_set(folder: Path, spans: int, events: int) -> tuple[str, datetime]:
+    """The chdb path of the data set in ``folder`` and the hour it ends at: the one kept
+    there for these sizes, else one built now."""
+    path, stamp = folder / "chdb", folder / "data_set.json"
+    wanted = {"spans": spans, "events": events}
+    if stamp.exists() and path.exists():
+        kept = json.loads(stamp.read_text())
+        if {k: kept.get(k) for k in wanted} == wanted:
+            print(f"reusing the data set in {folder} (ends {kept['end']})", flush=True)
+            return str(path), datetime.fromisoformat(kept["end"])
+    shutil.rmtree(path, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, __file__, "--child", "build", "--path", str(path),
+         "--end", end.isoformat(), "--spans", str(spans), "--events", str(events)],
+        check=True, timeout=3600,
+    )  # fmt: skip
+    stamp.write_text(json.dumps({**wanted, "end": end.isoformat()}))
+    built = time.perf_counter() - started
+    print(f"{spans:,} spans and {events:,} user events generated in {built:.1f} s", flush=True)
+    return str(path), end
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--spans", type=int, default=10_000_000)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--data", type=Path, help="keep the data set here and reuse it")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
@@ -311,20 +341,12 @@ def main() -> None:
             print(json.dumps(_measure(args.child, args.path, end), default=str))
         return
     began = time.perf_counter()
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    with tempfile.TemporaryDirectory(prefix="ff-otel-clickhouse-") as folder:
-        path = str(Path(folder) / "chdb")
-        build_started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, __file__, "--child", "build", "--path", path, "--end", end.isoformat(),
-             "--spans", str(args.spans), "--events", str(args.events)],
-            check=True, timeout=3600,
-        )  # fmt: skip
-        built = time.perf_counter() - build_started
-        print(
-            f"{args.spans:,} spans and {args.events:,} user events generated in {built:.1f} s",
-            flush=True,
-        )
+    with contextlib.ExitStack() as stack:
+        if args.data is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ff-otel-ch-")))
+        else:
+            folder = args.data.resolve()
+        path, end = _data_set(folder, args.spans, args.events)
         results = []
         for label, name, target in _MEASURED:
             ours = _child(name, path, end)

@@ -40,6 +40,13 @@ def both(handle: ff_otel.FFOtel, chdb_path: Path, database: str) -> str:
     for user in range(6):
         at = DAY + timedelta(minutes=user)
         ff_otel.record_user_event(f"u{user}", f"s{user}", "session_start", {}, timestamp=at)
+    # Each way a user event names the features it used, and a text that only looks like a list.
+    for data in (
+        {"features": ["search", "export"], "feature": "chat"},
+        {"name": "voice"},
+        {"features": '["not", "a list"]', "name": "share"},
+    ):
+        ff_otel.record_user_event("u0", "s0", "feature_usage", data, timestamp=DAY)
     requests = ff_otel.counter("chat.requests", unit="1")
     latency = ff_otel.histogram("chat.latency", unit="ms")
     for i in range(5):
@@ -66,7 +73,8 @@ QUERIES = (
     "SELECT name, route, status_code, failed FROM requests ORDER BY name, failed",
     "SELECT count(DISTINCT user_hash) AS users, count(*) AS events, min(timestamp) AS first "
     "FROM events",
-    "SELECT event_type, user_hash, session_id FROM events ORDER BY user_hash",
+    "SELECT event_type, user_hash, session_id FROM events ORDER BY user_hash, event_type",
+    "SELECT features_used FROM events WHERE features_used IS NOT NULL ORDER BY features_used",
     "SELECT name, kind, attributes['table'] AS tbl FROM spans WHERE name = 'db.query' LIMIT 1",
     "WITH slow AS (SELECT * FROM spans WHERE duration_ms >= 0) SELECT count(*) AS n FROM slow",
     "SELECT name, type, temporality, monotonic, unit, sum(value) AS total, sum(count) AS n, "
@@ -128,8 +136,8 @@ def test_the_environment_variable_chooses_the_backend(
     both: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FF_OTEL_QUERY_URL", both)
-    assert ff_otel.sql("SELECT count(*) AS n FROM events") == [{"n": 6}]
-    assert ff_otel.sql("SELECT count(*) AS n FROM events", query_url="local") == [{"n": 6}]
+    assert ff_otel.sql("SELECT count(*) AS n FROM events") == [{"n": 9}]
+    assert ff_otel.sql("SELECT count(*) AS n FROM events", query_url="local") == [{"n": 9}]
 
 
 @pytest.mark.parametrize(

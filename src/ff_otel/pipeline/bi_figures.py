@@ -5,7 +5,7 @@ Four statements, one per stream group, each reading its files once
 features, events by hour of day, daily and weekly actives, retention
 cohorts), sessions, resource readings, and spans (per component counts,
 errors and latency-sketch bins). The user and span statements are written
-against :class:`~ff_otel.sql.schema.Dialect`, so the same definition runs
+against :class:`~ff_otel.sql.dialect.Dialect`, so the same definition runs
 over the store (DuckDB) and over the fleet's ClickHouse; sessions and
 resource readings are per host and exist only in the store. Windows are whole UTC hours, as the hour
 buckets BI always used: every hour that overlaps ``[start, stop)``.
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ff_otel.pipeline.sketch import LatencySketch, bin_sql
+from ff_otel.sql.dialect import Dialect
 from ff_otel.sql.engine import dialect_for, sql
-from ff_otel.sql.schema import Dialect, span_failed, span_is_request
+from ff_otel.sql.schema import span_failed, span_is_request
 
 _HOUR = timedelta(hours=1)
 
@@ -91,21 +92,23 @@ def users_sql(d: Dialect) -> str:
     any is a week of activity), ``retained`` (a: cohort, b: week; users),
     ``cohort`` (a: cohort; users).
 
-    Over ClickHouse every use of a CTE reads the events again (it inlines them),
-    so sections share their reads where they can: the total with the users
-    figures, the weeks with the days; and days and weeks are formatted once each, not
-    once per event.
+    The events are read once (``e``) and every figure about a user comes from one row
+    per user (``per_user``: first seen, the windows they were active in, the weeks of
+    this window they were active in), so users, cohorts and retention need no join;
+    features are counted per (features list, user) before the lists are unnested, and
+    days and weeks are formatted once each, not once per event.
     """
     m = d.materialized()
+    new = "(seen >= $window_start AND seen < $stop)"
     parts = (
         _row(
             "users",
             [
                 d.count_if("cur"),
                 d.count_if("prev"),
-                d.count_if("cur AND seen >= $window_start AND seen < $stop"),
+                d.count_if(f"cur AND {new}"),
                 d.count_if("cur AND prev"),
-                d.count_if("cur AND NOT prev AND NOT (seen >= $window_start AND seen < $stop)"),
+                d.count_if(f"cur AND NOT prev AND NOT {new}"),
                 d.count_if("prev AND NOT cur"),
                 d.count_if("r1"),
                 d.count_if("r7"),
@@ -113,7 +116,7 @@ def users_sql(d: Dialect) -> str:
                 d.count_if("seen < $stop"),
             ],
         )
-        + " FROM firsts LEFT JOIN per_user USING (u)",
+        + " FROM per_user",
         _row(
             "feature",
             ["sum(uses)", d.count_if("cur"), d.count_if("prev"), d.count_if("prev AND NOT cur")],
@@ -121,41 +124,42 @@ def users_sql(d: Dialect) -> str:
         )
         + " FROM features GROUP BY feature",
         _row("hour", [d.hour_of_day("ts"), "count(*)"])
-        + f" FROM w WHERE is_cur GROUP BY {d.hour_of_day('ts')}",
+        + f" FROM e WHERE is_cur GROUP BY {d.hour_of_day('ts')}",
         _row("day", ["users", "cur_events"], a=d.day("day_start"), b=d.week("day_start"))
         + " FROM (SELECT date_trunc('day', ts) AS day_start,"
         + " count(DISTINCT CASE WHEN u IS NOT NULL AND ts >= $daily_from THEN u END) AS users,"
         + f" {d.count_if('is_cur')} AS cur_events"
-        + " FROM w WHERE (u IS NOT NULL AND ts >= $daily_from) OR is_cur"
+        + " FROM e WHERE ts < $cur_to AND ((u IS NOT NULL AND ts >= $daily_from) OR is_cur)"
         + " GROUP BY date_trunc('day', ts)) AS days",
-        _row("retained", ["count(*)"], a=d.week("firsts.seen"), b=d.week("weekly.monday"))
-        + " FROM firsts JOIN weekly USING (u) WHERE firsts.seen < $stop"
-        + f" GROUP BY {d.week('firsts.seen')}, {d.week('weekly.monday')}",
+        _row("retained", ["count(*)"], a=d.week("seen"), b=d.week("monday"))
+        + f" FROM (SELECT seen, {d.unnest_list('weeks')} AS monday FROM per_user"
+        + " WHERE seen < $stop) AS active_weeks"
+        + f" GROUP BY {d.week('seen')}, {d.week('monday')}",
         _row("cohort", ["count(*)"], a=d.week("seen"))
-        + f" FROM firsts WHERE seen < $stop GROUP BY {d.week('seen')}",
+        + f" FROM per_user WHERE seen < $stop GROUP BY {d.week('seen')}",
     )
     return f"""
 WITH e AS {m}(
-    SELECT user_hash AS u, "timestamp" AS ts, features_used AS f FROM events
-    WHERE "timestamp" IS NOT NULL),
-firsts AS {m}(SELECT u, min(ts) AS seen FROM e WHERE u IS NOT NULL GROUP BY u),
-w AS {d.inlined()}(
-    SELECT u, ts, f,
-        (ts >= $cur_from AND ts < $cur_to) AS is_cur,
-        (ts >= $prev_from AND ts < $prev_to) AS is_prev
-    FROM e WHERE ts >= least($prev_from, $r30_from, $daily_from) AND ts < $cur_to),
+    SELECT user_hash AS u, "timestamp" AS ts, features_used AS f,
+        ("timestamp" >= $cur_from AND "timestamp" < $cur_to) AS is_cur,
+        ("timestamp" >= $prev_from AND "timestamp" < $prev_to) AS is_prev
+    FROM events WHERE "timestamp" IS NOT NULL),
 per_user AS {m}(
-    SELECT u, {d.any_true("is_cur")} AS cur, {d.any_true("is_prev")} AS prev,
-        {d.any_true("ts >= $r1_from")} AS r1, {d.any_true("ts >= $r7_from")} AS r7,
-        {d.any_true("ts >= $r30_from")} AS r30
-    FROM w WHERE u IS NOT NULL GROUP BY u),
+    SELECT u, min(ts) AS seen, {d.any_true("is_cur")} AS cur, {d.any_true("is_prev")} AS prev,
+        {d.any_true("ts >= $r1_from AND ts < $cur_to")} AS r1,
+        {d.any_true("ts >= $r7_from AND ts < $cur_to")} AS r7,
+        {d.any_true("ts >= $r30_from AND ts < $cur_to")} AS r30,
+        {d.distinct_list_if("date_trunc('week', ts)", "is_cur")} AS weeks
+    FROM e WHERE u IS NOT NULL GROUP BY u),
 features AS (
-    SELECT feature, u, {d.count_if("is_cur")} AS uses, {d.any_true("is_cur")} AS cur,
-        {d.any_true("is_prev")} AS prev
-    FROM (SELECT u, is_cur, is_prev, {d.unnest_text_list("f")} AS feature FROM w
-          WHERE u IS NOT NULL AND (is_cur OR is_prev)) AS used
-    WHERE feature IS NOT NULL GROUP BY feature, u),
-weekly AS (SELECT DISTINCT date_trunc('week', ts) AS monday, u FROM w WHERE is_cur)
+    SELECT feature, u, sum(uses) AS uses, {d.any_true("cur")} AS cur,
+        {d.any_true("prev")} AS prev
+    FROM (SELECT {d.unnest_text_list("f")} AS feature, u, uses, cur, prev FROM (
+          SELECT f, u, {d.count_if("is_cur")} AS uses, {d.any_true("is_cur")} AS cur,
+              {d.any_true("is_prev")} AS prev
+          FROM e WHERE u IS NOT NULL AND f IS NOT NULL AND (is_cur OR is_prev)
+          GROUP BY f, u) AS lists) AS used
+    WHERE feature IS NOT NULL GROUP BY feature, u)
 SELECT * FROM ({" UNION ALL ".join(parts)}) AS figures
 """
 

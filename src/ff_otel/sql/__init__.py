@@ -2,6 +2,7 @@
 
 - :mod:`ff_otel.sql.schema`: the logical views and their typed columns (one
   definition, rendered per dialect);
+- :mod:`ff_otel.sql.dialect`: what a backend's SQL must offer to render them;
 - :mod:`ff_otel.sql.views`: those views rendered as DuckDB SQL over the
   stream's Parquet segments and JSONL files;
 - :mod:`ff_otel.sql.safety`: one read-only statement, checked with DuckDB's parser;

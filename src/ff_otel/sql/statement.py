@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 
 from ff_otel.core import clock
-from ff_otel.sql.schema import VIEWS_BY_NAME, QueryDialect, View, span_failed
+from ff_otel.sql.dialect import QueryDialect
+from ff_otel.sql.schema import VIEWS_BY_NAME, View, span_failed
 
 _NUMERIC_TYPES = ("double", "bigint")
 _SPAN_COLUMNS = {"status", "kind", "parent_span_id", "attributes"}

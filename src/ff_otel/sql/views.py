@@ -46,7 +46,7 @@ _IDENTIFIER = re.compile(r'"(?:[^"]|"")+"')
 
 
 class DuckDBDialect:
-    """:class:`ff_otel.sql.schema.QueryDialect` (a :class:`~ff_otel.sql.schema.Dialect`) for
+    """:class:`ff_otel.sql.dialect.QueryDialect` (a :class:`~ff_otel.sql.dialect.Dialect`) for
     DuckDB."""
 
     def column(self, name: str) -> str:
@@ -98,6 +98,12 @@ class DuckDBDialect:
     def distinct_list(self, expression: str) -> str:
         return f"list(DISTINCT {expression})"
 
+    def distinct_list_if(self, expression: str, condition: str) -> str:
+        return f"list(DISTINCT {expression}) FILTER (WHERE {condition})"
+
+    def unnest_list(self, expression: str) -> str:
+        return f"unnest({expression})"
+
     def empty_text_list(self) -> str:
         return "CAST([] AS VARCHAR[])"
 
@@ -136,9 +142,6 @@ class DuckDBDialect:
 
     def materialized(self) -> str:
         return "MATERIALIZED "
-
-    def inlined(self) -> str:
-        return "NOT MATERIALIZED "
 
 
 _JSON_TYPES = {
