@@ -210,3 +210,23 @@ def test_the_contract_sees_an_upward_import_hidden_in_a_function(tmp_path: Path)
     assert _upward(graph, ["p.low", "p.high"]) == [
         "p.low.report -> p.high.api (p.low below p.high)"
     ]
+
+
+def _private_imports(modules: dict[str, Path]) -> list[str]:
+    """``from a import _name`` where ``a`` is another module: a private name shared."""
+    found = []
+    for module, path in sorted(modules.items()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ff_otel"):
+                found.extend(
+                    f"{module}: from {node.module} import {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                )
+    return found
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    # A name shared between modules is part of a layer's interface: it is
+    # public (no underscore), or it stays in its module.
+    assert _private_imports(_modules()) == []

@@ -26,7 +26,7 @@ import orjson
 from ff_otel.settings.resolution import resolve_settings
 from ff_otel.settings.running import active_settings, store_layout
 from ff_otel.sql.dialect import QueryDialect
-from ff_otel.sql.safety import QueryError, _message, check_read_only
+from ff_otel.sql.safety import QueryError, check_read_only, error_message
 from ff_otel.sql.schema import VIEWS, VIEWS_BY_NAME
 from ff_otel.sql.views import (
     DUCKDB,
@@ -108,9 +108,9 @@ class Engine:
                 return fetch(cursor, statement, params)
             except duckdb.IOException as exc:
                 if attempt + 1 == _RETRIES or not _vanished(exc):
-                    raise QueryError(_message(exc)) from None
+                    raise QueryError(error_message(exc)) from None
             except duckdb.Error as exc:
-                raise QueryError(_message(exc)) from None
+                raise QueryError(error_message(exc)) from None
             finally:
                 cursor.close()
         raise AssertionError("unreachable")
@@ -131,7 +131,7 @@ class Engine:
                 row = cursor.execute(skipped_lines_sql(files)).fetchone() if files else None
                 counts[view.name] = int(row[0]) if row else 0
         except duckdb.Error as exc:
-            raise QueryError(_message(exc)) from None
+            raise QueryError(error_message(exc)) from None
         finally:
             cursor.close()
         return counts

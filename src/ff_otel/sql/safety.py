@@ -55,7 +55,7 @@ def check_read_only(query: str, connection: duckdb.DuckDBPyConnection) -> str:
         # DuckDB's module-wide default database, which nothing ever closes.
         statements = connection.extract_statements(query)
     except duckdb.Error as exc:
-        raise QueryError(_message(exc)) from None
+        raise QueryError(error_message(exc)) from None
     if not statements:
         raise QueryError("the query is empty")
     if len(statements) > 1:
@@ -78,6 +78,6 @@ def _pragma_name(text: str) -> str:
     return rest.split("(", 1)[0].split("=", 1)[0].strip().strip(";").lower()
 
 
-def _message(exc: BaseException) -> str:
-    """DuckDB's message on one line."""
+def error_message(exc: BaseException) -> str:
+    """A query engine's error message on one line (DuckDB's span several)."""
     return " ".join(str(exc).split())
