@@ -71,6 +71,9 @@ def test_json_csv_and_table_formats(store: Path) -> None:
     done = run("sql", _BY_COMPONENT, "--base-path", store)
     assert done.returncode == 0, done.stderr
     assert "api" in done.stdout and "database" in done.stdout and "2 rows" in done.stdout
+    done = run("sql", "SELECT count(*) AS n FROM spans", "--base-path", store)
+    assert done.returncode == 0, done.stderr
+    assert "1 row" in done.stdout and "1 rows" not in done.stdout
 
 
 def test_parameters_timestamps_and_output_files(store: Path, tmp_path: Path) -> None:

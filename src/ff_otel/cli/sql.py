@@ -100,7 +100,7 @@ def sql(
 
         result = sql_arrow(query, bound, base_path=base_path, query_url=query_url)
         pyarrow.parquet.write_table(result, output, compression="zstd")
-        click.echo(f"{result.num_rows:,} rows written to {output}", err=True)
+        click.echo(f"{_rows(result.num_rows)} written to {output}", err=True)
         return
     rows = run_sql(query, bound, base_path=base_path, query_url=query_url)
     if output_format == "json":
@@ -185,7 +185,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         shown.add_row(*(plain(_cell(value) or None) for value in row.values()))
     console.print(shown)
-    console.print(plain(f"{len(rows):,} rows"))
+    console.print(plain(_rows(len(rows))))
 
 
 def _plain_table(rows: list[dict[str, Any]]) -> str:
@@ -245,3 +245,7 @@ def compact(base_path: Path, as_json: bool) -> None:
             f"{before:,} bytes of JSONL became {after:,} bytes of Parquet{ratio}."
         )
     )
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
